@@ -1,0 +1,40 @@
+package main
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/kubeiam/kubeiam/internal/cmd/root"
+	"github.com/kubeiam/kubeiam/internal/iostreams"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"kubeiam": main,
+		// The drop-in: the same binary under the upstream client's name.
+		"aws-iam-authenticator": func() {
+			os.Exit(root.Main(context.Background(), append([]string{"aws-iam-authenticator"}, os.Args[1:]...), iostreams.System()))
+		},
+	})
+}
+
+// TestScripts runs the CLI cases in testdata/script: each reads as a usage
+// example and fails loudly when behaviour changes.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "../../testdata/script",
+		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			// No ambient AWS configuration leaks into a case.
+			env.Setenv("HOME", env.WorkDir)
+			env.Setenv("AWS_CONFIG_FILE", env.WorkDir+"/.aws/config")
+			env.Setenv("AWS_SHARED_CREDENTIALS_FILE", env.WorkDir+"/.aws/credentials")
+			env.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+			env.Setenv("XDG_CACHE_HOME", env.WorkDir+"/.cache")
+			return nil
+		},
+	})
+}

@@ -1,0 +1,58 @@
+// Package clierr carries the few facts about an error that the top-level
+// printer needs: a hint line for the user and the exit code.
+package clierr
+
+import (
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Exit codes, documented in the README.
+const (
+	ExitError = 1 // the command failed
+	ExitUsage = 2 // bad flags or arguments
+)
+
+// HintError is an error with a line telling the user how to fix it.
+type HintError struct {
+	Err  error
+	Hint string
+}
+
+func (e *HintError) Error() string { return e.Err.Error() }
+func (e *HintError) Unwrap() error { return e.Err }
+
+// WithHint attaches a fix to err. A nil err stays nil.
+func WithHint(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return &HintError{Err: err, Hint: fmt.Sprintf(format, args...)}
+}
+
+// UsageError marks bad flags or arguments (exit code 2).
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// Usagef returns a UsageError.
+func Usagef(format string, args ...any) error {
+	return &UsageError{Err: fmt.Errorf(format, args...)}
+}
+
+// Print writes err as "prog: message" plus an optional "hint: ..." line and
+// returns the exit code for it.
+func Print(w io.Writer, prog string, err error) int {
+	fmt.Fprintf(w, "%s: %s\n", prog, err)
+	var h *HintError
+	if errors.As(err, &h) && h.Hint != "" {
+		fmt.Fprintf(w, "hint: %s\n", h.Hint)
+	}
+	var u *UsageError
+	if errors.As(err, &u) {
+		return ExitUsage
+	}
+	return ExitError
+}

@@ -1,0 +1,81 @@
+// Package root assembles the kubeiam command tree. Commands are built by
+// constructors from here, never registered from init().
+package root
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubeiam/kubeiam/internal/clierr"
+	tokencmd "github.com/kubeiam/kubeiam/internal/cmd/token"
+	verifycmd "github.com/kubeiam/kubeiam/internal/cmd/verify"
+	versioncmd "github.com/kubeiam/kubeiam/internal/cmd/version"
+	"github.com/kubeiam/kubeiam/internal/iostreams"
+)
+
+// NewCmd builds the kubeiam root command.
+func NewCmd(io *iostreams.IOStreams) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "kubeiam",
+		Short: "AWS IAM authentication for Kubernetes clusters, fast and safe",
+		Long: `kubeiam is a kubectl credential plugin for clusters that authenticate with
+aws-iam-authenticator (EKS Anywhere, EKS), plus the tools around it.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	cmd.SetOut(io.Out)
+	cmd.SetErr(io.ErrOut)
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return clierr.Usagef("%s (see '%s --help')", err, c.CommandPath())
+	})
+	cmd.AddCommand(
+		tokencmd.NewCmd(io, nil),
+		verifycmd.NewCmd(io, nil),
+		versioncmd.NewCmd(io, nil),
+	)
+	return cmd
+}
+
+// NewAuthenticatorCmd builds the drop-in for the aws-iam-authenticator client:
+// the same `token` and `version` commands and flags, so kubeconfigs written for
+// that client work when kubeiam is installed under its name.
+func NewAuthenticatorCmd(io *iostreams.IOStreams) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:           "aws-iam-authenticator",
+		Short:         "kubeiam, answering as the aws-iam-authenticator client",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	cmd.SetOut(io.Out)
+	cmd.SetErr(io.ErrOut)
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return clierr.Usagef("%s (see '%s --help')", err, c.CommandPath())
+	})
+	cmd.AddCommand(tokencmd.NewCmd(io, nil), versioncmd.NewAuthenticatorCmd(io))
+	return cmd
+}
+
+// Main runs the command named by args[0] and returns the exit code.
+func Main(ctx context.Context, args []string, io *iostreams.IOStreams) int {
+	prog := "kubeiam"
+	var cmd *cobra.Command
+	if isAuthenticatorName(args[0]) {
+		prog = "aws-iam-authenticator"
+		cmd = NewAuthenticatorCmd(io)
+	} else {
+		cmd = NewCmd(io)
+	}
+	cmd.SetArgs(args[1:])
+	if err := cmd.ExecuteContext(ctx); err != nil {
+		return clierr.Print(io.ErrOut, prog, err)
+	}
+	return 0
+}
+
+func isAuthenticatorName(argv0 string) bool {
+	base := strings.TrimSuffix(filepath.Base(argv0), ".exe")
+	return base == "aws-iam-authenticator"
+}

@@ -1,0 +1,216 @@
+package token
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// DefaultRegion is used when neither flags, environment nor profile name a
+// region. Falling back beats probing IMDS, which stalls off EC2.
+const DefaultRegion = "us-east-1"
+
+// Options say whose token to make and for which cluster.
+type Options struct {
+	ClusterID string
+	// Region picks the regional STS endpoint; empty means the region the AWS
+	// configuration resolves, else DefaultRegion.
+	Region  string
+	Profile string
+	// STSGlobal signs for sts.amazonaws.com / us-east-1, for old servers.
+	STSGlobal bool
+	// FIPS signs for the FIPS endpoint; AWS_USE_FIPS_ENDPOINT=true also sets it.
+	FIPS bool
+
+	RoleARN            string
+	ExternalID         string
+	SessionName        string
+	ForwardSessionName bool
+
+	// Interactive allows the MFA prompt: kubectl said spec.interactive, or a
+	// person runs the command in a terminal.
+	Interactive bool
+	// Prompt and Input carry the MFA prompt (stderr and stdin).
+	Prompt io.Writer
+	Input  io.Reader
+	// Debug, when set, receives notes (never secrets).
+	Debug io.Writer
+
+	// HTTPClient overrides the SDK's client (tests); nil keeps the SDK's,
+	// which honours HTTPS_PROXY and AWS_CA_BUNDLE.
+	HTTPClient aws.HTTPClient
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+func (o *Options) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
+func (o *Options) debugf(format string, args ...any) {
+	if o.Debug != nil {
+		fmt.Fprintf(o.Debug, "kubeiam: "+format+"\n", args...)
+	}
+}
+
+// Session is the resolved AWS configuration for one set of Options: where the
+// credentials come from and which endpoint a token names. Building it reads
+// files and environment only; Credentials may call out.
+type Session struct {
+	Options  Options
+	Config   aws.Config
+	Endpoint Endpoint
+	// Profile is the shared-config profile in effect ("" when none applies).
+	Profile string
+
+	provider aws.CredentialsProvider
+}
+
+// NewSession loads the AWS SDK's default configuration chain (environment,
+// shared config and credentials files with profiles, SSO, credential_process,
+// web identity, ECS/IMDS) and resolves the endpoint. It makes no network call.
+func NewSession(ctx context.Context, opts Options) (*Session, error) {
+	if opts.ClusterID == "" {
+		return nil, errors.New("a cluster ID is required")
+	}
+	if opts.ForwardSessionName && opts.SessionName != "" {
+		return nil, errors.New("--forward-session-name and --session-name cannot be used together")
+	}
+	if (opts.ExternalID != "" || opts.SessionName != "" || opts.ForwardSessionName) && opts.RoleARN == "" {
+		return nil, errors.New("--external-id, --session-name and --forward-session-name need --role-arn")
+	}
+	loadOpts := []func(*config.LoadOptions) error{
+		config.WithAssumeRoleCredentialOptions(func(o *stscreds.AssumeRoleOptions) {
+			o.TokenProvider = opts.mfaTokenProvider
+		}),
+		config.WithRetryMaxAttempts(5),
+	}
+	if opts.Profile != "" {
+		loadOpts = append(loadOpts, config.WithSharedConfigProfile(opts.Profile))
+	}
+	if opts.Region != "" {
+		loadOpts = append(loadOpts, config.WithRegion(opts.Region))
+	}
+	if opts.HTTPClient != nil {
+		loadOpts = append(loadOpts, config.WithHTTPClient(opts.HTTPClient))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
+	if err != nil {
+		return nil, describeConfigError(err, opts.Profile)
+	}
+	if cfg.Region == "" {
+		opts.debugf("no region configured; signing for %s", DefaultRegion)
+		cfg.Region = DefaultRegion
+	}
+	fips := opts.FIPS
+	for _, src := range cfg.ConfigSources {
+		if ec, ok := src.(config.EnvConfig); ok && ec.UseFIPSEndpoint == aws.FIPSEndpointStateEnabled {
+			fips = true
+		}
+		if sc, ok := src.(config.SharedConfig); ok && sc.UseFIPSEndpoint == aws.FIPSEndpointStateEnabled {
+			fips = true
+		}
+	}
+	ep, err := ResolveEndpoint(ctx, cfg.Region, opts.STSGlobal, fips)
+	if err != nil {
+		return nil, err
+	}
+	return &Session{Options: opts, Config: cfg, Endpoint: ep, Profile: activeProfile(cfg)}, nil
+}
+
+// Credentials returns the credentials that sign the token: the base chain's,
+// or the assumed role's. This is where network calls happen (AssumeRole, SSO,
+// IMDS), with the SDK's retries and backoff on throttling.
+func (s *Session) Credentials(ctx context.Context) (aws.Credentials, error) {
+	provider := s.Config.Credentials
+	if s.Options.RoleARN != "" {
+		name := s.Options.SessionName
+		if s.Options.ForwardSessionName {
+			var err error
+			if name, err = s.callerSessionName(ctx); err != nil {
+				return aws.Credentials{}, err
+			}
+		}
+		if name == "" {
+			name = fmt.Sprintf("kubeiam-%d", s.Options.now().Unix())
+		}
+		provider = stscreds.NewAssumeRoleProvider(sts.NewFromConfig(s.Config), s.Options.RoleARN, func(o *stscreds.AssumeRoleOptions) {
+			o.RoleSessionName = name
+			if s.Options.ExternalID != "" {
+				o.ExternalID = aws.String(s.Options.ExternalID)
+			}
+		})
+	}
+	if provider == nil {
+		return aws.Credentials{}, describeCredentialsError(errors.New("no credential source found"), s)
+	}
+	creds, err := provider.Retrieve(ctx)
+	if err != nil {
+		return aws.Credentials{}, describeCredentialsError(err, s)
+	}
+	return creds, nil
+}
+
+// Token makes a token: Credentials, then Presign at the session's clock.
+func (s *Session) Token(ctx context.Context) (Token, aws.Credentials, error) {
+	creds, err := s.Credentials(ctx)
+	if err != nil {
+		return Token{}, aws.Credentials{}, err
+	}
+	tok, err := Presign(ctx, creds, s.Options.ClusterID, s.Endpoint, s.Options.now())
+	return tok, creds, err
+}
+
+// callerSessionName asks STS who the base credentials belong to and returns
+// the session part of an assumed-role caller ("AROA…:name" → "name").
+func (s *Session) callerSessionName(ctx context.Context) (string, error) {
+	out, err := sts.NewFromConfig(s.Config).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return "", describeCredentialsError(err, s)
+	}
+	if id := aws.ToString(out.UserId); strings.Contains(id, ":") {
+		return id[strings.Index(id, ":")+1:], nil
+	}
+	return "", nil
+}
+
+// ErrMFANotInteractive is returned when a profile needs an MFA code and
+// nobody can type it.
+var ErrMFANotInteractive = errors.New("the profile needs an MFA code, but kubectl did not give the plugin a terminal")
+
+func (o *Options) mfaTokenProvider() (string, error) {
+	if !o.Interactive || o.Input == nil || o.Prompt == nil {
+		return "", ErrMFANotInteractive
+	}
+	fmt.Fprint(o.Prompt, "Assume Role MFA token code: ")
+	line, err := bufio.NewReader(o.Input).ReadString('\n')
+	if err != nil && line == "" {
+		return "", fmt.Errorf("could not read the MFA code: %w", err)
+	}
+	code := strings.TrimSpace(line)
+	if code == "" {
+		return "", errors.New("could not read the MFA code: it is empty")
+	}
+	return code, nil
+}
+
+func activeProfile(cfg aws.Config) string {
+	for _, src := range cfg.ConfigSources {
+		if sc, ok := src.(config.SharedConfig); ok && sc.Profile != "" {
+			return sc.Profile
+		}
+	}
+	return ""
+}
