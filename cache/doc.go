@@ -1,0 +1,78 @@
+// Package cache keeps the tokens and derived AWS credentials that `kubeiam
+// token` makes, so a repeated kubectl call costs one process start plus one
+// keyring read, and a herd of kubectl processes started at once costs one STS
+// call between them.
+//
+// # Storage design
+//
+// Entries never go into the OS keyring themselves: a token carrying a session
+// token is 1.3–2.7 KB and the keyrings cap an item at about 3 KB (macOS) or
+// 2.5 KB (Windows), so an entry would fail exactly for the users who need the
+// cache most (assumed roles, SSO). Instead the keyring holds one item, a random
+// 32-byte data key (service "kubeiam", user "cache-data-key"), and each entry
+// is a file in the cache directory whose secret part is sealed with
+// AES-256-GCM under that key. The additional data binds the ciphertext to the
+// entry ID and the data key ID, so an entry cannot be moved to another key's
+// file, and after decryption the stored Key must equal the requested one. The
+// non-secret part (the Key fields and expiry times) stays readable so `kubeiam
+// cache list` and `clear` work without touching the keyring. One keyring read
+// per process is all a cache hit costs, and the size limit never applies.
+//
+// With the file backend (no keyring) the secrets are stored as plain JSON in
+// files of mode 0600 in a 0700 directory, as kubelogin and
+// gke-gcloud-auth-plugin do.
+//
+// # Backends and fallback
+//
+// Backend "auto" uses the keyring when it answers within the keyring timeout
+// (2 s by default) and the file backend otherwise. Once this cache directory
+// has used a keyring (remembered in its state file), a keyring that stops
+// answering — locked, hanging, the session bus gone — means no caching rather
+// than a silent switch to plain-text files: while a keyring exists, no token or
+// credential is written to disk in plain text. Set the backend to "file"
+// explicitly to opt into plain files. Backend "keyring" never falls back to
+// plain files. Keyring trouble is reported on Options.Warn at most once an hour
+// (the time of the last warning lives in the state file), not on every kubectl
+// call.
+//
+// On Linux and the BSDs the keyring is the Secret Service on the D-Bus session
+// bus. Without a session bus address (DBUS_SESSION_BUS_ADDRESS unset and no
+// /run/user/<uid>/bus) the keyring is skipped without asking D-Bus, because
+// the D-Bus library would otherwise run dbus-launch and leave a new bus daemon
+// behind on every call.
+//
+// # Files and faults
+//
+// Files are written to a temporary file, synced and renamed, so a reader sees
+// the old entry or the new one, never a partial file (a full disk fails the
+// write and leaves the old entry). A file that is not a regular file owned by
+// the user with mode 0600 or stricter, a corrupt entry, one sealed under
+// another data key or stored for another Key, is a miss and is replaced on the
+// next Put. Freshness checks (Entry.TokenValid, Entry.CredentialsValid) also
+// reject entries stored "in the future", which is what a clock jumping back
+// looks like.
+//
+// # Single flight
+//
+// Lock takes a per-key lock on a separate <id>.lock file (gofrs/flock; locking
+// the data file itself breaks on Windows, where it is replaced by rename). The
+// intended use in a token command is:
+//
+//	e, _ := c.Get(ctx, k)              // fast path, no lock
+//	if e == nil || !e.TokenValid(now, 60*time.Second) {
+//		unlock, err := c.Lock(ctx, k, 30*time.Second)
+//		if err == nil { defer unlock() }
+//		e, _ = c.Get(ctx, k)       // another process may have refreshed it
+//		if e == nil || !e.TokenValid(now, 60*time.Second) {
+//			// refresh (one STS call), then c.Put(ctx, e)
+//		}
+//	}
+//
+// Lock files are never deleted: removing a lock file someone else holds would
+// let a third process lock a fresh inode and refresh in parallel.
+//
+// # Cost
+//
+// The package is on kubectl's hot path, so it imports no AWS SDK, client-go or
+// CLI framework, and its package-level variables do no work at start-up.
+package cache
