@@ -1,0 +1,61 @@
+package ststest
+
+import (
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+)
+
+// Rig is a Server reachable both ways a test may want: directly over plain
+// HTTP (for AWS_ENDPOINT_URL_STS) and through the intercepting Proxy under
+// real STS host names (for HTTPS_PROXY + SSL_CERT_FILE).
+type Rig struct {
+	*Server
+	// Endpoint is the plain-HTTP URL of the server, for AWS_ENDPOINT_URL_STS.
+	Endpoint string
+	Proxy    *Proxy
+	CA       *CA
+	// CABundle is a PEM file holding the CA, for SSL_CERT_FILE.
+	CABundle string
+}
+
+// Start starts a Rig for the test and stops it in t.Cleanup. Requests are
+// logged with t.Logf unless opts.Logf is set.
+func Start(t testing.TB, opts Options) *Rig {
+	t.Helper()
+	if opts.Logf == nil {
+		opts.Logf = t.Logf
+	}
+	srv := New(opts)
+	ca, err := NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle := filepath.Join(t.TempDir(), "ststest-ca.pem")
+	if err := ca.WriteBundle(bundle); err != nil {
+		t.Fatal(err)
+	}
+	px, err := NewProxy(ca, srv, ProxyOptions{Logf: opts.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		hs.Close()
+		_ = px.Close()
+	})
+	return &Rig{Server: srv, Endpoint: hs.URL, Proxy: px, CA: ca, CABundle: bundle}
+}
+
+// Env returns the environment a child process needs to reach the stand-in
+// under real STS host names: HTTPS_PROXY, SSL_CERT_FILE and a NO_PROXY that
+// keeps loopback traffic (an apiserver) off the proxy.
+func (r *Rig) Env() []string {
+	return []string{
+		"HTTPS_PROXY=" + r.Proxy.URL.String(),
+		"https_proxy=" + r.Proxy.URL.String(),
+		"SSL_CERT_FILE=" + r.CABundle,
+		"NO_PROXY=127.0.0.1,localhost",
+		"no_proxy=127.0.0.1,localhost",
+	}
+}
