@@ -3,8 +3,14 @@
 package cache
 
 import (
+	"errors"
+	"net"
 	"os"
 	"strconv"
+	"syscall"
+
+	dbus "github.com/godbus/dbus/v5"
+	"github.com/zalando/go-keyring"
 )
 
 // sessionBusKnown tells whether go-keyring can find a D-Bus session bus
@@ -22,4 +28,22 @@ func sessionBusKnown() bool {
 		}
 	}
 	return false
+}
+
+// keyringAbsent tells errors meaning "there is no keyring here" — the bus
+// address leads nowhere, or no Secret Service is on the bus — from errors of
+// a keyring that exists but refuses (locked, prompt dismissed). Only the
+// former may fall back to plain files.
+func keyringAbsent(err error) bool {
+	var de dbus.Error
+	if errors.As(err, &de) {
+		switch de.Name {
+		case "org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner":
+			return true
+		}
+		return false
+	}
+	var ne *net.OpError
+	return errors.As(err, &ne) || errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, keyring.ErrUnsupportedPlatform)
 }

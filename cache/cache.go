@@ -100,7 +100,12 @@ func (c *Cache) path(name string) string { return filepath.Join(c.dir, name) }
 
 func (c *Cache) entryPath(id string) string { return c.path(id + ".json") }
 
-// resolve picks the backend once per Cache.
+// resolve picks the backend once per Cache. Plain files are the fallback
+// only where no keyring is known to exist: no session bus, nothing behind
+// its address, no Secret Service on it, or a keyring that never answered and
+// never held this directory's data key. A keyring that exists but refuses
+// (locked, prompt dismissed), or one this directory used before, means no
+// caching rather than tokens in plain text.
 func (c *Cache) resolve(ctx context.Context) {
 	if c.resolved {
 		return
@@ -111,30 +116,33 @@ func (c *Cache) resolve(ctx context.Context) {
 		return
 	}
 	// Auto or Keyring from here on.
-	reason := ""
-	timedOut := false
+	var reason string
+	absent := false   // no keyring here at all
+	timedOut := false // a keyring that may or may not exist
 	switch {
 	case c.opts.ring == nil && !sessionBusKnown():
-		reason = "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)"
+		reason, absent = "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)", true
 	case c.recentKeyringTimeout():
-		reason = "the keyring did not answer in time a moment ago"
+		timedOut = true
+		reason = fmt.Sprintf("the keyring did not answer within %s a moment ago", c.opts.KeyringTimeout)
 	default:
 		k, err := c.loadDataKey(ctx, time.Now().Add(c.opts.KeyringTimeout))
-		if err == nil {
+		switch {
+		case err == nil:
 			c.key, c.backend = k, Keyring
 			if st := c.loadState(); !st.KeyringUsed {
 				st.KeyringUsed = true
 				c.saveState()
 			}
 			return
-		}
-		timedOut = errors.Is(err, errKeyringTimeout)
-		reason = fmt.Sprintf("could not use the keyring: %v", err)
-		if timedOut {
+		case errors.Is(err, errKeyringTimeout):
+			timedOut = true
 			reason = fmt.Sprintf("the keyring did not answer within %s", c.opts.KeyringTimeout)
 			st := c.loadState()
 			st.KeyringTimeout = c.now().UTC()
 			c.saveState()
+		default:
+			reason, absent = fmt.Sprintf("could not use the keyring: %v", err), keyringAbsent(err)
 		}
 	}
 	st := c.loadState()
@@ -142,15 +150,15 @@ func (c *Cache) resolve(ctx context.Context) {
 	case c.opts.Backend == Keyring:
 		c.backend = None
 		c.warn("keyring", "caching is off: %s; the keyring backend never falls back to plain-text files", reason)
-	case st.KeyringUsed:
-		c.backend = None
-		c.warn("keyring", "caching is off: %s, and tokens are not written in plain text where a keyring was used; set KUBEIAM_CACHE=file to cache in a private file", reason)
-	default:
+	case absent && !st.KeyringUsed:
+		// The normal state of servers and CI: no warning.
 		c.backend = File
-		// No bus at all is the normal state of servers and CI: no warning.
-		if c.opts.ring != nil || sessionBusKnown() {
-			c.warn("keyring", "%s; caching in private files in %s instead", reason, c.dir)
-		}
+	case timedOut && !st.KeyringUsed:
+		c.backend = File
+		c.warn("keyring", "%s; caching in private files in %s instead", reason, c.dir)
+	default:
+		c.backend = None
+		c.warn("keyring", "caching is off: %s, and tokens are never written in plain text where a keyring exists; unlock the keyring, or set KUBEIAM_CACHE=file to cache in a private file", reason)
 	}
 }
 

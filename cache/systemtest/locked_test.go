@@ -1,0 +1,109 @@
+package systemtest
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	dbus "github.com/godbus/dbus/v5"
+
+	"github.com/kubeiam/kubeiam/cache"
+)
+
+// TestLockedSecretService locks the real keyring's default collection. With
+// no display the unlock prompt fails at once; on a desktop it would wait for
+// the user, which the keyring timeout bounds. Either way the cache must not
+// write tokens in plain text while the keyring exists, and must not hang.
+func TestLockedSecretService(t *testing.T) {
+	requireBus(t)
+	ctx := context.Background()
+	used := t.TempDir()
+	if err := openCache(t, cache.Keyring, used).Put(ctx, sampleEntry(cache.Key{ClusterID: "locked"}, "k8s-aws-v1.locked")); err != nil {
+		t.Fatal(err)
+	}
+
+	conn, err := dbus.SessionBus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := conn.Object("org.freedesktop.secrets", "/org/freedesktop/secrets")
+	var coll dbus.ObjectPath
+	if err := svc.Call("org.freedesktop.Secret.Service.ReadAlias", 0, "default").Store(&coll); err != nil {
+		t.Fatal(err)
+	}
+	var locked []dbus.ObjectPath
+	var prompt dbus.ObjectPath
+	if err := svc.Call("org.freedesktop.Secret.Service.Lock", 0, []dbus.ObjectPath{coll}).Store(&locked, &prompt); err != nil {
+		t.Fatalf("could not lock %s: %v", coll, err)
+	}
+	t.Cleanup(func() { unlockCollection(t, svc, coll) })
+
+	for _, tc := range []struct {
+		name, dir, backend, want, warn string
+	}{
+		{"dir that used the keyring", used, "auto", "none miss", "unlock the keyring"},
+		{"fresh dir", t.TempDir(), "auto", "none miss", "unlock the keyring"},
+		{"explicit keyring", t.TempDir(), "keyring", "none miss", "never falls back"},
+		{"explicit file", t.TempDir(), "file", "file miss", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), "KUBEIAM_SYSTEMTEST_CHILD=nobus", "CHILD_DIR="+tc.dir, "CHILD_BACKEND="+tc.backend,
+				"CHILD_CLUSTER=locked", "CHILD_PUT=1")
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("%v\n%s", err, &stderr)
+			}
+			if f := strings.Fields(string(out)); len(f) == 3 {
+				if d, err := time.ParseDuration(f[2]); err != nil || d > 2500*time.Millisecond {
+					t.Errorf("open + Get took %s (%v)", f[2], err)
+				}
+			}
+			if took := time.Since(start); took > 15*time.Second {
+				t.Errorf("child ran %s", took)
+			}
+			if !strings.HasPrefix(string(out), tc.want) {
+				t.Errorf("child said %q, want %q; stderr %s", out, tc.want, &stderr)
+			}
+			if tc.warn != "" && !strings.Contains(stderr.String(), tc.warn) {
+				t.Errorf("stderr %q, want a warning with %q", &stderr, tc.warn)
+			}
+			if tc.backend != "file" {
+				if b, _ := os.ReadFile(tc.dir + "/" + cache.Key{ClusterID: "locked"}.ID() + ".json"); bytes.Contains(b, []byte("k8s-aws-v1.child")) {
+					t.Error("a token was written in plain text while the keyring was locked")
+				}
+			}
+		})
+	}
+}
+
+// unlockCollection unlocks without a prompt through gnome-keyring's own
+// interface, with the password the test setup unlocked it with.
+func unlockCollection(t *testing.T, svc dbus.BusObject, coll dbus.ObjectPath) {
+	pw := os.Getenv("KUBEIAM_TEST_KEYRING_PASSWORD")
+	if pw == "" {
+		pw = "pw"
+	}
+	var out dbus.Variant
+	var session dbus.ObjectPath
+	if err := svc.Call("org.freedesktop.Secret.Service.OpenSession", 0, "plain", dbus.MakeVariant("")).Store(&out, &session); err != nil {
+		t.Errorf("could not open a session to unlock %s: %v", coll, err)
+		return
+	}
+	secret := struct {
+		Session     dbus.ObjectPath
+		Parameters  []byte
+		Value       []byte
+		ContentType string
+	}{session, []byte{}, []byte(pw), "text/plain"}
+	if err := svc.Call("org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface.UnlockWithMasterPassword", 0, coll, secret).Err; err != nil {
+		t.Errorf("could not unlock %s again (password from KUBEIAM_TEST_KEYRING_PASSWORD, default pw): %v", coll, err)
+	}
+}
