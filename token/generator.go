@@ -19,6 +19,12 @@ import (
 // region. Falling back beats probing IMDS, which stalls off EC2.
 const DefaultRegion = "us-east-1"
 
+// roleSessionDuration is asked of AssumeRole instead of the SDK's 15
+// minutes: the session is cached and signs tokens locally while it lasts,
+// and an hour is what every role allows by default (and the cap for role
+// chaining). A profile's duration_seconds still wins.
+const roleSessionDuration = time.Hour
+
 // Options say whose token to make and for which cluster.
 type Options struct {
 	ClusterID string
@@ -94,6 +100,9 @@ func NewSession(ctx context.Context, opts Options) (*Session, error) {
 	loadOpts := []func(*config.LoadOptions) error{
 		config.WithAssumeRoleCredentialOptions(func(o *stscreds.AssumeRoleOptions) {
 			o.TokenProvider = opts.mfaTokenProvider
+			if o.Duration == 0 {
+				o.Duration = roleSessionDuration
+			}
 		}),
 		config.WithRetryMaxAttempts(5),
 	}
@@ -148,6 +157,7 @@ func (s *Session) Credentials(ctx context.Context) (aws.Credentials, error) {
 		}
 		provider = stscreds.NewAssumeRoleProvider(sts.NewFromConfig(s.Config), s.Options.RoleARN, func(o *stscreds.AssumeRoleOptions) {
 			o.RoleSessionName = name
+			o.Duration = roleSessionDuration
 			if s.Options.ExternalID != "" {
 				o.ExternalID = aws.String(s.Options.ExternalID)
 			}

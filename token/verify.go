@@ -211,4 +211,3 @@ func (c *Claims) CallerIdentity(ctx context.Context, client *http.Client, cluste
 	}
 	return &Identity{ARN: r.Arn, CanonicalARN: canon, Account: r.Account, UserID: r.UserID}, nil
 }
-

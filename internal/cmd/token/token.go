@@ -6,45 +6,35 @@ package token
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
-	"strings"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 
+	"github.com/kubeiam/kubeiam/cache"
 	"github.com/kubeiam/kubeiam/internal/clierr"
+	"github.com/kubeiam/kubeiam/internal/execplugin"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
 	"github.com/kubeiam/kubeiam/token"
 )
 
-// ClusterIDEnv is aws-iam-authenticator's variable for the cluster ID.
-const ClusterIDEnv = "KUBERNETES_AWS_AUTHENTICATOR_CLUSTER_ID"
-
-// CacheEnv selects the cache backend when --cache is not given.
-const CacheEnv = "KUBEIAM_CACHE"
+// lockTimeout bounds the wait for another kubeiam process refreshing the
+// same entry; past it this process refreshes on its own.
+const lockTimeout = 30 * time.Second
 
 // Options are the flags of `kubeiam token`.
 type Options struct {
-	IO     *iostreams.IOStreams
-	Getenv func(string) string
-
-	ClusterID          string
-	RoleARN            string
-	ExternalID         string
-	SessionName        string
-	ForwardSessionName bool
-	Region             string
-	Profile            string
-	STSGlobal          bool
-	FIPS               bool
-	TokenOnly          bool
-	Cache              string
-	NoCache            bool
-	Verbose            bool
+	IO      *iostreams.IOStreams
+	Getenv  func(string) string
+	Now     func() time.Time
+	Request execplugin.Request
 }
 
 // NewCmd builds `kubeiam token`; runF replaces Run in tests.
 func NewCmd(io *iostreams.IOStreams, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: io, Getenv: os.Getenv}
+	opts := &Options{IO: io, Getenv: os.Getenv, Now: time.Now}
 	cmd := &cobra.Command{
 		Use:   "token -i CLUSTER_ID",
 		Short: "Print an ExecCredential with a token for an aws-iam-authenticator cluster",
@@ -55,23 +45,26 @@ credential_process, web identity, ECS/IMDS), optionally after assuming a role.
 The ExecCredential's apiVersion follows KUBERNETES_EXEC_INFO (v1 or v1beta1;
 v1beta1 when unset). The token names the canonical STS host of the region
 (--sts-global for sts.amazonaws.com); AWS_ENDPOINT_URL_STS redirects only
-kubeiam's own STS calls such as AssumeRole.`,
+kubeiam's own STS calls such as AssumeRole.
+
+Tokens, and credentials from role assumption or SSO, are cached (--cache,
+KUBEIAM_CACHE): in the OS keyring when there is one, else in private files
+under $XDG_CACHE_HOME/kubeiam. Concurrent calls for the same cluster and
+identity make one STS call between them.`,
 		Example: `  # what a kubeconfig's exec block runs
   kubeiam token -i 6d9b1f5e-1c2a-4c36-9e0f-2a7d4e1c0b11
 
   # assume a role first, as a named session
   kubeiam token -i my-cluster -r arn:aws:iam::111122223333:role/k8s-admin -s alice
 
-  # just the token, for curl
-  kubeiam token -i my-cluster --token-only`,
+  # just the token, for curl; skip the cache
+  kubeiam token -i my-cluster --token-only --no-cache`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if opts.ClusterID == "" {
-				opts.ClusterID = opts.Getenv(ClusterIDEnv)
-			}
-			if opts.ClusterID == "" {
+			opts.Request.ClusterIDFrom(opts.Getenv)
+			if opts.Request.ClusterID == "" {
 				return clierr.WithHint(clierr.Usagef("a cluster ID is required"),
-					"pass -i CLUSTER_ID (EKS-A keeps it in ConfigMap kube-system/aws-iam-authenticator) or set %s", ClusterIDEnv)
+					"pass -i CLUSTER_ID (EKS-A keeps it in ConfigMap kube-system/aws-iam-authenticator) or set %s", execplugin.ClusterIDEnv)
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -79,88 +72,108 @@ kubeiam's own STS calls such as AssumeRole.`,
 			return Run(cmd.Context(), opts)
 		},
 	}
-	f := cmd.Flags()
-	f.StringVarP(&opts.ClusterID, "cluster-id", "i", "", "cluster ID the token is bound to (env "+ClusterIDEnv+")")
-	f.StringVarP(&opts.RoleARN, "role-arn", "r", "", "assume this IAM role before signing")
-	f.StringVar(&opts.RoleARN, "role", "", "alias of --role-arn")
-	f.StringVarP(&opts.ExternalID, "external-id", "e", "", "external ID for the role assumption")
-	f.StringVarP(&opts.SessionName, "session-name", "s", "", "session name for the role assumption")
-	f.BoolVar(&opts.ForwardSessionName, "forward-session-name", false, "use the caller's own session name for the role assumption")
-	f.StringVar(&opts.Region, "region", "", "region whose STS endpoint signs the token (default: the AWS configuration's, else us-east-1)")
-	f.StringVar(&opts.Profile, "profile", "", "AWS profile to use (default: AWS_PROFILE, else the default chain)")
-	f.BoolVar(&opts.STSGlobal, "sts-global", false, "sign for the global endpoint sts.amazonaws.com (us-east-1), for old servers")
-	f.BoolVar(&opts.FIPS, "fips", false, "sign for the FIPS endpoint (also AWS_USE_FIPS_ENDPOINT=true)")
-	f.BoolVar(&opts.TokenOnly, "token-only", false, "print only the token, not an ExecCredential")
-	f.StringVar(&opts.Cache, "cache", "", "token cache: auto, keyring, file or none (env "+CacheEnv+"; bare --cache means auto)")
-	f.Lookup("cache").NoOptDefVal = "auto"
-	f.BoolVar(&opts.NoCache, "no-cache", false, "do not read or write the token cache (same as --cache=none)")
-	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "explain choices on stderr (never secrets)")
-	_ = f.MarkHidden("role")
+	opts.Request.AddFlags(cmd.Flags())
 	return cmd
 }
 
-// Run prints the credential.
+// Run prints the credential: from the cache when a valid token is there,
+// else signed anew (with cached role credentials when they are still valid)
+// under the entry's lock, so a herd of kubectl processes makes one STS call.
 func Run(ctx context.Context, opts *Options) error {
-	info, err := token.ParseExecInfo(opts.Getenv(token.ExecInfoEnv))
+	req, getenv := &opts.Request, opts.Getenv
+	info, err := execplugin.ParseExecInfo(getenv(execplugin.ExecInfoEnv))
 	if err != nil {
-		return clierr.WithHint(err, "the kubeconfig's exec apiVersion must be %s or %s", token.APIVersionV1, token.APIVersionV1beta1)
+		return clierr.WithHint(err, "the kubeconfig's exec apiVersion must be %s or %s", execplugin.APIVersionV1, execplugin.APIVersionV1beta1)
 	}
-	if _, err := cacheBackend(opts); err != nil {
+	backend, err := req.Backend(getenv)
+	if err != nil {
+		return clierr.Usagef("%v", err)
+	}
+	minRemaining, err := execplugin.MinRemaining(getenv)
+	if err != nil {
 		return err
 	}
-	topts := token.Options{
-		ClusterID:          opts.ClusterID,
-		Region:             opts.Region,
-		Profile:            opts.Profile,
-		STSGlobal:          opts.STSGlobal,
-		FIPS:               opts.FIPS,
-		RoleARN:            opts.RoleARN,
-		ExternalID:         opts.ExternalID,
-		SessionName:        opts.SessionName,
-		ForwardSessionName: opts.ForwardSessionName,
+	c, err := cache.Open(cache.Options{Backend: backend, Warn: opts.IO.ErrOut})
+	if err != nil {
+		return err
+	}
+	key := req.Key(getenv)
+	if e := execplugin.Lookup(ctx, c, key, opts.Now(), minRemaining); e != nil {
+		opts.debugf("cached token (%s backend), valid until %s", c.Backend(), e.TokenExpiry.Format(time.RFC3339))
+		return execplugin.Write(opts.IO.Out, info, req.TokenOnly, e.Token, e.TokenExpiry)
+	}
+	unlock, err := c.Lock(ctx, key, lockTimeout)
+	if err != nil {
+		fmt.Fprintf(opts.IO.ErrOut, "kubeiam: warning: %v; refreshing without it\n", err)
+		unlock = func() {}
+	}
+	defer unlock()
+	// Another process may have refreshed the entry while this one waited.
+	e, _ := c.Get(ctx, key)
+	if e.TokenValid(opts.Now(), minRemaining) {
+		opts.debugf("token refreshed by another kubeiam process")
+		return execplugin.Write(opts.IO.Out, info, req.TokenOnly, e.Token, e.TokenExpiry)
+	}
+
+	sess, err := token.NewSession(ctx, token.Options{
+		ClusterID:          req.ClusterID,
+		Region:             req.Region,
+		Profile:            req.Profile,
+		STSGlobal:          req.STSGlobal,
+		FIPS:               req.FIPS,
+		RoleARN:            req.RoleARN,
+		ExternalID:         req.ExternalID,
+		SessionName:        req.SessionName,
+		ForwardSessionName: req.ForwardSessionName,
 		Interactive:        info.Interactive || (!info.FromKubectl && opts.IO.ErrIsTerminal),
 		Prompt:             opts.IO.ErrOut,
 		Input:              opts.IO.In,
-	}
-	if opts.Verbose {
-		topts.Debug = opts.IO.ErrOut
-	}
-	sess, err := token.NewSession(ctx, topts)
+		Debug:              opts.debugOut(),
+		Now:                opts.Now,
+	})
 	if err != nil {
 		return err
 	}
-	topts.Debug = nil
-	if opts.Verbose {
-		fmt.Fprintf(opts.IO.ErrOut, "kubeiam: signing for %s (region %s, partition %s)\n", sess.Endpoint.Host, sess.Endpoint.SigningRegion, sess.Endpoint.Partition)
+	opts.debugf("signing for %s (region %s, partition %s)", sess.Endpoint.Host, sess.Endpoint.SigningRegion, sess.Endpoint.Partition)
+
+	var creds aws.Credentials
+	// Cached credentials must outlive the token's own minimum by the margin
+	// Expiration keeps before a session's end.
+	if e.CredentialsValid(opts.Now(), minRemaining+time.Minute) {
+		cc := e.Credentials
+		opts.debugf("signing with cached credentials valid until %s", cc.Expires.Format(time.RFC3339))
+		creds = aws.Credentials{AccessKeyID: cc.AccessKeyID, SecretAccessKey: cc.SecretAccessKey, SessionToken: cc.SessionToken,
+			Source: cc.Source, CanExpire: cc.CanExpire, Expires: cc.Expires}
+	} else if creds, err = sess.Credentials(ctx); err != nil {
+		return err
 	}
-	tok, _, err := sess.Token(ctx)
+	tok, err := token.Presign(ctx, creds, req.ClusterID, sess.Endpoint, opts.Now())
 	if err != nil {
 		return err
 	}
-	if opts.TokenOnly {
-		_, err = fmt.Fprintln(opts.IO.Out, tok.Token)
-		return err
+	entry := &cache.Entry{Key: key, Token: tok.Token, TokenExpiry: tok.Expiration}
+	// Only temporary credentials are worth keeping: they cost a network
+	// call (AssumeRole, SSO, IMDS) or an MFA prompt to get again. Long-lived
+	// keys stay where the user keeps them.
+	if creds.CanExpire {
+		entry.Credentials = &cache.Credentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey,
+			SessionToken: creds.SessionToken, Source: creds.Source, CanExpire: true, Expires: creds.Expires}
 	}
-	return token.WriteExecCredential(opts.IO.Out, info.APIVersion, tok)
+	if err := c.Put(ctx, entry); err != nil {
+		fmt.Fprintf(opts.IO.ErrOut, "kubeiam: warning: %v\n", err)
+	}
+	return execplugin.Write(opts.IO.Out, info, req.TokenOnly, tok.Token, tok.Expiration)
 }
 
-// cacheBackend resolves --cache, --no-cache and KUBEIAM_CACHE. The boolean
-// spellings keep aws-iam-authenticator's `--cache` flag working.
-func cacheBackend(opts *Options) (string, error) {
-	if opts.NoCache {
-		return "none", nil
+func (o *Options) debugOut() io.Writer {
+	if o.Request.Verbose {
+		return o.IO.ErrOut
 	}
-	v := opts.Cache
-	if v == "" {
-		v = opts.Getenv(CacheEnv)
+	return nil
+}
+
+func (o *Options) debugf(format string, args ...any) {
+	if o.Request.Verbose {
+		fmt.Fprintf(o.IO.ErrOut, "kubeiam: "+format+"\n", args...)
 	}
-	switch strings.ToLower(v) {
-	case "", "auto", "true":
-		return "auto", nil
-	case "none", "false", "off":
-		return "none", nil
-	case "file", "keyring":
-		return strings.ToLower(v), nil
-	}
-	return "", clierr.Usagef("unknown cache backend %q (use auto, keyring, file or none)", v)
 }

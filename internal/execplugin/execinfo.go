@@ -1,14 +1,11 @@
-package token
+package execplugin
 
 import (
 	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	clientauthv1 "k8s.io/client-go/pkg/apis/clientauthentication/v1"
-	clientauthv1beta1 "k8s.io/client-go/pkg/apis/clientauthentication/v1beta1"
+	"time"
 )
 
 // ExecInfoEnv is the variable kubectl uses to describe the credential it wants.
@@ -62,30 +59,46 @@ func ParseExecInfo(value string) (ExecInfo, error) {
 	return ExecInfo{APIVersion: in.APIVersion, Interactive: in.Spec.Interactive, FromKubectl: true}, nil
 }
 
-// WriteExecCredential writes tok as an ExecCredential of apiVersion, one JSON
-// document and a newline, using client-go's own types so the field names and
-// time format are the ones kubectl decodes.
-func WriteExecCredential(w io.Writer, apiVersion string, tok Token) error {
-	exp := metav1.NewTime(tok.Expiration.UTC().Truncate(1e9))
-	var v any
+// WriteExecCredential writes an ExecCredential of apiVersion holding token,
+// as one JSON line. It is hand-shaped rather than built from client-go's
+// clientauthentication types because those pull apimachinery's package init
+// into kubectl's hot path; a test decodes it with client-go's types and
+// compares it byte for byte with their encoding.
+func WriteExecCredential(w io.Writer, apiVersion, token string, expiration time.Time) error {
 	switch apiVersion {
-	case APIVersionV1:
-		v = &clientauthv1.ExecCredential{
-			TypeMeta: metav1.TypeMeta{Kind: "ExecCredential", APIVersion: APIVersionV1},
-			Status:   &clientauthv1.ExecCredentialStatus{Token: tok.Token, ExpirationTimestamp: &exp},
-		}
-	case APIVersionV1beta1, "":
-		v = &clientauthv1beta1.ExecCredential{
-			TypeMeta: metav1.TypeMeta{Kind: "ExecCredential", APIVersion: APIVersionV1beta1},
-			Status:   &clientauthv1beta1.ExecCredentialStatus{Token: tok.Token, ExpirationTimestamp: &exp},
-		}
+	case APIVersionV1, APIVersionV1beta1:
+	case "":
+		apiVersion = APIVersionV1beta1
 	default:
 		return fmt.Errorf("unsupported ExecCredential apiVersion %q", apiVersion)
 	}
-	b, err := json.Marshal(v)
+	exp := expiration.UTC().Truncate(time.Second).Format(time.RFC3339)
+	b, err := json.Marshal(execCredential{
+		Kind:       "ExecCredential",
+		APIVersion: apiVersion,
+		Status:     execCredentialStatus{ExpirationTimestamp: exp, Token: token},
+	})
 	if err != nil {
 		return fmt.Errorf("could not encode the ExecCredential: %w", err)
 	}
 	_, err = w.Write(append(b, '\n'))
 	return err
+}
+
+// execCredential mirrors the fields of clientauthentication v1 and v1beta1
+// ExecCredential that a plugin sets, in client-go's field order.
+type execCredential struct {
+	Kind       string               `json:"kind"`
+	APIVersion string               `json:"apiVersion"`
+	Spec       execCredentialSpec   `json:"spec"`
+	Status     execCredentialStatus `json:"status"`
+}
+
+type execCredentialSpec struct {
+	Interactive bool `json:"interactive"`
+}
+
+type execCredentialStatus struct {
+	ExpirationTimestamp string `json:"expirationTimestamp"`
+	Token               string `json:"token"`
 }

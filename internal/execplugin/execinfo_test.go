@@ -1,4 +1,4 @@
-package token
+package execplugin
 
 import (
 	"bytes"
@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clientauthv1 "k8s.io/client-go/pkg/apis/clientauthentication/v1"
+	clientauthv1beta1 "k8s.io/client-go/pkg/apis/clientauthentication/v1beta1"
 )
 
 func TestParseExecInfo(t *testing.T) {
@@ -39,25 +41,45 @@ func TestParseExecInfo(t *testing.T) {
 	}
 }
 
-func TestWriteExecCredentialDecodesWithClientGo(t *testing.T) {
+// TestWriteExecCredentialMatchesClientGo: the hand-shaped output decodes with
+// client-go's types and equals their own encoding byte for byte.
+func TestWriteExecCredentialMatchesClientGo(t *testing.T) {
 	exp := time.Date(2026, 11, 26, 12, 14, 0, 0, time.UTC)
-	for _, v := range []string{APIVersionV1, APIVersionV1beta1} {
+	mt := metav1.NewTime(exp)
+	want := map[string]any{
+		APIVersionV1: &clientauthv1.ExecCredential{
+			TypeMeta: metav1.TypeMeta{Kind: "ExecCredential", APIVersion: APIVersionV1},
+			Status:   &clientauthv1.ExecCredentialStatus{Token: "k8s-aws-v1.abc", ExpirationTimestamp: &mt},
+		},
+		APIVersionV1beta1: &clientauthv1beta1.ExecCredential{
+			TypeMeta: metav1.TypeMeta{Kind: "ExecCredential", APIVersion: APIVersionV1beta1},
+			Status:   &clientauthv1beta1.ExecCredentialStatus{Token: "k8s-aws-v1.abc", ExpirationTimestamp: &mt},
+		},
+	}
+	for v, typed := range want {
 		var buf bytes.Buffer
-		if err := WriteExecCredential(&buf, v, Token{Token: "k8s-aws-v1.abc", Expiration: exp}); err != nil {
+		if err := WriteExecCredential(&buf, v, "k8s-aws-v1.abc", exp.Add(300*time.Millisecond)); err != nil {
 			t.Fatal(err)
 		}
 		if strings.Count(buf.String(), "\n") != 1 {
 			t.Errorf("want one line, got %q", buf.String())
 		}
+		ref, err := json.Marshal(typed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSpace(buf.String()); got != string(ref) {
+			t.Errorf("%s:\n got %s\nwant %s", v, got, ref)
+		}
 		var ec clientauthv1.ExecCredential
 		if err := json.Unmarshal(buf.Bytes(), &ec); err != nil {
 			t.Fatal(err)
 		}
-		if ec.APIVersion != v || ec.Kind != "ExecCredential" || ec.Status.Token != "k8s-aws-v1.abc" || !ec.Status.ExpirationTimestamp.Time.Equal(exp) {
-			t.Errorf("%s: decoded %+v", v, ec)
+		if ec.Status.Token != "k8s-aws-v1.abc" || !ec.Status.ExpirationTimestamp.Time.Equal(exp) {
+			t.Errorf("%s: decoded %+v", v, ec.Status)
 		}
 	}
-	if err := WriteExecCredential(&bytes.Buffer{}, "client.authentication.k8s.io/v1alpha1", Token{}); err == nil {
+	if err := WriteExecCredential(&bytes.Buffer{}, "client.authentication.k8s.io/v1alpha1", "t", exp); err == nil {
 		t.Error("v1alpha1 accepted")
 	}
 }
