@@ -141,6 +141,9 @@ var sourceVars = [...]string{
 	"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
 	"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_STS", "AWS_STS_REGIONAL_ENDPOINTS",
 	"AWS_EC2_METADATA_DISABLED", "AWS_SDK_LOAD_CONFIG",
+	// --profile beats keys in the environment, AWS_PROFILE does not (the
+	// SDK's order), so where the profile came from is part of the answer.
+	"AWS_PROFILE", "AWS_DEFAULT_PROFILE",
 }
 
 type fileStamp struct {

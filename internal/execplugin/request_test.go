@@ -60,7 +60,7 @@ func TestKeySeparatesIdentities(t *testing.T) {
 		"external id":  parse(t, "-i", "c1", "-r", "arn:aws:iam::1:role/a", "-e", "x").Key(envMap(base)),
 		"session":      parse(t, "-i", "c1", "-r", "arn:aws:iam::1:role/a", "-s", "x").Key(envMap(base)),
 		"region":       parse(t, "-i", "c1", "--region", "eu-west-1").Key(envMap(base)),
-		"AWS_REGION":   parse(t, "-i", "c1").Key(envMap(with("AWS_REGION", "eu-west-1"))),
+		"AWS_REGION":   parse(t, "-i", "c1").Key(envMap(with("AWS_REGION", "eu-west-2"))),
 		"global":       parse(t, "-i", "c1", "--sts-global").Key(envMap(base)),
 		"fips":         parse(t, "-i", "c1").Key(envMap(with("AWS_USE_FIPS_ENDPOINT", "true"))),
 		"sts endpoint": parse(t, "-i", "c1").Key(envMap(with("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:1"))),
