@@ -321,7 +321,11 @@ func (c *Cache) List(ctx context.Context) ([]Entry, error) {
 	var out []Entry
 	for _, id := range ids {
 		fe, err := c.readEntry(id)
-		if err != nil || fe.Key.ID() != id {
+		if err != nil {
+			c.noteBadFile(err)
+			continue
+		}
+		if fe.Key.ID() != id {
 			continue
 		}
 		e := Entry{Key: fe.Key, TokenExpiry: fe.TokenExpiry, Stored: fe.Stored, Encrypted: fe.Sealed != nil}

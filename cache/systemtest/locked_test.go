@@ -3,6 +3,7 @@ package systemtest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -18,8 +19,48 @@ import (
 // no display the unlock prompt fails at once; on a desktop it would wait for
 // the user, which the keyring timeout bounds. Either way the cache must not
 // write tokens in plain text while the keyring exists, and must not hang.
+//
+// Locking the keyring of the session the tests run in would break other
+// packages' keyring tests running in parallel, so this test starts a private
+// session bus and gnome-keyring (with its own HOME, so its login keyring is a
+// fresh file) and runs the real checks, lockedSecretService, inside it.
 func TestLockedSecretService(t *testing.T) {
 	requireBus(t)
+	var missing []string
+	for _, tool := range []string{"dbus-run-session", "gnome-keyring-daemon"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			missing = append(missing, tool)
+		}
+	}
+	if len(missing) > 0 {
+		msg := fmt.Sprintf("%s not installed (Debian: apt-get install dbus gnome-keyring)", strings.Join(missing, ", "))
+		if os.Getenv("KUBEIAM_TEST_KEYRING") == "1" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	home := t.TempDir()
+	cmd := exec.Command("dbus-run-session", "--", "sh", "-c",
+		`echo -n pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec "$0" -test.run='^TestLockedSecretServiceInside$' -test.v -test.count=1`,
+		os.Args[0])
+	cmd.Env = append(withoutBus(os.Environ()), "HOME="+home, "XDG_DATA_HOME="+home+"/data", "XDG_RUNTIME_DIR="+home,
+		"KUBEIAM_SYSTEMTEST_PRIVATE_KEYRING=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !bytes.Contains(out, []byte("--- PASS: TestLockedSecretServiceInside")) {
+		t.Fatalf("private keyring session: %v\n%s", err, out)
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.Contains(l, ".go:") {
+			t.Log(strings.TrimSpace(l))
+		}
+	}
+}
+
+// TestLockedSecretServiceInside runs only inside the private session.
+func TestLockedSecretServiceInside(t *testing.T) {
+	if os.Getenv("KUBEIAM_SYSTEMTEST_PRIVATE_KEYRING") != "1" {
+		t.Skip("runs inside TestLockedSecretService's private keyring session")
+	}
 	ctx := context.Background()
 	used := t.TempDir()
 	if err := openCache(t, cache.Keyring, used).Put(ctx, sampleEntry(cache.Key{ClusterID: "locked"}, "k8s-aws-v1.locked")); err != nil {
@@ -87,10 +128,7 @@ func TestLockedSecretService(t *testing.T) {
 // unlockCollection unlocks without a prompt through gnome-keyring's own
 // interface, with the password the test setup unlocked it with.
 func unlockCollection(t *testing.T, svc dbus.BusObject, coll dbus.ObjectPath) {
-	pw := os.Getenv("KUBEIAM_TEST_KEYRING_PASSWORD")
-	if pw == "" {
-		pw = "pw"
-	}
+	const pw = "pw" // what TestLockedSecretService unlocked it with
 	var out dbus.Variant
 	var session dbus.ObjectPath
 	if err := svc.Call("org.freedesktop.Secret.Service.OpenSession", 0, "plain", dbus.MakeVariant("")).Store(&out, &session); err != nil {
@@ -104,6 +142,6 @@ func unlockCollection(t *testing.T, svc dbus.BusObject, coll dbus.ObjectPath) {
 		ContentType string
 	}{session, []byte{}, []byte(pw), "text/plain"}
 	if err := svc.Call("org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface.UnlockWithMasterPassword", 0, coll, secret).Err; err != nil {
-		t.Errorf("could not unlock %s again (password from KUBEIAM_TEST_KEYRING_PASSWORD, default pw): %v", coll, err)
+		t.Errorf("could not unlock %s again: %v", coll, err)
 	}
 }

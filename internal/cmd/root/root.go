@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubeiam/kubeiam/internal/clierr"
+	cachecmd "github.com/kubeiam/kubeiam/internal/cmd/cache"
 	tokencmd "github.com/kubeiam/kubeiam/internal/cmd/token"
 	verifycmd "github.com/kubeiam/kubeiam/internal/cmd/verify"
 	versioncmd "github.com/kubeiam/kubeiam/internal/cmd/version"
@@ -35,6 +36,7 @@ aws-iam-authenticator (EKS Anywhere, EKS), plus the tools around it.`,
 		tokencmd.NewCmd(io, nil),
 		verifycmd.NewCmd(io, nil),
 		versioncmd.NewCmd(io, nil),
+		cachecmd.NewCmd(io, nil),
 	)
 	return cmd
 }
