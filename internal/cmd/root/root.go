@@ -11,6 +11,7 @@ import (
 
 	"github.com/kubeiam/kubeiam/internal/clierr"
 	cachecmd "github.com/kubeiam/kubeiam/internal/cmd/cache"
+	kubeconfigcmd "github.com/kubeiam/kubeiam/internal/cmd/kubeconfig"
 	tokencmd "github.com/kubeiam/kubeiam/internal/cmd/token"
 	verifycmd "github.com/kubeiam/kubeiam/internal/cmd/verify"
 	versioncmd "github.com/kubeiam/kubeiam/internal/cmd/version"
@@ -37,6 +38,9 @@ aws-iam-authenticator (EKS Anywhere, EKS), plus the tools around it.`,
 		verifycmd.NewCmd(io, nil),
 		versioncmd.NewCmd(io, nil),
 		cachecmd.NewCmd(io, nil),
+		kubeconfigcmd.NewCmd(io),
+		kubeconfigcmd.NewProfileCmd(io),
+		kubeconfigcmd.NewUseCmd(io, nil),
 	)
 	return cmd
 }
