@@ -1,0 +1,354 @@
+// Package build produces the binaries the e2e rig runs and caches them by
+// version under ${XDG_CACHE_HOME:-~/.cache}/kubeiam/e2e/bin, so only the
+// first run on a machine pays for the kube-apiserver (7–14 min on 2 cores)
+// and aws-iam-authenticator (~10 min) builds.
+package build
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+)
+
+// Pinned versions. kube-apiserver's is also pinned by
+// e2e/tools/kube-apiserver/go.mod; keep them in step.
+const (
+	KubeAPIServerVersion = "v1.34.4"
+	AuthenticatorVersion = "v0.7.2"
+)
+
+// CacheDir returns ${XDG_CACHE_HOME:-~/.cache}/kubeiam/e2e.
+func CacheDir() (string, error) {
+	base := os.Getenv("XDG_CACHE_HOME")
+	if base == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("could not find home directory: %w", err)
+		}
+		base = filepath.Join(home, ".cache")
+	}
+	return filepath.Join(base, "kubeiam", "e2e"), nil
+}
+
+// Binaries are the absolute paths of everything the rig runs.
+type Binaries struct {
+	KubeAPIServer string
+	Etcd          string
+	Authenticator string
+	Kubectl       string
+	// Kubeiam is built fresh from the working tree on every run: it is the
+	// code under test, so it must never come from a cache.
+	Kubeiam string
+}
+
+// Builder builds into Cache and reports progress on Out.
+type Builder struct {
+	// Repo is the root of the main module (the directory holding e2e/).
+	Repo string
+	// Cache is CacheDir() unless a test overrides it.
+	Cache string
+	Out   io.Writer
+}
+
+// NewBuilder finds the repository from the working directory.
+func NewBuilder(out io.Writer) (*Builder, error) {
+	cache, err := CacheDir()
+	if err != nil {
+		return nil, err
+	}
+	repo, err := RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	return &Builder{Repo: repo, Cache: cache, Out: out}, nil
+}
+
+// RepoRoot walks up from the working directory to the directory that holds
+// e2e/tools/kube-apiserver/go.mod.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("could not get working directory: %w", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "e2e", "tools", "kube-apiserver", "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("could not find the kubeiam repository above the working directory")
+		}
+		dir = parent
+	}
+}
+
+func (b *Builder) binPath(name, version string) string {
+	return filepath.Join(b.Cache, "bin", name+"-"+version, name)
+}
+
+func (b *Builder) logf(format string, args ...any) {
+	fmt.Fprintf(b.Out, "build: "+format+"\n", args...)
+}
+
+// All makes sure every binary exists, building or installing what is
+// missing, and builds kubeiam into dir.
+func (b *Builder) All(ctx context.Context, dir string) (Binaries, error) {
+	var bins Binaries
+	var err error
+	if bins.Kubectl, err = exec.LookPath("kubectl"); err != nil {
+		return bins, fmt.Errorf("could not find kubectl in PATH: %w", err)
+	}
+	if bins.Etcd, err = b.Etcd(ctx); err != nil {
+		return bins, err
+	}
+	if bins.Authenticator, err = b.Authenticator(ctx); err != nil {
+		return bins, err
+	}
+	if bins.KubeAPIServer, err = b.KubeAPIServer(ctx); err != nil {
+		return bins, err
+	}
+	if dir != "" {
+		if bins.Kubeiam, err = b.Kubeiam(ctx, dir); err != nil {
+			return bins, err
+		}
+	}
+	return bins, nil
+}
+
+// lock serialises builds of one binary across processes (two test runs, or
+// a test run and `make demo`), so a half-written binary is never used.
+func (b *Builder) lock(name string) (func(), error) {
+	if err := os.MkdirAll(filepath.Join(b.Cache, "bin"), 0o755); err != nil {
+		return nil, fmt.Errorf("could not create cache directory: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(b.Cache, "bin", "."+name+".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("could not open build lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		b.logf("%s: waiting for another build to finish", name)
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("could not lock build: %w", err)
+		}
+	}
+	return func() { f.Close() }, nil
+}
+
+// KubeAPIServer returns the cached kube-apiserver, building it from the
+// wrapper module e2e/tools/kube-apiserver when missing.
+func (b *Builder) KubeAPIServer(ctx context.Context) (string, error) {
+	out := b.binPath("kube-apiserver", KubeAPIServerVersion)
+	if exists(out) {
+		b.logf("kube-apiserver %s: cached at %s", KubeAPIServerVersion, out)
+		return out, nil
+	}
+	unlock, err := b.lock("kube-apiserver")
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if exists(out) {
+		return out, nil
+	}
+	dir := filepath.Join(b.Repo, "e2e", "tools", "kube-apiserver")
+	const pkg = "k8s.io/kubernetes/cmd/kube-apiserver"
+	b.logf("kube-apiserver %s: not cached; building (cold: 7–14 min and ~1.8 GB RAM on 2 cores, then cached)", KubeAPIServerVersion)
+	total := 0
+	if deps, err := b.output(ctx, dir, "go", "list", "-deps", pkg); err == nil {
+		total = strings.Count(deps, "\n")
+	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return "", fmt.Errorf("could not create cache directory: %w", err)
+	}
+	tmp := out + ".tmp"
+	if err := b.goBuild(ctx, dir, "kube-apiserver", total, "build", "-trimpath", "-v", "-o", tmp, pkg); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		return "", fmt.Errorf("could not install kube-apiserver: %w", err)
+	}
+	return out, nil
+}
+
+// Authenticator returns the cached aws-iam-authenticator, installing it with
+// `go install …@v0.7.2` when missing (later tags do not `go install`).
+func (b *Builder) Authenticator(ctx context.Context) (string, error) {
+	out := b.binPath("aws-iam-authenticator", AuthenticatorVersion)
+	if exists(out) {
+		b.logf("aws-iam-authenticator %s: cached at %s", AuthenticatorVersion, out)
+		return out, nil
+	}
+	unlock, err := b.lock("aws-iam-authenticator")
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if exists(out) {
+		return out, nil
+	}
+	b.logf("aws-iam-authenticator %s: not cached; installing (cold: ~10 min, then cached)", AuthenticatorVersion)
+	tmpDir := filepath.Dir(out) + ".tmp"
+	_ = os.RemoveAll(tmpDir)
+	if err := os.MkdirAll(tmpDir, 0o755); err != nil {
+		return "", fmt.Errorf("could not create cache directory: %w", err)
+	}
+	// go install has no package list to count up front; the bar counts
+	// packages as they are built.
+	err = b.goBuild(ctx, b.Repo, "aws-iam-authenticator", 0, "install", "-v", "sigs.k8s.io/aws-iam-authenticator/cmd/aws-iam-authenticator@"+AuthenticatorVersion, "GOBIN="+tmpDir)
+	if err != nil {
+		return "", err
+	}
+	_ = os.RemoveAll(filepath.Dir(out))
+	if err := os.Rename(tmpDir, filepath.Dir(out)); err != nil {
+		return "", fmt.Errorf("could not install aws-iam-authenticator: %w", err)
+	}
+	return out, nil
+}
+
+// Etcd returns etcd from PATH, installing Debian's etcd-server with apt-get
+// when it is missing and we are root (the package does not start a service
+// in a container; the rig starts its own etcd on free ports).
+func (b *Builder) Etcd(ctx context.Context) (string, error) {
+	if p, err := exec.LookPath("etcd"); err == nil {
+		b.logf("etcd: %s", p)
+		return p, nil
+	}
+	if os.Geteuid() != 0 {
+		return "", errors.New("could not find etcd in PATH; install it (Debian: apt-get install etcd-server)")
+	}
+	b.logf("etcd: not installed; installing Debian package etcd-server with apt-get")
+	start := time.Now()
+	for _, args := range [][]string{{"update", "-qq"}, {"install", "-y", "-qq", "--no-install-recommends", "etcd-server"}} {
+		cmd := exec.CommandContext(ctx, "apt-get", args...)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("could not apt-get %s: %w\n%s", args[0], err, out)
+		}
+	}
+	p, err := exec.LookPath("etcd")
+	if err != nil {
+		return "", fmt.Errorf("could not find etcd after installing etcd-server: %w", err)
+	}
+	b.logf("etcd: installed in %s", time.Since(start).Round(time.Second))
+	return p, nil
+}
+
+// Kubeiam builds cmd/kubeiam from the working tree into dir.
+func (b *Builder) Kubeiam(ctx context.Context, dir string) (string, error) {
+	out := filepath.Join(dir, "kubeiam")
+	start := time.Now()
+	if _, err := b.output(ctx, b.Repo, "go", "build", "-o", out, "./cmd/kubeiam"); err != nil {
+		return "", fmt.Errorf("could not build kubeiam: %w", err)
+	}
+	b.logf("kubeiam: built from the working tree in %s", time.Since(start).Round(100*time.Millisecond))
+	return out, nil
+}
+
+func (b *Builder) output(ctx context.Context, dir, name string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, stderr.String())
+	}
+	return string(out), nil
+}
+
+// goBuild runs `go <args>` (trailing KEY=VALUE args go to the environment)
+// and turns its -v package lines into progress: a bar on a terminal, a line
+// every 100 packages with elapsed time otherwise (CI logs).
+func (b *Builder) goBuild(ctx context.Context, dir, what string, total int, args ...string) error {
+	env := append(os.Environ(), "GOWORK=off")
+	for len(args) > 0 && strings.Contains(args[len(args)-1], "=") {
+		env = append(env, args[len(args)-1])
+		args = args[:len(args)-1]
+	}
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = dir
+	cmd.Env = env
+	pr, pw := io.Pipe()
+	cmd.Stderr = pw
+	cmd.Stdout = pw
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("could not start go %s: %w", args[0], err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait(); pw.Close() }()
+
+	max := total
+	if max == 0 {
+		max = -1 // unknown length: a spinner with a count
+	}
+	var bar *progressbar.ProgressBar
+	if isTerminal(b.Out) {
+		bar = progressbar.NewOptions(max,
+			progressbar.OptionSetWriter(b.Out),
+			progressbar.OptionSetDescription("build: "+what),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetElapsedTime(true),
+			progressbar.OptionSetPredictTime(false),
+			progressbar.OptionClearOnFinish(),
+		)
+	}
+	var tail []string
+	n := 0
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		line := sc.Text()
+		tail = append(tail, line)
+		if len(tail) > 30 {
+			tail = tail[1:]
+		}
+		if strings.HasPrefix(line, "go: ") || strings.Contains(line, " ") {
+			continue // downloads and compiler messages, not package names
+		}
+		n++
+		if bar != nil {
+			_ = bar.Add(1)
+		} else if n%100 == 0 {
+			if total > 0 {
+				b.logf("%s: %d/%d packages, %s elapsed", what, n, total, time.Since(start).Round(time.Second))
+			} else {
+				b.logf("%s: %d packages, %s elapsed", what, n, time.Since(start).Round(time.Second))
+			}
+		}
+	}
+	err := <-done
+	if bar != nil {
+		_ = bar.Finish()
+	}
+	if err != nil {
+		return fmt.Errorf("could not build %s: %w\n%s", what, err, strings.Join(tail, "\n"))
+	}
+	b.logf("%s: built %d packages in %s", what, n, time.Since(start).Round(time.Second))
+	return nil
+}
+
+func exists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
