@@ -244,11 +244,13 @@ func (b *Builder) Etcd(ctx context.Context) (string, error) {
 	return p, nil
 }
 
-// Kubeiam builds cmd/kubeiam from the working tree into dir.
+// Kubeiam builds every command under cmd/ from the working tree into dir
+// (kubeiam finds its helper binaries, such as kubeiam-core, beside itself)
+// and returns the path of kubeiam.
 func (b *Builder) Kubeiam(ctx context.Context, dir string) (string, error) {
 	out := filepath.Join(dir, "kubeiam")
 	start := time.Now()
-	if _, err := b.output(ctx, b.Repo, "go", "build", "-o", out, "./cmd/kubeiam"); err != nil {
+	if _, err := b.output(ctx, b.Repo, "go", "build", "-o", dir+string(filepath.Separator), "./cmd/..."); err != nil {
 		return "", fmt.Errorf("could not build kubeiam: %w", err)
 	}
 	b.logf("kubeiam: built from the working tree in %s", time.Since(start).Round(100*time.Millisecond))

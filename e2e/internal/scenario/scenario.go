@@ -105,7 +105,7 @@ func (e *Env) admin(ctx context.Context, stdin string, args ...string) error {
 
 // ApplyAuthenticatorObjects applies what the installer will apply for an
 // AWSIamConfig: the cluster ID ConfigMap, aws-auth with the mappings, and
-// RBAC for the view group. Until `kubeiam server install` lands the
+// RBAC for the view group (read-only everywhere). Until `kubeiam server install` lands the
 // scenarios apply them themselves.
 func (e *Env) ApplyAuthenticatorObjects(ctx context.Context, users, roles []Mapping) error {
 	e.step("apply the authenticator objects (cluster ID %s)", e.Rig.ClusterID)
@@ -118,6 +118,17 @@ data:
   config.yaml: |
     clusterID: %s
 ---
+# Not the built-in "view": that role is aggregated by kube-controller-manager,
+# which the rig does not run, so it stays empty.
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: e2e-viewer
+rules:
+- apiGroups: ["*"]
+  resources: ["*"]
+  verbs: [get, list, watch]
+---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
 metadata:
@@ -125,7 +136,7 @@ metadata:
 roleRef:
   apiGroup: rbac.authorization.k8s.io
   kind: ClusterRole
-  name: view
+  name: e2e-viewer
 subjects:
 - apiGroup: rbac.authorization.k8s.io
   kind: Group
