@@ -9,8 +9,8 @@ LDFLAGS := -s -w -X github.com/kubeiam/kubeiam/internal/buildinfo.Version=$(VERS
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-build: ## build bin/kubeiam
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/kubeiam ./cmd/kubeiam
+build: ## build bin/kubeiam and bin/kubeiam-core (install both side by side)
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/kubeiam ./cmd/kubeiam-core
 
 vet: ## go vet the main module
 	$(GO) vet ./...

@@ -13,11 +13,12 @@ import (
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"kubeiam": main,
-		// The drop-in: the same binary under the upstream client's name.
-		"aws-iam-authenticator": func() {
-			os.Exit(root.Main(context.Background(), append([]string{"aws-iam-authenticator"}, os.Args[1:]...), iostreams.System()))
-		},
+		// The front answers cache hits and hands the rest to kubeiam-core,
+		// found on PATH here as it is beside kubeiam when installed.
+		"kubeiam":      main,
+		"kubeiam-core": func() { os.Exit(root.Main(context.Background(), os.Args, iostreams.System())) },
+		// The drop-in: the front under the upstream client's name.
+		"aws-iam-authenticator": main,
 	})
 }
 

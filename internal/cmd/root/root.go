@@ -4,6 +4,7 @@ package root
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -15,6 +16,7 @@ import (
 	tokencmd "github.com/kubeiam/kubeiam/internal/cmd/token"
 	verifycmd "github.com/kubeiam/kubeiam/internal/cmd/verify"
 	versioncmd "github.com/kubeiam/kubeiam/internal/cmd/version"
+	"github.com/kubeiam/kubeiam/internal/execplugin"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
 )
 
@@ -68,7 +70,7 @@ func NewAuthenticatorCmd(io *iostreams.IOStreams) *cobra.Command {
 func Main(ctx context.Context, args []string, io *iostreams.IOStreams) int {
 	prog := "kubeiam"
 	var cmd *cobra.Command
-	if isAuthenticatorName(args[0]) {
+	if isAuthenticatorName(args[0]) || os.Getenv(execplugin.InvokedAsEnv) == "aws-iam-authenticator" {
 		prog = "aws-iam-authenticator"
 		cmd = NewAuthenticatorCmd(io)
 	} else {

@@ -1,0 +1,16 @@
+//go:build unix
+
+package execplugin
+
+import (
+	"os"
+	"syscall"
+)
+
+const exeSuffix = ""
+
+// execve replaces the process: no second process to wait on, stdin and the
+// terminal stay with kubeiam-core for MFA prompts, signals reach it directly.
+func execve(path string, args []string) error {
+	return syscall.Exec(path, args, os.Environ())
+}
