@@ -1,0 +1,60 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// Go runs the init of every linked package whichever subcommand runs, and
+// kubectl runs kubeiam on every call. These lists keep the heavy packages
+// out of the binaries they would slow down; each entry was measured with
+// GODEBUG=inittrace=1 (see README, "Start-up cost").
+var (
+	// The front answers cached tokens: nothing but the cache, the exec
+	// protocol and the standard library.
+	frontBanned = []string{
+		"github.com/aws/aws-sdk-go-v2", // ~3 ms: endpoint rule sets, schemas of sts/sso/ssooidc/signin
+		"k8s.io/",                      // apimachinery/client-go: ~1-5 ms
+		"github.com/spf13/cobra",       // text/template and the command tree
+		"github.com/mikefarah/yq",      // yqlib: ~1× a process start
+		"sigs.k8s.io/",
+	}
+	// kubeiam-core signs tokens on a miss: no clientset (~20-90 ms of init).
+	coreBanned = []string{
+		"k8s.io/client-go/kubernetes",
+		"k8s.io/kubernetes/",
+		"sigs.k8s.io/controller-runtime",
+	}
+)
+
+func deps(t *testing.T, pkg string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", pkg).Output()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v", pkg, err)
+	}
+	return strings.Fields(string(out))
+}
+
+func TestBinariesStayLean(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	for pkg, banned := range map[string][]string{
+		"github.com/kubeiam/kubeiam/cmd/kubeiam":      frontBanned,
+		"github.com/kubeiam/kubeiam/cmd/kubeiam-core": coreBanned,
+	} {
+		ds := deps(t, pkg)
+		if len(ds) < 10 {
+			t.Fatalf("%s: only %d deps listed", pkg, len(ds))
+		}
+		for _, d := range ds {
+			for _, b := range banned {
+				if d == b || strings.HasPrefix(d, b) || strings.HasPrefix(d, b+"/") {
+					t.Errorf("%s links %s", pkg, d)
+				}
+			}
+		}
+	}
+}
