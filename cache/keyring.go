@@ -127,5 +127,11 @@ func (c *Cache) loadDataKey(ctx context.Context, deadline time.Time) (*dataKey, 
 	}); err != nil {
 		return nil, fmt.Errorf("could not store data key in keyring: %w", err)
 	}
+	// The lock file covers processes sharing this cache directory only; one
+	// using another directory may have stored its own key meanwhile, and the
+	// keyring keeps the last one written. Read back and use that.
+	if k, err := get(); err == nil {
+		return k, nil
+	}
 	return newDataKey(raw), nil
 }

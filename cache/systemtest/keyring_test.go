@@ -26,7 +26,7 @@ func TestSecretService(t *testing.T) {
 
 	c := openCache(t, cache.Keyring, dir)
 	if c.Backend() != cache.Keyring {
-		t.Fatalf("Backend() = %s, want keyring: is gnome-keyring running and unlocked?", c.Backend())
+		t.Fatalf("Backend() = %s, want keyring: is gnome-keyring running and unlocked? (a login keyring left in $XDG_DATA_HOME/keyrings by an earlier run with another password stays locked)", c.Backend())
 	}
 	if err := c.Put(ctx, sampleEntry(k, token)); err != nil {
 		t.Fatal(err)
