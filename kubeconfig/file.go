@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/diff"
-	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
@@ -82,7 +81,7 @@ func edit(path string, opts EditOptions, fn func(*clientcmdapi.Config) error) (*
 	if err != nil {
 		return nil, err
 	}
-	before, err := clientcmd.Write(*cfg)
+	before, err := encode(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("could not encode %s: %w", path, err)
 	}
@@ -92,7 +91,7 @@ func edit(path string, opts EditOptions, fn func(*clientcmdapi.Config) error) (*
 	if err := fn(cfg); err != nil {
 		return nil, err
 	}
-	after, err := clientcmd.Write(*cfg)
+	after, err := encode(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("could not encode %s: %w", path, err)
 	}
@@ -147,7 +146,7 @@ func readExisting(path string) ([]byte, fs.FileMode, error) {
 // Parse decodes kubeconfig bytes, naming the file in the error. Empty input
 // is an empty config, as for kubectl.
 func Parse(path string, data []byte) (*clientcmdapi.Config, error) {
-	cfg, err := clientcmd.Load(data)
+	cfg, err := decode(data)
 	if err != nil {
 		return nil, fmt.Errorf("could not parse kubeconfig %s: %w", path, err)
 	}
