@@ -254,7 +254,7 @@ func TestTokenHerd(t *testing.T) {
 	rig := ststest.Start(t, ststest.Options{})
 	alice := rig.Identity("alice")
 	env := append(identityEnv(alice), "AWS_ENDPOINT_URL_STS="+rig.Endpoint, "XDG_CACHE_HOME="+t.TempDir(), "KUBEIAM_CACHE=file")
-	const n = 16
+	const n = 32
 	tokens := make([]string, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -279,4 +279,38 @@ func TestTokenHerd(t *testing.T) {
 		}
 	}
 	whoami(t, rig, tokens[0], "herd")
+}
+
+// TestVerifySTS: `kubeiam verify --sts` asks STS, through HTTPS_PROXY under
+// the real host name, as the server would, and names the caller.
+func TestVerifySTS(t *testing.T) {
+	rig := ststest.Start(t, ststest.Options{})
+	carol := rig.Identity("carol")
+	env := append(identityEnv(carol), "AWS_REGION=eu-west-1", "KUBEIAM_CACHE=none")
+	out, err := kubeiamCmd(t, env, "token", "-i", "c9", "--token-only").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	verify := func(clusterID string) (string, error) {
+		cmd := kubeiamCmd(t, rig.Env(), "verify", "-t", strings.TrimSpace(string(out)), "-i", clusterID, "--sts")
+		b, err := cmd.CombinedOutput()
+		return string(b), err
+	}
+	got, err := verify("c9")
+	if err != nil {
+		t.Fatalf("%v: %s", err, got)
+	}
+	for _, want := range []string{"host           sts.eu-west-1.amazonaws.com", "caller         " + carol.ARN, "canonical ARN  " + carol.ARN} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+	// For another cluster ID the signature does not match: check "sts" fails.
+	got, err = verify("other")
+	if err == nil || !strings.Contains(got, `check "sts" failed: STS answered 403`) {
+		t.Errorf("another cluster ID: %v: %s", err, got)
+	}
+	if strings.Contains(got, "X-Amz-Signature") {
+		t.Error("the presigned URL (a credential) was printed")
+	}
 }
