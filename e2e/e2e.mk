@@ -1,7 +1,10 @@
 # e2e rig targets, included by the top-level Makefile. The rig is its own Go
 # module (e2e/go.mod) so the main module stays lean; binaries are cached by
 # version under ${XDG_CACHE_HOME:-~/.cache}/kubeiam/e2e.
-E2E_GO  := cd e2e && GOWORK=off $(GO)
+# -mod=mod: the e2e module requires the main module through a replace, so
+# a dependency added there would otherwise stop these targets until someone
+# tidies e2e/go.mod.
+E2E_GO  := cd e2e && GOWORK=off GOFLAGS="-mod=mod $$GOFLAGS" $(GO)
 E2E_CMD := $(E2E_GO) run ./cmd/kubeiam-e2e
 
 .PHONY: e2e e2e-tools demo demo-down

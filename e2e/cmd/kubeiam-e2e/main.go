@@ -66,6 +66,9 @@ func run(args []string) error {
 		// The detached half of `demo -keep` / `up`: narration goes to fd 3
 		// (the parent's stdout, closed once ready), everything else to the
 		// log file that is our stdout and stderr.
+		// fd 3 came without close-on-exec; without it etcd and the
+		// others would inherit it and the parent would never see EOF.
+		syscall.CloseOnExec(3)
 		out := os.NewFile(3, "narration")
 		return demo(ctx, out, args[0] == "serve-demo", true)
 	case "down":
@@ -217,12 +220,13 @@ func demo(ctx context.Context, out io.Writer, scenarios, keep bool) (err error) 
 	}
 	bins, err := b.All(ctx, dir)
 	if err != nil {
+		os.RemoveAll(dir)
 		return err
 	}
 	fmt.Fprintln(out, "\n==> start the stack: etcd, kube-apiserver, aws-iam-authenticator server, STS stand-in")
 	r, err := rig.Start(ctx, rig.Options{Bins: bins, Dir: dir, Logf: func(f string, a ...any) { fmt.Fprintf(out, "    "+f+"\n", a...) }})
 	if err != nil {
-		return err
+		return fmt.Errorf("%w\n(work directory and any component logs kept in %s)", err, dir)
 	}
 	defer func() {
 		r.Stop()
