@@ -39,6 +39,10 @@ $(AUTHENTICATOR_BIN):
 walkthrough: build ## a local tour of token + verify with example credentials (no cluster)
 	@./scripts/walkthrough.sh $(BIN)/kubeiam
 
+.PHONY: bench
+bench: build $(AUTHENTICATOR_BIN) ## benchmarks vs the floor and the peers: BENCHMARKS.md, bench/results.json (BENCH_QUICK=1: few runs, no files)
+	$(GO) run ./bench -bin $(BIN) -authenticator $(AUTHENTICATOR_BIN) $(if $(filter-out 0,$(BENCH_QUICK)),-quick)
+
 -include e2e/e2e.mk
 ifeq ($(wildcard e2e/e2e.mk),)
 demo: walkthrough ## run the main job (until the rig lands: the walkthrough)

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestSmoke runs the whole harness once with the fewest runs, against
+// binaries built from this checkout, so `make bench` cannot rot between
+// the rare full runs. It checks that every phase ran and that the checks
+// inside the harness held (tokens verified, one AssumeRole per herd,
+// merges kept every context); the numbers themselves are not asserted —
+// they mean nothing at these run counts, under -race, on a shared machine.
+func TestSmoke(t *testing.T) {
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := t.TempDir()
+	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin+"/", "./cmd/kubeiam", "./cmd/kubeiam-core")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("could not build kubeiam: %v\n%s", err, out)
+	}
+	out := t.TempDir()
+	cfg := &config{Root: root, Bin: bin, Quick: true, Authenticator: defaultAuthenticator(), Keyring: true,
+		MD: filepath.Join(out, "BENCHMARKS.md"), JSON: filepath.Join(out, "results.json"), Out: io.Discard, Log: t.Logf}
+	if p := os.Getenv("KUBEIAM_AUTHENTICATOR_BIN"); p != "" {
+		cfg.Authenticator = p
+	}
+	defaults(cfg)
+	// Cheaper than quick: the aws CLI alone takes seconds per call, and the
+	// 1,000-context merge is the slowest phase; the sizes below exercise
+	// the same code.
+	cfg.Rounds, cfg.MergeSizes, cfg.BundleMB = 2, []int{10, 100}, 1
+
+	res, err := run(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Broken) > 0 {
+		t.Fatalf("broken subjects: %v", res.Broken)
+	}
+	keys := map[string]bool{}
+	for _, s := range res.Subjects {
+		keys[s.Key] = true
+		if s.Wall.N != cfg.Rounds || s.Failures > 0 {
+			t.Errorf("%s: %d timed runs, %d failed; want %d and 0", s.Label, s.Wall.N, s.Failures, cfg.Rounds)
+		}
+	}
+	for _, k := range []string{kFloor, kCachedFile, kUncached, kUncachedRol} {
+		if !keys[k] {
+			t.Errorf("subject %s missing", k)
+		}
+	}
+	if len(res.Herds) != 2 || res.Herds[1].N != 8 || !allOne(res.Herds[1].AssumeRoles) {
+		t.Errorf("herds %+v, want a cold call and a herd of 8 making one AssumeRole", res.Herds)
+	}
+	if len(res.Merge) != 2 || res.Merge[1].Wall.N != cfg.MergeRuns {
+		t.Errorf("merge results %+v", res.Merge)
+	}
+	if res.Bundle == nil || res.Bundle.Curl.N != cfg.BundleRuns {
+		t.Errorf("download baseline %+v", res.Bundle)
+	}
+	if len(res.Init) != 2 || res.Init[0].Total.Median <= 0 || res.Init[1].Packages <= res.Init[0].Packages {
+		t.Errorf("init results %+v: want both binaries traced, core with more packages", res.Init)
+	}
+
+	md, err := os.ReadFile(cfg.MD)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Machine: ", "### Targets", "cached (file) ≤ 2× floor", "| floor (hello-world Go, prints JSON) |"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("BENCHMARKS.md lacks %q", want)
+		}
+	}
+	var back Results
+	data, err := os.ReadFile(cfg.JSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &back); err != nil || len(back.Targets) != len(res.Targets) {
+		t.Errorf("results.json does not round-trip: %v", err)
+	}
+}
+
+func TestParseInitTrace(t *testing.T) {
+	trace := "init internal/bytealg @0.007 ms, 0 ms clock, 0 bytes, 0 allocs\n" +
+		"init runtime @0.11 ms, 0.069 ms clock, 0 bytes, 0 allocs\n" +
+		"kubeiam: something else on stderr\n" +
+		"init k8s.io/client-go/kubernetes/scheme @4.1 ms, 1.25 ms clock, 345 bytes, 6 allocs\n"
+	got := parseInitTrace([]byte(trace))
+	if len(got) != 3 || got["runtime"].Microseconds() != 69 || got["k8s.io/client-go/kubernetes/scheme"].Microseconds() != 1250 {
+		t.Errorf("parsed %v", got)
+	}
+}
+
+func TestQuantile(t *testing.T) {
+	xs := []float64{1, 2, 3, 4, 100}
+	if m := quantile(xs, 0.5); m != 3 {
+		t.Errorf("median %v, want 3", m)
+	}
+	if p := quantile(xs, 0.9); math.Abs(p-61.6) > 1e-9 {
+		t.Errorf("p90 %v, want 61.6 (interpolated between 4 and 100)", p)
+	}
+}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// InitResult is one binary's package initialisation as GODEBUG=inittrace=1
+// reports it: the sum of every package's init clock time, and the packages
+// that cost the most (medians over runs).
+type InitResult struct {
+	Binary    string       `json:"binary"`
+	Command   string       `json:"command"`
+	SizeBytes int64        `json:"size_bytes"`
+	Packages  int          `json:"packages_with_init"`
+	Total     Stats        `json:"init_total"`
+	Top       []PackageCPU `json:"top"`
+}
+
+// PackageCPU is one package's median init time.
+type PackageCPU struct {
+	Package string  `json:"package"`
+	MS      float64 `json:"median_ms"`
+}
+
+// initTimes runs the front on a cache hit (it execs nothing then, so the
+// trace is the front's alone) and kubeiam-core's `version` interleaved.
+func initTimes(ctx context.Context, cfg *config, e *env, fileCacheEnv []string) ([]*InitResult, error) {
+	front := filepath.Join(cfg.Bin, "kubeiam")
+	core := filepath.Join(cfg.Bin, "kubeiam-core")
+	type unit struct {
+		res    *InitResult
+		bin    string
+		args   []string
+		env    []string
+		totals []time.Duration
+		perPkg map[string][]time.Duration
+	}
+	units := []*unit{
+		{res: &InitResult{Binary: "kubeiam (front)", Command: "kubeiam token -i " + clusterID + " (cache hit)"}, bin: front,
+			args: []string{"token", "-i", clusterID}, env: append(fileCacheEnv, "GODEBUG=inittrace=1")},
+		{res: &InitResult{Binary: "kubeiam-core", Command: "kubeiam-core version"}, bin: core,
+			args: []string{"version"}, env: e.with("GODEBUG=inittrace=1")},
+	}
+	for _, u := range units {
+		fi, err := os.Stat(u.bin)
+		if err != nil {
+			return nil, err
+		}
+		u.res.SizeBytes = fi.Size()
+		u.perPkg = map[string][]time.Duration{}
+	}
+	for i := range cfg.InitRuns {
+		for j := range units {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			u := units[(i+j)%len(units)] // alternate which goes first
+			s, err := timeCmd(command(u.env, u.bin, u.args...))
+			if err != nil {
+				return nil, err
+			}
+			if u.bin == front {
+				if _, err := tokenOf(s.Stdout); err != nil {
+					return nil, fmt.Errorf("front on a cache hit: %w", err)
+				}
+			}
+			pkgs := parseInitTrace(s.Stderr)
+			var total time.Duration
+			for p, d := range pkgs {
+				total += d
+				u.perPkg[p] = append(u.perPkg[p], d)
+			}
+			u.totals = append(u.totals, total)
+			u.res.Packages = len(pkgs)
+		}
+	}
+	var res []*InitResult
+	for _, u := range units {
+		u.res.Total = summarize(u.totals)
+		for p, ds := range u.perPkg {
+			u.res.Top = append(u.res.Top, PackageCPU{Package: p, MS: summarize(ds).Median})
+		}
+		slices.SortFunc(u.res.Top, func(a, b PackageCPU) int {
+			if a.MS != b.MS {
+				if a.MS > b.MS {
+					return -1
+				}
+				return 1
+			}
+			return strings.Compare(a.Package, b.Package)
+		})
+		u.res.Top = u.res.Top[:min(8, len(u.res.Top))]
+		res = append(res, u.res)
+	}
+	return res, nil
+}
+
+// parseInitTrace reads lines like
+//
+//	init k8s.io/client-go/kubernetes/scheme @4.1 ms, 1.2 ms clock, 345 bytes, 6 allocs
+//
+// into each package's clock time.
+func parseInitTrace(stderr []byte) map[string]time.Duration {
+	out := map[string]time.Duration{}
+	sc := bufio.NewScanner(bytes.NewReader(stderr))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		// init PKG @T ms, C ms clock, ...
+		if len(f) < 7 || f[0] != "init" || f[5] != "ms" || !strings.HasPrefix(f[6], "clock") {
+			continue
+		}
+		ms, err := strconv.ParseFloat(f[4], 64)
+		if err != nil {
+			continue
+		}
+		out[f[1]] += time.Duration(ms * float64(time.Millisecond))
+	}
+	return out
+}

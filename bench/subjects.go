@@ -1,0 +1,127 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// Keys of the process subjects, used by the targets.
+const (
+	kFloor       = "floor"
+	kCachedFile  = "cached-file"
+	kCachedKeyr  = "cached-keyring"
+	kProbe       = "keyring-probe"
+	kUncached    = "uncached-static"
+	kUncachedRol = "uncached-role"
+	kAuth        = "aws-iam-authenticator"
+	kAWS         = "aws-eks-get-token"
+)
+
+// processSubjects are the single-process commands of the round-robin. Each
+// is warmed (cached subjects fill their cache) and checked once here.
+func processSubjects(cfg *config, e *env, r *rig, v *verifier, floor, probe string, kr *keyringSession) ([]*subject, []string, error) {
+	kubeiam := filepath.Join(cfg.Bin, "kubeiam")
+	token := []string{"token", "-i", clusterID}
+	alice := r.alice.ARN
+	var skipped []string
+
+	fileCache, err := e.freshDir("cache-file")
+	if err != nil {
+		return nil, nil, err
+	}
+	fileEnv := e.with("KUBEIAM_CACHE=file", "XDG_CACHE_HOME="+fileCache)
+	subjects := []*subject{
+		{Key: kFloor, Label: "floor (hello-world Go, prints JSON)",
+			cmd:   func() (*exec.Cmd, error) { return command(e.with(), floor), nil },
+			check: checkJSON},
+		{Key: kCachedFile, Label: "kubeiam token, cached (file)",
+			cmd:   func() (*exec.Cmd, error) { return command(fileEnv, kubeiam, token...), nil },
+			check: checkHit(v, kubeiam, fileEnv, token, alice, "file")},
+	}
+	if kr != nil {
+		keyrCache, err := e.freshDir("cache-keyring")
+		if err != nil {
+			return nil, nil, err
+		}
+		keyrEnv := e.with(append(kr.env(), "KUBEIAM_CACHE=keyring", "XDG_CACHE_HOME="+keyrCache)...)
+		subjects = append(subjects,
+			&subject{Key: kCachedKeyr, Label: "kubeiam token, cached (Secret Service)",
+				cmd:   func() (*exec.Cmd, error) { return command(keyrEnv, kubeiam, token...), nil },
+				check: checkHit(v, kubeiam, keyrEnv, token, alice, "keyring")},
+			&subject{Key: kProbe, Label: "keyring probe (floor + one Secret Service lookup)",
+				cmd:   func() (*exec.Cmd, error) { return command(e.with(kr.env()...), probe), nil },
+				check: checkJSON})
+	} else {
+		skipped = append(skipped, "cached (Secret Service): no keyring session")
+	}
+	subjects = append(subjects,
+		&subject{Key: kUncached, Label: "kubeiam token --no-cache (static keys)",
+			cmd:   func() (*exec.Cmd, error) { return command(e.with(), kubeiam, append(token, "--no-cache")...), nil },
+			check: v.expectCaller(alice)},
+		&subject{Key: kUncachedRol, Label: "kubeiam token --no-cache -r ROLE (AssumeRole)",
+			cmd: func() (*exec.Cmd, error) {
+				return command(e.with("AWS_ENDPOINT_URL_STS="+r.http.URL), kubeiam, append(token, "--no-cache", "-r", roleARN, "-s", session)...), nil
+			},
+			check: v.expectCaller(roleSessionARN())},
+	)
+	if cfg.Authenticator != "" && executable(cfg.Authenticator) {
+		subjects = append(subjects, &subject{Key: kAuth, Label: "aws-iam-authenticator v0.7.2 token",
+			cmd:   func() (*exec.Cmd, error) { return command(e.with(), cfg.Authenticator, token...), nil },
+			check: v.expectCaller(alice)})
+	} else {
+		skipped = append(skipped, "aws-iam-authenticator v0.7.2: not built (make tools)")
+	}
+	if cfg.AWS != "" {
+		subjects = append(subjects, &subject{Key: kAWS, Label: "aws eks get-token (aws CLI " + awsVersion(cfg.AWS) + ")",
+			cmd: func() (*exec.Cmd, error) {
+				return command(e.with(), cfg.AWS, "eks", "get-token", "--cluster-name", clusterID), nil
+			},
+			check: v.expectCaller(alice)})
+	} else {
+		skipped = append(skipped, "aws eks get-token: no aws CLI")
+	}
+	return subjects, skipped, nil
+}
+
+func checkJSON(s sample) error {
+	var v map[string]any
+	if err := json.Unmarshal(s.Stdout, &v); err != nil {
+		return fmt.Errorf("output is not JSON: %v", err)
+	}
+	return nil
+}
+
+// checkHit makes sure a cached subject is what it claims: after the first
+// call (a miss, which fills the cache) the next is a hit answered by the
+// front from the named backend, not a silent fallback to files or to no
+// cache, which would time something else.
+func checkHit(v *verifier, kubeiam string, env, token []string, caller, backend string) func(sample) error {
+	return func(s sample) error {
+		if err := v.expectCaller(caller)(s); err != nil {
+			return err
+		}
+		smp, err := timeCmd(command(env, kubeiam, append(token, "-v")...))
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(string(smp.Stderr), "cached token ("+backend+" backend)") {
+			return errors.New("the second call was not a " + backend + " cache hit: " + firstLine(string(smp.Stderr)))
+		}
+		return nil
+	}
+}
+
+func executable(p string) bool {
+	_, err := exec.LookPath(p)
+	return err == nil
+}
+
+func awsVersion(aws string) string {
+	out, _ := exec.Command(aws, "--version").CombinedOutput()
+	v, _, _ := strings.Cut(strings.TrimSpace(string(out)), " ")
+	return strings.TrimPrefix(v, "aws-cli/")
+}

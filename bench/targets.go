@@ -1,0 +1,140 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Target is one goal from issue 8 with what this run measured.
+type Target struct {
+	Name     string `json:"name"`
+	Limit    string `json:"limit"`
+	Measured string `json:"measured"`
+	Status   string `json:"status"` // PASS, FAIL, or N/A when not measurable
+	Margin   string `json:"margin"` // how far inside or outside the limit
+	// Subject ties the target to a row of the process table.
+	Subject string `json:"subject,omitempty"`
+}
+
+const (
+	pass = "PASS"
+	fail = "FAIL"
+	na   = "N/A"
+)
+
+func status(ok bool) string {
+	if ok {
+		return pass
+	}
+	return fail
+}
+
+// margin says how far measured is from limit, as a share of the limit:
+// "12% under" or "30% over" (for an upper bound).
+func margin(measured, limit float64) string {
+	if limit == 0 {
+		return ""
+	}
+	d := (measured - limit) / limit * 100
+	if d <= 0 {
+		return fmt.Sprintf("%.0f%% under", -d)
+	}
+	return fmt.Sprintf("%.0f%% over", d)
+}
+
+func targets(res *Results) []Target {
+	var ts []Target
+	med := func(k string) (float64, bool) {
+		s, ok := res.byKey[k]
+		return s.Median, ok && s.N > 0
+	}
+	floor, haveFloor := med(kFloor)
+	missing := func(name, limit, subject, why string) {
+		ts = append(ts, Target{Name: name, Limit: limit, Measured: "not measured", Status: na, Margin: why, Subject: subject})
+	}
+
+	if cf, ok := med(kCachedFile); ok && haveFloor {
+		r := cf / floor
+		ts = append(ts, Target{Name: "cached (file) ≤ 2× floor", Limit: "≤ 2.00×", Subject: kCachedFile,
+			Measured: fmt.Sprintf("%.2f× (%.2f ms vs floor %.2f ms)", r, cf, floor), Status: status(r <= 2), Margin: margin(r, 2)})
+	} else {
+		missing("cached (file) ≤ 2× floor", "≤ 2.00×", kCachedFile, "subject missing or broken")
+	}
+
+	kr, okK := med(kCachedKeyr)
+	pr, okP := med(kProbe)
+	if okK && okP && haveFloor {
+		rt := max(pr-floor, 0)
+		limit := 2*floor + rt
+		ts = append(ts, Target{Name: "cached (Secret Service) ≤ 2× floor + one keyring round trip", Subject: kCachedKeyr,
+			Limit:    fmt.Sprintf("≤ %.2f ms (2 × %.2f + %.2f)", limit, floor, rt),
+			Measured: fmt.Sprintf("%.2f ms", kr), Status: status(kr <= limit), Margin: margin(kr, limit)})
+	} else {
+		missing("cached (Secret Service) ≤ 2× floor + one keyring round trip", "", kCachedKeyr, "no keyring session")
+	}
+
+	un, okU := med(kUncached)
+	if okU && haveFloor {
+		r := un / floor
+		ts = append(ts, Target{Name: "uncached static ≤ 3.5× floor", Limit: "≤ 3.50×", Subject: kUncached,
+			Measured: fmt.Sprintf("%.2f× (%.2f ms)", r, un), Status: status(r <= 3.5), Margin: margin(r, 3.5)})
+	} else {
+		missing("uncached static ≤ 3.5× floor", "≤ 3.50×", kUncached, "subject missing or broken")
+	}
+	if au, ok := med(kAuth); ok && okU {
+		r := au / un
+		t := Target{Name: "uncached static ≥ 3× faster than aws-iam-authenticator", Limit: "≥ 3.00×", Subject: kAuth,
+			Measured: fmt.Sprintf("%.2f× (%.2f ms vs %.2f ms)", r, au, un), Status: status(r >= 3)}
+		if r >= 3 {
+			t.Margin = fmt.Sprintf("%.0f%% over the bar", (r/3-1)*100)
+		} else {
+			t.Margin = fmt.Sprintf("%.0f%% short", (1-r/3)*100)
+		}
+		ts = append(ts, t)
+	} else {
+		missing("uncached static ≥ 3× faster than aws-iam-authenticator", "≥ 3.00×", kAuth, "authenticator not built")
+	}
+
+	for _, h := range res.Herds {
+		if h.N == 1 {
+			continue
+		}
+		calls := fmt.Sprint(h.AssumeRoles)
+		ts = append(ts, Target{Name: fmt.Sprintf("herd of %d → 1 STS call", h.N), Limit: "1 AssumeRole per trial",
+			Measured: "AssumeRole per trial " + calls, Status: status(allOne(h.AssumeRoles))})
+		ts = append(ts, Target{Name: fmt.Sprintf("herd of %d wall ≤ 2× one cold call", h.N), Limit: "≤ 2.00×",
+			Measured: fmt.Sprintf("%.2f× (%.1f ms vs %.1f ms)", h.RatioToOne, h.Wall.Median, res.Herds[0].Wall.Median),
+			Status:   status(h.RatioToOne <= 2), Margin: margin(h.RatioToOne, 2)})
+	}
+
+	if b := res.Bundle; b != nil && b.Present && b.Kubeiam.N > 0 {
+		share := b.KubeiamMBps / b.CurlMBps
+		ts = append(ts, Target{Name: "bundle install ≥ 80% of curl | sha256sum", Limit: "≥ 80%",
+			Measured: fmt.Sprintf("%.0f%%", share*100), Status: status(share >= 0.8)})
+		ts = append(ts, Target{Name: "bundle install peak RSS ≤ 40 MB", Limit: "≤ 40 MB",
+			Measured: fmt.Sprintf("%.1f MB", b.KubeiamRSS), Status: status(b.KubeiamRSS <= 40), Margin: margin(b.KubeiamRSS, 40)})
+	} else {
+		why := "no `bundle install` verb yet"
+		missing("bundle install ≥ 80% of curl | sha256sum", "≥ 80%", "", why)
+		missing("bundle install peak RSS ≤ 40 MB", "≤ 40 MB", "", why)
+	}
+
+	if i := slices.IndexFunc(res.Merge, func(m *MergeResult) bool { return m.Contexts == 1000 }); i >= 0 {
+		m := res.Merge[i]
+		ts = append(ts, Target{Name: "merge into 1,000 contexts ≤ 100 ms", Limit: "≤ 100 ms",
+			Measured: fmt.Sprintf("%.1f ms (of which %.1f ms is process start-up)", m.Wall.Median, res.Startup.Median),
+			Status:   status(m.Wall.Median <= 100), Margin: margin(m.Wall.Median, 100)})
+	} else {
+		missing("merge into 1,000 contexts ≤ 100 ms", "≤ 100 ms", "", "size 1000 not run")
+	}
+	return ts
+}
+
+func allOne(xs []int) bool {
+	for _, x := range xs {
+		if x != 1 {
+			return false
+		}
+	}
+	return len(xs) > 0
+}
