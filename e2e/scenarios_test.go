@@ -74,6 +74,11 @@ func run(m *testing.M) int {
 
 	code := m.Run()
 	stack.Stop()
+	// The rig must leave nothing running, pass or fail.
+	if left := stack.Leftovers(); len(left) > 0 {
+		logf("processes left running after Stop: %v", left)
+		code = 1
+	}
 	if code != 0 {
 		stack.DumpLogs(os.Stderr, 40)
 		logf("tests failed; component logs kept in %s", stack.Dir)

@@ -337,7 +337,7 @@ func (b *Builder) goBuild(ctx context.Context, dir, what string, total int, args
 	if err != nil {
 		return fmt.Errorf("could not build %s: %w\n%s", what, err, strings.Join(tail, "\n"))
 	}
-	b.logf("%s: built %d packages in %s", what, n, time.Since(start).Round(time.Second))
+	b.logf("%s: done in %s (%d packages compiled, the rest came from the Go build cache)", what, time.Since(start).Round(time.Second), n)
 	return nil
 }
 

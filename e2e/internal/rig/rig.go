@@ -351,6 +351,19 @@ func (r *Rig) Stop() {
 	})
 }
 
+// Leftovers lists components whose process group still has a live
+// process after Stop; it is empty when teardown was clean.
+func (r *Rig) Leftovers() []string {
+	var out []string
+	for _, p := range r.procs {
+		// Signal 0 to the group: ESRCH means every member is gone.
+		if err := syscall.Kill(-p.cmd.Process.Pid, 0); err == nil {
+			out = append(out, fmt.Sprintf("%s (pgid %d)", p.name, p.cmd.Process.Pid))
+		}
+	}
+	return out
+}
+
 // Logs returns the log file of each component, by name.
 func (r *Rig) Logs() map[string]string {
 	m := map[string]string{"sts": filepath.Join(r.Dir, "logs", "sts.log")}
@@ -367,7 +380,8 @@ func (r *Rig) DumpLogs(w io.Writer, lines int) {
 	}
 }
 
-// Running reports which components have exited unexpectedly.
+// Exited lists the components that have exited; during a test any entry
+// means a component died under it.
 func (r *Rig) Exited() []string {
 	var out []string
 	for _, p := range r.procs {
