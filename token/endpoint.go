@@ -1,25 +1,30 @@
 package token
 
 import (
-	"context"
 	"fmt"
-	"net/url"
 	"regexp"
 	"strings"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
+// DefaultRegion is used when neither flags, environment nor profile name a
+// region. Falling back beats probing IMDS, which stalls off EC2.
+const DefaultRegion = "us-east-1"
+
 // Partition describes where an STS host may live. The server checks the token
-// host against the hosts of its partition; this table mirrors the SDK's
-// partition metadata for the partitions aws-iam-authenticator knows.
+// host against the hosts of its partition. This table mirrors the AWS SDK's
+// partition metadata; a test checks every entry against the SDK's own
+// endpoint rules, so the two cannot drift apart unnoticed. It is kept here,
+// rather than asking the SDK at run time, because the SDK's endpoint package
+// costs milliseconds of init on every kubectl call.
 type Partition struct {
 	ID          string
 	DNSSuffix   string
 	RegionRegex *regexp.Regexp
 	// GlobalHost is the legacy global endpoint, only in the aws partition.
 	GlobalHost string
+	// FIPSIsDefault: the partition's regular endpoints are FIPS endpoints
+	// already (GovCloud), so there is no sts-fips host.
+	FIPSIsDefault bool
 }
 
 // Partitions returns the known partitions, aws first.
@@ -27,9 +32,12 @@ func Partitions() []Partition {
 	return []Partition{
 		{ID: "aws", DNSSuffix: "amazonaws.com", RegionRegex: regexp.MustCompile(`^(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+$`), GlobalHost: "sts.amazonaws.com"},
 		{ID: "aws-cn", DNSSuffix: "amazonaws.com.cn", RegionRegex: regexp.MustCompile(`^cn-\w+-\d+$`)},
-		{ID: "aws-us-gov", DNSSuffix: "amazonaws.com", RegionRegex: regexp.MustCompile(`^us-gov-\w+-\d+$`)},
+		{ID: "aws-us-gov", DNSSuffix: "amazonaws.com", RegionRegex: regexp.MustCompile(`^us-gov-\w+-\d+$`), FIPSIsDefault: true},
 		{ID: "aws-iso", DNSSuffix: "c2s.ic.gov", RegionRegex: regexp.MustCompile(`^us-iso-\w+-\d+$`)},
 		{ID: "aws-iso-b", DNSSuffix: "sc2s.sgov.gov", RegionRegex: regexp.MustCompile(`^us-isob-\w+-\d+$`)},
+		{ID: "aws-iso-e", DNSSuffix: "cloud.adc-e.uk", RegionRegex: regexp.MustCompile(`^eu-isoe-\w+-\d+$`)},
+		{ID: "aws-iso-f", DNSSuffix: "csp.hci.ic.gov", RegionRegex: regexp.MustCompile(`^us-isof-\w+-\d+$`)},
+		{ID: "aws-eusc", DNSSuffix: "amazonaws.eu", RegionRegex: regexp.MustCompile(`^eusc-(de)-\w+-\d+$`)},
 	}
 }
 
@@ -49,10 +57,10 @@ func PartitionByID(id string) (Partition, error) {
 // match no pattern are taken to be in aws, as the SDK does.
 func PartitionForRegion(region string) Partition {
 	ps := Partitions()
-	// Most specific first: us-gov/us-iso/us-isob would also match aws's "us-".
-	for _, i := range []int{2, 3, 4, 1, 0} {
-		if ps[i].RegionRegex.MatchString(region) {
-			return ps[i]
+	// aws last: its "us-" would also match us-gov, us-iso and us-isob.
+	for _, p := range ps[1:] {
+		if p.RegionRegex.MatchString(region) {
+			return p
 		}
 	}
 	return ps[0]
@@ -85,35 +93,29 @@ type Endpoint struct {
 	Host          string
 	SigningRegion string
 	Partition     string
-	// Kind is "regional", "global" or "fips"; it is part of the cache key.
+	// Kind is "regional", "global" or "fips".
 	Kind string
 }
 
-// ResolveEndpoint picks the canonical STS host for region. It asks the SDK's
-// own endpoint rules (so partitions and FIPS hosts stay as AWS publishes them)
-// but never passes a custom endpoint: AWS_ENDPOINT_URL_STS redirects the SDK's
-// calls, never the host a token names, which the server checks against its
+// EndpointFor picks the canonical STS host for region: regional by default,
+// sts.amazonaws.com (signed for us-east-1) when global, the FIPS host when
+// fips. AWS_ENDPOINT_URL_STS never changes it: that variable redirects the
+// SDK's own calls, while the token must name a host on the server's
 // allow-list.
-func ResolveEndpoint(ctx context.Context, region string, global, fips bool) (Endpoint, error) {
-	kind := "regional"
-	switch {
-	case global:
-		region, kind = "us-east-1", "global"
-	case fips:
-		kind = "fips"
+func EndpointFor(region string, global, fips bool) (Endpoint, error) {
+	if global {
+		return Endpoint{Host: "sts.amazonaws.com", SigningRegion: "us-east-1", Partition: "aws", Kind: "global"}, nil
 	}
-	ep, err := sts.NewDefaultEndpointResolverV2().ResolveEndpoint(ctx, sts.EndpointParameters{
-		Region:            aws.String(region),
-		UseDualStack:      aws.Bool(false),
-		UseFIPS:           aws.Bool(fips && !global),
-		UseGlobalEndpoint: aws.Bool(global),
-	})
-	if err != nil {
-		return Endpoint{}, fmt.Errorf("could not resolve the STS endpoint for region %q: %w", region, err)
+	if region == "" || strings.ContainsAny(region, "./:@ ") {
+		return Endpoint{}, fmt.Errorf("could not pick an STS endpoint: %q is not a region", region)
 	}
-	u, err := url.Parse(ep.URI.String())
-	if err != nil {
-		return Endpoint{}, fmt.Errorf("could not parse the STS endpoint %q: %w", ep.URI.String(), err)
+	p := PartitionForRegion(region)
+	ep := Endpoint{Host: "sts." + region + "." + p.DNSSuffix, SigningRegion: region, Partition: p.ID, Kind: "regional"}
+	if fips {
+		ep.Kind = "fips"
+		if !p.FIPSIsDefault {
+			ep.Host = "sts-fips." + region + "." + p.DNSSuffix
+		}
 	}
-	return Endpoint{Host: u.Hostname(), SigningRegion: region, Partition: PartitionForRegion(region).ID, Kind: kind}, nil
+	return ep, nil
 }

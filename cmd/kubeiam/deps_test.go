@@ -14,10 +14,17 @@ var (
 	// The front answers cached tokens: nothing but the cache, the exec
 	// protocol and the standard library.
 	frontBanned = []string{
-		"github.com/aws/aws-sdk-go-v2", // ~3 ms: endpoint rule sets, schemas of sts/sso/ssooidc/signin
-		"k8s.io/",                      // apimachinery/client-go: ~1-5 ms
-		"github.com/spf13/cobra",       // text/template and the command tree
-		"github.com/mikefarah/yq",      // yqlib: ~1× a process start
+		// The SigV4 signer (aws, aws/signer/v4) is cheap and allowed; the
+		// config chain, services and credential providers are not: ~3 ms
+		// of endpoint rule sets and schemas of sts/sso/ssooidc/signin.
+		"github.com/aws/aws-sdk-go-v2/config",
+		"github.com/aws/aws-sdk-go-v2/service/",
+		"github.com/aws/aws-sdk-go-v2/credentials",
+		"github.com/aws/aws-sdk-go-v2/feature/",
+		"github.com/aws/aws-sdk-go-v2/internal/endpoints",
+		"k8s.io/",                 // apimachinery/client-go: ~1-5 ms
+		"github.com/spf13/cobra",  // text/template and the command tree
+		"github.com/mikefarah/yq", // yqlib: ~1× a process start
 		"sigs.k8s.io/",
 	}
 	// kubeiam-core signs tokens on a miss: no clientset (~20-90 ms of init).

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -313,4 +314,76 @@ func TestVerifySTS(t *testing.T) {
 	if strings.Contains(got, "X-Amz-Signature") {
 		t.Error("the presigned URL (a credential) was printed")
 	}
+}
+
+// TestFrontStaticMatchesCore: where the front signs static environment keys
+// itself, its token is the one kubeiam-core (the SDK's chain) would make.
+func TestFrontStaticMatchesCore(t *testing.T) {
+	keys := []string{"AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY=secret"}
+	for _, tc := range []struct {
+		name string
+		env  []string
+		args []string
+	}{
+		{"AWS_REGION", []string{"AWS_REGION=eu-west-1"}, nil},
+		{"AWS_DEFAULT_REGION", []string{"AWS_DEFAULT_REGION=ap-south-1"}, nil},
+		{"both, AWS_REGION wins", []string{"AWS_REGION=eu-west-1", "AWS_DEFAULT_REGION=ap-south-1"}, nil},
+		{"--region wins", []string{"AWS_REGION=eu-west-1"}, []string{"--region", "us-east-2"}},
+		{"global", []string{"AWS_REGION=eu-west-1"}, []string{"--sts-global"}},
+		{"fips env", []string{"AWS_REGION=us-east-1", "AWS_USE_FIPS_ENDPOINT=true"}, nil},
+		{"fips flag", []string{"AWS_REGION=us-west-2"}, []string{"--fips"}},
+		{"govcloud fips", []string{"AWS_REGION=us-gov-west-1", "AWS_USE_FIPS_ENDPOINT=true"}, nil},
+		{"china", []string{"AWS_REGION=cn-north-1"}, nil},
+		{"session token", []string{"AWS_REGION=eu-west-1", "AWS_SESSION_TOKEN=FwoGZXIvYXdzEXAMPLE"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := append(append([]string{}, keys...), tc.env...)
+			args := append([]string{"token", "-i", "c1", "--token-only"}, tc.args...)
+			front := kubeiamCmd(t, append(env, "KUBEIAM_CORE=/nonexistent"), args...)
+			fo, err := front.Output()
+			if err != nil {
+				t.Fatalf("the front did not answer alone: %v", err)
+			}
+			core := kubeiamCmd(t, append(env, "KUBEIAM_CACHE=none", "KUBEIAM_INVOKED_AS=kubeiam"), args...)
+			core.Args[0] = "kubeiam-core"
+			core.Path = filepath.Join(filepath.Dir(core.Path), "kubeiam-core")
+			if err := os.Symlink(mustExecutable(t), core.Path); err != nil {
+				t.Fatal(err)
+			}
+			co, err := core.CombinedOutput()
+			if err != nil {
+				t.Fatalf("core: %v: %s", err, co)
+			}
+			if a, b := stripSignature(t, string(fo)), stripSignature(t, string(co)); a != b {
+				t.Errorf("front and core differ:\nfront %s\ncore  %s", a, b)
+			}
+		})
+	}
+}
+
+func mustExecutable(t *testing.T) string {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return self
+}
+
+// stripSignature decodes a token and drops what depends on the second it
+// was signed in.
+func stripSignature(t *testing.T, tok string) string {
+	t.Helper()
+	claims, err := token.Verify(strings.TrimSpace(tok), token.PartitionForRegion("").ID, time.Now())
+	if err != nil {
+		// Other partitions: fall back to the host-independent parts.
+		for _, p := range token.Partitions() {
+			if claims, err = token.Verify(strings.TrimSpace(tok), p.ID, time.Now()); err == nil {
+				break
+			}
+		}
+		if err != nil {
+			t.Fatalf("%v: %s", err, tok)
+		}
+	}
+	return fmt.Sprintf("host=%s region=%s partition=%s akid=%s session=%t", claims.Host, claims.Region, claims.Partition, claims.AccessKeyID, claims.SessionToken)
 }

@@ -1,14 +1,12 @@
 package execplugin
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"time"
 )
 
 // CoreName is the full binary the front hands calls to.
@@ -62,20 +60,4 @@ func Delegate(args []string) int {
 		return 1
 	}
 	return 0
-}
-
-// Front is the main of the kubeiam front binary: a cache hit of `token` is
-// answered here, anything else goes to kubeiam-core.
-func Front(args []string) int {
-	if len(args) > 1 && args[1] == "token" && isPluginName(args[0]) {
-		if ServeCached(context.Background(), args[2:], os.Getenv, os.Stdout, os.Stderr, time.Now()) {
-			return 0
-		}
-	}
-	return Delegate(args)
-}
-
-func isPluginName(argv0 string) bool {
-	base := strings.TrimSuffix(filepath.Base(argv0), ".exe")
-	return base == "kubeiam" || base == "aws-iam-authenticator" || base == "kubectl-iam"
 }

@@ -1,22 +1,43 @@
 package execplugin
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/pflag"
 
 	"github.com/kubeiam/kubeiam/cache"
+	"github.com/kubeiam/kubeiam/token"
 )
 
-// ServeCached answers a `token` call from the cache, for the front binary.
-// It reports false — and has written nothing to w — whenever it cannot
-// answer: bad or unusual flags, no cluster ID, caching off, a miss. The full
-// binary then handles the call, including every error message, so the two
+// Front is the main of the kubeiam front binary. It answers `token` calls
+// it can answer exactly as kubeiam-core would — static keys in the
+// environment (signed here), or a valid cached token — and hands everything
+// else, unchanged, to kubeiam-core, including every error message, so the two
 // never disagree about what is an error.
-func ServeCached(ctx context.Context, args []string, getenv func(string) string, w, errOut io.Writer, now time.Time) bool {
+func Front(args []string) int {
+	if len(args) > 1 && args[1] == "token" && isPluginName(args[0]) {
+		if serve(context.Background(), args[2:], os.Getenv, os.Stdout, os.Stderr, time.Now()) {
+			return 0
+		}
+	}
+	return Delegate(args)
+}
+
+func isPluginName(argv0 string) bool {
+	base := strings.TrimSuffix(filepath.Base(argv0), ".exe")
+	return base == "kubeiam" || base == "aws-iam-authenticator" || base == "kubectl-iam"
+}
+
+// serve reports whether it answered; when it did not, it wrote nothing to w.
+func serve(ctx context.Context, args []string, getenv func(string) string, w, errOut io.Writer, now time.Time) bool {
 	var req Request
 	fs := pflag.NewFlagSet("token", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -32,6 +53,81 @@ func ServeCached(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return false
 	}
+	if creds, ep, ok := staticFromEnv(&req, getenv); ok {
+		return signStatic(ctx, &req, info, creds, ep, w, errOut, now)
+	}
+	return ServeCached(ctx, &req, info, getenv, w, errOut, now)
+}
+
+// staticFromEnv reports the credentials and endpoint when the AWS SDK's
+// default chain would sign with static keys from the environment and
+// nothing else could change the token: no profile named (--profile beats
+// environment keys; a missing AWS_PROFILE is an error), no role, a region from the flag or the environment, and
+// no shared config that could switch on FIPS. Signing such a token costs
+// less than reading a cache entry, so these are neither looked up nor stored.
+func staticFromEnv(req *Request, getenv func(string) string) (aws.Credentials, token.Endpoint, bool) {
+	akid, secret := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
+	if akid == "" || secret == "" || req.Profile != "" || req.RoleARN != "" || req.ExternalID != "" ||
+		req.SessionName != "" || req.ForwardSessionName || getenv("AWS_CREDENTIAL_EXPIRATION") != "" ||
+		// The SDK refuses a named profile that does not exist, even when
+		// environment keys would win; only the core can tell.
+		getenv("AWS_PROFILE") != "" || getenv("AWS_DEFAULT_PROFILE") != "" {
+		return aws.Credentials{}, token.Endpoint{}, false
+	}
+	region := firstNonEmpty(req.Region, getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"))
+	if region == "" && !req.STSGlobal {
+		return aws.Credentials{}, token.Endpoint{}, false
+	}
+	fips := req.FIPS
+	switch v := strings.ToLower(getenv("AWS_USE_FIPS_ENDPOINT")); v {
+	case "true":
+		fips = true
+	case "", "false":
+	default:
+		return aws.Credentials{}, token.Endpoint{}, false // the SDK rejects it; let the core say so
+	}
+	if !fips && sharedConfigMentionsFIPS(getenv) {
+		return aws.Credentials{}, token.Endpoint{}, false
+	}
+	ep, err := token.EndpointFor(region, req.STSGlobal, fips)
+	if err != nil {
+		return aws.Credentials{}, token.Endpoint{}, false
+	}
+	return aws.Credentials{AccessKeyID: akid, SecretAccessKey: secret, SessionToken: getenv("AWS_SESSION_TOKEN"), Source: "EnvConfigCredentials"}, ep, true
+}
+
+// sharedConfigMentionsFIPS is a deliberately blunt check: rather than parse
+// the config file (the SDK's parser is internal), any mention of
+// use_fips_endpoint sends the call to kubeiam-core, which reads it properly.
+func sharedConfigMentionsFIPS(getenv func(string) string) bool {
+	path := getenv("AWS_CONFIG_FILE")
+	if path == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return true
+		}
+		path = filepath.Join(home, ".aws", "config")
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return !os.IsNotExist(err)
+	}
+	return bytes.Contains(bytes.ToLower(b), []byte("use_fips_endpoint"))
+}
+
+func signStatic(ctx context.Context, req *Request, info ExecInfo, creds aws.Credentials, ep token.Endpoint, w, errOut io.Writer, now time.Time) bool {
+	tok, err := token.Presign(ctx, creds, req.ClusterID, ep, now)
+	if err != nil {
+		return false
+	}
+	if req.Verbose {
+		fmt.Fprintf(errOut, "kubeiam: signing with static keys from the environment for %s (region %s, partition %s)\n", ep.Host, ep.SigningRegion, ep.Partition)
+	}
+	return Write(w, info, req.TokenOnly, tok.Token, tok.Expiration) == nil
+}
+
+// ServeCached answers from the cache when it holds a valid token for req.
+func ServeCached(ctx context.Context, req *Request, info ExecInfo, getenv func(string) string, w, errOut io.Writer, now time.Time) bool {
 	backend, err := req.Backend(getenv)
 	if err != nil || backend == cache.None {
 		return false

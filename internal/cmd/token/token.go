@@ -18,6 +18,7 @@ import (
 	"github.com/kubeiam/kubeiam/internal/execplugin"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
 	"github.com/kubeiam/kubeiam/token"
+	"github.com/kubeiam/kubeiam/token/chain"
 )
 
 // lockTimeout bounds the wait for another kubeiam process refreshing the
@@ -115,7 +116,7 @@ func Run(ctx context.Context, opts *Options) error {
 		return execplugin.Write(opts.IO.Out, info, req.TokenOnly, e.Token, e.TokenExpiry)
 	}
 
-	sess, err := token.NewSession(ctx, token.Options{
+	sess, err := chain.NewSession(ctx, chain.Options{
 		ClusterID:          req.ClusterID,
 		Region:             req.Region,
 		Profile:            req.Profile,

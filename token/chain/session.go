@@ -1,4 +1,10 @@
-package token
+// Package chain loads AWS credentials for a token the way the AWS SDK for Go
+// v2 does (environment, shared config and credentials files with profiles,
+// SSO, credential_process, web identity, ECS/IMDS), optionally assumes a
+// role, and signs with package token. It is the heavy half of token-making:
+// the SDK's config chain costs milliseconds of package init, so the small
+// front binary never links it.
+package chain
 
 import (
 	"bufio"
@@ -13,11 +19,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-)
 
-// DefaultRegion is used when neither flags, environment nor profile name a
-// region. Falling back beats probing IMDS, which stalls off EC2.
-const DefaultRegion = "us-east-1"
+	"github.com/kubeiam/kubeiam/token"
+)
 
 // roleSessionDuration is asked of AssumeRole instead of the SDK's 15
 // minutes: the session is cached and signs tokens locally while it lasts,
@@ -77,7 +81,7 @@ func (o *Options) debugf(format string, args ...any) {
 type Session struct {
 	Options  Options
 	Config   aws.Config
-	Endpoint Endpoint
+	Endpoint token.Endpoint
 	// Profile is the shared-config profile in effect ("" when none applies).
 	Profile string
 
@@ -120,8 +124,8 @@ func NewSession(ctx context.Context, opts Options) (*Session, error) {
 		return nil, describeConfigError(err, opts.Profile)
 	}
 	if cfg.Region == "" {
-		opts.debugf("no region configured; signing for %s", DefaultRegion)
-		cfg.Region = DefaultRegion
+		opts.debugf("no region configured; signing for %s", token.DefaultRegion)
+		cfg.Region = token.DefaultRegion
 	}
 	fips := opts.FIPS
 	for _, src := range cfg.ConfigSources {
@@ -132,7 +136,7 @@ func NewSession(ctx context.Context, opts Options) (*Session, error) {
 			fips = true
 		}
 	}
-	ep, err := ResolveEndpoint(ctx, cfg.Region, opts.STSGlobal, fips)
+	ep, err := token.EndpointFor(cfg.Region, opts.STSGlobal, fips)
 	if err != nil {
 		return nil, err
 	}
@@ -174,12 +178,12 @@ func (s *Session) Credentials(ctx context.Context) (aws.Credentials, error) {
 }
 
 // Token makes a token: Credentials, then Presign at the session's clock.
-func (s *Session) Token(ctx context.Context) (Token, aws.Credentials, error) {
+func (s *Session) Token(ctx context.Context) (token.Token, aws.Credentials, error) {
 	creds, err := s.Credentials(ctx)
 	if err != nil {
-		return Token{}, aws.Credentials{}, err
+		return token.Token{}, aws.Credentials{}, err
 	}
-	tok, err := Presign(ctx, creds, s.Options.ClusterID, s.Endpoint, s.Options.now())
+	tok, err := token.Presign(ctx, creds, s.Options.ClusterID, s.Endpoint, s.Options.now())
 	return tok, creds, err
 }
 
