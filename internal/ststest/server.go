@@ -151,6 +151,7 @@ type Server struct {
 	counts     map[string]int
 	failN      int
 	failStatus int
+	latency    time.Duration
 }
 
 // New returns a Server for opts.
@@ -256,6 +257,15 @@ func (s *Server) FailNext(n, status int) {
 	s.failN, s.failStatus = max(n, 0), status
 }
 
+// SetLatency makes every later request wait d before it is answered, so
+// that tests of concurrent callers (one STS call for a herd) can be sure the
+// calls overlap. Zero turns it off.
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latency = d
+}
+
 func (s *Server) takeFailure() (int, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -299,7 +309,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	action := params.Get("Action")
 	s.mu.Lock()
 	s.counts[action]++
+	latency := s.latency
 	s.mu.Unlock()
+	if latency > 0 {
+		select {
+		case <-time.After(latency):
+		case <-r.Context().Done():
+			return
+		}
+	}
 
 	if status, ok := s.takeFailure(); ok {
 		e := errSender(status, "InternalFailure", "injected failure")

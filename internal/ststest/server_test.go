@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -155,8 +157,8 @@ func TestAssumeRoleDenials(t *testing.T) {
 
 func TestTemporaryCredentialsExpire(t *testing.T) {
 	now := time.Now()
-	clock := func() time.Time { return now }
-	r := ststest.Start(t, ststest.Options{Now: func() time.Time { return clock() }})
+	var offset atomic.Int64 // the server's clock runs in handler goroutines
+	r := ststest.Start(t, ststest.Options{Now: func() time.Time { return now.Add(time.Duration(offset.Load())) }})
 	out, err := client(r, r.Identity("alice")).AssumeRole(context.Background(), &sts.AssumeRoleInput{
 		RoleArn: aws.String("arn:aws:iam::" + ststest.AccountA + ":role/KubeAdmin"), RoleSessionName: aws.String("short"), DurationSeconds: aws.Int32(900),
 	})
@@ -167,12 +169,12 @@ func TestTemporaryCredentialsExpire(t *testing.T) {
 	later := now.Add(16 * time.Minute)
 	// Move the server's clock past the expiry and sign at that same time,
 	// so only the expiry can be the reason for the rejection.
-	clock = func() time.Time { return later }
+	offset.Store(int64(16 * time.Minute))
 	status, body := get(t, r.Proxy.Client(), presign(t, temp, "sts.amazonaws.com", "us-east-1", "c", later), "c")
 	if e, _ := body["Error"].(map[string]any); status != http.StatusForbidden || e["Code"] != "ExpiredToken" {
 		t.Fatalf("got %d %v, want 403 ExpiredToken", status, body)
 	}
-	clock = func() time.Time { return now.Add(14 * time.Minute) }
+	offset.Store(int64(14 * time.Minute))
 	if status, body := get(t, r.Proxy.Client(), presign(t, temp, "sts.amazonaws.com", "us-east-1", "c", now.Add(14*time.Minute)), "c"); status != http.StatusOK {
 		t.Fatalf("before expiry: got %d %v", status, body)
 	}
@@ -350,5 +352,35 @@ func TestRegionForHost(t *testing.T) {
 		if got := ststest.RegionForHost(host); got != want {
 			t.Errorf("RegionForHost(%q) = %q, want %q", host, got, want)
 		}
+	}
+}
+
+func TestLatencyMakesConcurrentCallsOverlap(t *testing.T) {
+	r := ststest.Start(t, ststest.Options{})
+	r.SetLatency(300 * time.Millisecond)
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := client(r, r.Identity("alice")).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Four calls of 300 ms each finishing well under 1.2 s ran side by side.
+	if d := time.Since(start); d < 300*time.Millisecond || d > 1100*time.Millisecond {
+		t.Errorf("4 concurrent calls took %v, want ~300ms", d)
+	}
+	if r.Count("GetCallerIdentity") != 4 {
+		t.Errorf("Count = %d, want 4", r.Count("GetCallerIdentity"))
 	}
 }
