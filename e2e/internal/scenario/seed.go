@@ -23,12 +23,32 @@ func SeedMappings() (users, roles []Mapping) {
 	return users, roles
 }
 
+// AWSIamConfigYAML renders the EKS Anywhere AWSIamConfig that the mappings
+// come from, as the seed's cluster spec would hold it.
+func AWSIamConfigYAML(users, roles []Mapping) string {
+	var b strings.Builder
+	b.WriteString("apiVersion: anywhere.eks.amazonaws.com/v1alpha1\nkind: AWSIamConfig\nmetadata:\n  name: e2e\nspec:\n  awsRegion: us-west-2\n  backendMode:\n    - EKSConfigMap\n  mapRoles:\n")
+	for _, m := range roles {
+		fmt.Fprintf(&b, "    - roleARN: %s\n      username: %q\n      groups: [%s]\n", m.ARN, m.Username, strings.Join(m.Groups, ", "))
+	}
+	b.WriteString("  mapUsers:\n")
+	for _, m := range users {
+		fmt.Fprintf(&b, "    - userARN: %s\n      username: %q\n      groups: [%s]\n", m.ARN, m.Username, strings.Join(m.Groups, ", "))
+	}
+	b.WriteString("  partition: aws")
+	return b.String()
+}
+
 // Seed is scenario (a) — and (d) with the authenticator's own client: the
 // seed's workflow. The authenticator objects for an AWSIamConfig mapping a
 // user and a role are applied; a kubeconfig whose exec makes tokens for the
 // cluster ID logs in as the mapped user and as the mapped role.
 func (e *Env) Seed(ctx context.Context) error {
 	users, roles := SeedMappings()
+	e.step("the cluster spec's identity provider (the seed's AWSIamConfig)")
+	for _, l := range strings.Split(AWSIamConfigYAML(users, roles), "\n") {
+		e.say("| %s", l)
+	}
 	if err := e.ApplyAuthenticatorObjects(ctx, users, roles); err != nil {
 		return err
 	}
