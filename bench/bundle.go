@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -59,25 +60,43 @@ func bundleBaseline(ctx context.Context, cfg *config, e *env) (*BundleResult, er
 	defer srv.Close()
 	var walls []time.Duration
 	var rss int64
+	rssFile := filepath.Join(dir, "rss")
 	for range cfg.BundleRuns {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		// set -o pipefail is not POSIX sh; a failed curl shows as a wrong sum.
-		s, err := timeCmd(command(e.with(), "sh", "-c", "curl -s "+srv.URL+"/archive.tar.gz | sha256sum"))
+		s, err := timeCmd(peakRSS(e.with(), rssFile, "sh", "-c", "curl -s "+srv.URL+"/archive.tar.gz | sha256sum"))
 		if err != nil {
 			return nil, err
+		}
+		if b, err := os.ReadFile(rssFile); err == nil {
+			if kb, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil {
+				rss = max(rss, kb*1024)
+			}
 		}
 		if got, _, _ := strings.Cut(string(s.Stdout), " "); got != sum {
 			return nil, fmt.Errorf("curl | sha256sum gave %q, want %s", got, sum)
 		}
 		walls = append(walls, s.Wall)
-		rss = max(rss, s.MaxRSS)
 	}
 	res.Curl = summarize(walls)
 	res.CurlMBps = float64(cfg.BundleMB) / (res.Curl.Median / 1000)
 	res.CurlRSSMB = float64(rss) / (1 << 20)
 	return res, nil
+}
+
+// peakRSS wraps a command in GNU time to read its peak RSS. The rusage
+// of a child of this harness is no good for that: Go starts children with
+// vfork semantics, and Linux charges the parent's resident set at the
+// child's exec to the child's ru_maxrss, so every child would seem to be at
+// least as large as the harness. A child of time(1) starts from a small
+// process instead.
+func peakRSS(env []string, out string, name string, args ...string) *exec.Cmd {
+	if _, err := os.Stat("/usr/bin/time"); err != nil {
+		return command(env, name, args...)
+	}
+	return command(env, "/usr/bin/time", append([]string{"-f", "%M", "-o", out, name}, args...)...)
 }
 
 // randomFile writes size random bytes (incompressible, like a release

@@ -21,12 +21,16 @@ type HerdResult struct {
 	AssumeRoles []int   `json:"assume_role_calls"` // per trial
 	Wall        Stats   `json:"wall"`
 	RatioToOne  float64 `json:"ratio_to_one_cold_call"`
-	wall        []time.Duration
+	// Floor is N floor processes started the same way: what N process
+	// starts alone cost on this machine, the bound no herd can beat.
+	Floor     Stats `json:"floor_wall"`
+	wall      []time.Duration
+	floorWall []time.Duration
 }
 
 // herds runs the herd sizes and the single cold call round-robin, trials
 // times each, every trial on a fresh file cache.
-func herds(ctx context.Context, cfg *config, e *env, r *rig, v *verifier) ([]*HerdResult, error) {
+func herds(ctx context.Context, cfg *config, e *env, r *rig, v *verifier, floor string) ([]*HerdResult, error) {
 	kubeiam := filepath.Join(cfg.Bin, "kubeiam")
 	sizes := append([]int{1}, cfg.HerdSizes...)
 	res := make([]*HerdResult, len(sizes))
@@ -46,8 +50,16 @@ func herds(ctx context.Context, cfg *config, e *env, r *rig, v *verifier) ([]*He
 				return nil, err
 			}
 			env := e.with("KUBEIAM_CACHE=file", "XDG_CACHE_HOME="+dir, "AWS_ENDPOINT_URL_STS="+r.http.URL)
+			// The floor herd runs right before, so both see the same load.
+			fw, _, err := herd(h.N, func() *exec.Cmd { return command(e.with(), floor) })
+			if err != nil {
+				return nil, fmt.Errorf("floor herd of %d: %w", h.N, err)
+			}
+			h.floorWall = append(h.floorWall, fw)
 			r.sts.ResetCounts()
-			wall, outs, err := herd(env, kubeiam, h.N)
+			wall, outs, err := herd(h.N, func() *exec.Cmd {
+				return command(env, kubeiam, "token", "-i", clusterID, "-r", roleARN, "-s", session, "--token-only")
+			})
 			if err != nil {
 				return nil, fmt.Errorf("herd of %d: %w", h.N, err)
 			}
@@ -70,6 +82,7 @@ func herds(ctx context.Context, cfg *config, e *env, r *rig, v *verifier) ([]*He
 	}
 	for _, h := range res {
 		h.Wall = summarize(h.wall)
+		h.Floor = summarize(h.floorWall)
 	}
 	for _, h := range res {
 		if res[0].Wall.Median > 0 {
@@ -81,12 +94,12 @@ func herds(ctx context.Context, cfg *config, e *env, r *rig, v *verifier) ([]*He
 
 // herd starts n processes as close together as Go can fork them and waits
 // for all; the wall time runs from the first fork to the last exit.
-func herd(env []string, kubeiam string, n int) (time.Duration, [][]byte, error) {
+func herd(n int, newCmd func() *exec.Cmd) (time.Duration, [][]byte, error) {
 	cmds := make([]*exec.Cmd, n)
 	outs := make([]bytes.Buffer, n)
 	errOuts := make([]bytes.Buffer, n)
 	for i := range cmds {
-		cmds[i] = command(env, kubeiam, "token", "-i", clusterID, "-r", roleARN, "-s", session, "--token-only")
+		cmds[i] = newCmd()
 		cmds[i].Stdout, cmds[i].Stderr = &outs[i], &errOuts[i]
 	}
 	start := time.Now()

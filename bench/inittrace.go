@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -31,9 +33,13 @@ type PackageCPU struct {
 	MS      float64 `json:"median_ms"`
 }
 
-// initTimes runs the front on a cache hit (it execs nothing then, so the
-// trace is the front's alone) and kubeiam-core's `version` interleaved.
-func initTimes(ctx context.Context, cfg *config, e *env, fileCacheEnv []string) ([]*InitResult, error) {
+// initTimes runs the front on a cache hit, hit (it execs nothing then, so
+// the trace is the front's alone), and kubeiam-core's `version`,
+// interleaved.
+func initTimes(ctx context.Context, cfg *config, e *env, hit *exec.Cmd) ([]*InitResult, error) {
+	if hit == nil {
+		return nil, errors.New("no cache-hit command to trace the front with")
+	}
 	front := filepath.Join(cfg.Bin, "kubeiam")
 	core := filepath.Join(cfg.Bin, "kubeiam-core")
 	type unit struct {
@@ -45,8 +51,8 @@ func initTimes(ctx context.Context, cfg *config, e *env, fileCacheEnv []string) 
 		perPkg map[string][]time.Duration
 	}
 	units := []*unit{
-		{res: &InitResult{Binary: "kubeiam (front)", Command: "kubeiam token -i " + clusterID + " (cache hit)"}, bin: front,
-			args: []string{"token", "-i", clusterID}, env: append(fileCacheEnv, "GODEBUG=inittrace=1")},
+		{res: &InitResult{Binary: "kubeiam (front)", Command: "kubeiam " + strings.Join(hit.Args[1:], " ") + " (cache hit)"}, bin: front,
+			args: hit.Args[1:], env: append(slices.Clone(hit.Env), "GODEBUG=inittrace=1")},
 		{res: &InitResult{Binary: "kubeiam-core", Command: "kubeiam-core version"}, bin: core,
 			args: []string{"version"}, env: e.with("GODEBUG=inittrace=1")},
 	}

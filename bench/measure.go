@@ -3,13 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"os/exec"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -17,7 +17,6 @@ import (
 type sample struct {
 	Wall   time.Duration
 	CPU    time.Duration // user + system, including children it waited for
-	MaxRSS int64         // bytes, the largest of the process and its children
 	Stdout []byte
 	Stderr []byte
 }
@@ -32,9 +31,6 @@ func timeCmd(cmd *exec.Cmd) (sample, error) {
 	s := sample{Wall: time.Since(start), Stdout: out.Bytes(), Stderr: errOut.Bytes()}
 	if ps := cmd.ProcessState; ps != nil {
 		s.CPU = ps.UserTime() + ps.SystemTime()
-		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-			s.MaxRSS = ru.Maxrss * 1024 // kilobytes on Linux
-		}
 	}
 	if err != nil {
 		return s, fmt.Errorf("%s: %v: %s", strings.Join(cmd.Args, " "), err, firstLine(errOut.String()))
@@ -90,6 +86,7 @@ type subject struct {
 	failures  int
 	lastErr   error
 	broken    error
+	note      string
 }
 
 // roundRobin runs every subject once per round in a new random order each
@@ -136,7 +133,11 @@ func sanity(s *subject) {
 			err = s.check(smp)
 		}
 	}
-	if err != nil {
+	var note noteError
+	switch {
+	case errors.As(err, &note):
+		s.note = string(note)
+	case err != nil:
 		s.broken = err
 	}
 }

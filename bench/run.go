@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 type Results struct {
 	Machine  Machine          `json:"machine"`
 	Quick    bool             `json:"quick"`
+	Version  string           `json:"kubeiam_version"`
 	Subjects []SubjectResult  `json:"subjects"`
 	Skipped  []string         `json:"skipped,omitempty"`
 	Herds    []*HerdResult    `json:"herds"`
@@ -30,6 +32,7 @@ type SubjectResult struct {
 	Key      string  `json:"key"`
 	Label    string  `json:"label"`
 	Command  string  `json:"command"`
+	Note     string  `json:"note,omitempty"`
 	Wall     Stats   `json:"wall"`
 	CPU      Stats   `json:"cpu"`
 	Ratio    float64 `json:"ratio_to_floor"`
@@ -40,6 +43,7 @@ type SubjectResult struct {
 func run(ctx context.Context, cfg *config) (*Results, error) {
 	log := cfg.Log
 	res := &Results{Machine: machine(), Quick: cfg.Quick, byKey: map[string]Stats{}}
+	res.Version = strings.Join(strings.Fields(output(filepath.Join(cfg.Bin, "kubeiam-core"), "version")), " ")
 	dir, err := os.MkdirTemp("", "kubeiam-bench-")
 	if err != nil {
 		return nil, err
@@ -101,7 +105,7 @@ func run(ctx context.Context, cfg *config) (*Results, error) {
 		return nil, err
 	}
 	for _, s := range subjects {
-		sr := SubjectResult{Key: s.Key, Label: s.Label, Command: commandLine(s), Wall: summarize(s.wall), CPU: summarize(s.cpu), Failures: s.failures}
+		sr := SubjectResult{Key: s.Key, Label: s.Label, Command: commandLine(s), Note: s.note, Wall: summarize(s.wall), CPU: summarize(s.cpu), Failures: s.failures}
 		if s.broken != nil {
 			sr.Broken = s.broken.Error()
 		}
@@ -118,7 +122,7 @@ func run(ctx context.Context, cfg *config) (*Results, error) {
 	}
 
 	log("herds of %v concurrent cold calls, %d trials each", cfg.HerdSizes, cfg.HerdTrials)
-	if res.Herds, err = herds(ctx, cfg, e, r, v); err != nil {
+	if res.Herds, err = herds(ctx, cfg, e, r, v, floor); err != nil {
 		return nil, err
 	}
 	log("kubeconfig merges into %v contexts", cfg.MergeSizes)
@@ -130,14 +134,13 @@ func run(ctx context.Context, cfg *config) (*Results, error) {
 		return nil, err
 	}
 	log("package init times (GODEBUG=inittrace=1)")
-	var fileEnv []string
+	var hit *exec.Cmd
 	for _, s := range subjects {
-		if s.Key == kCachedFile {
-			cmd, _ := s.cmd()
-			fileEnv = cmd.Env
+		if s.Key == kCachedFile && s.broken == nil {
+			hit, _ = s.cmd()
 		}
 	}
-	if res.Init, err = initTimes(ctx, cfg, e, fileEnv); err != nil {
+	if res.Init, err = initTimes(ctx, cfg, e, hit); err != nil {
 		return nil, err
 	}
 	res.Machine.LoadTo = loadAvg()

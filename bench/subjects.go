@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -29,29 +30,34 @@ func processSubjects(cfg *config, e *env, r *rig, v *verifier, floor, probe stri
 	alice := r.alice.ARN
 	var skipped []string
 
+	// The cached subjects assume a role: that is what the cache is for
+	// (static keys in the environment are signed without it), and the
+	// first, checked call goes through AssumeRole against the stand-in.
+	roleToken := append(slices.Clone(token), "-r", roleARN, "-s", session)
+	sts := "AWS_ENDPOINT_URL_STS=" + r.http.URL
 	fileCache, err := e.freshDir("cache-file")
 	if err != nil {
 		return nil, nil, err
 	}
-	fileEnv := e.with("KUBEIAM_CACHE=file", "XDG_CACHE_HOME="+fileCache)
+	fileEnv := e.with("KUBEIAM_CACHE=file", "XDG_CACHE_HOME="+fileCache, sts)
 	subjects := []*subject{
 		{Key: kFloor, Label: "floor (hello-world Go, prints JSON)",
 			cmd:   func() (*exec.Cmd, error) { return command(e.with(), floor), nil },
 			check: checkJSON},
-		{Key: kCachedFile, Label: "kubeiam token, cached (file)",
-			cmd:   func() (*exec.Cmd, error) { return command(fileEnv, kubeiam, token...), nil },
-			check: checkHit(v, kubeiam, fileEnv, token, alice, "file")},
+		{Key: kCachedFile, Label: "kubeiam token -r ROLE, cached (file)",
+			cmd:   func() (*exec.Cmd, error) { return command(fileEnv, kubeiam, roleToken...), nil },
+			check: checkHit(v, kubeiam, fileEnv, roleToken, roleSessionARN(), "file")},
 	}
 	if kr != nil {
 		keyrCache, err := e.freshDir("cache-keyring")
 		if err != nil {
 			return nil, nil, err
 		}
-		keyrEnv := e.with(append(kr.env(), "KUBEIAM_CACHE=keyring", "XDG_CACHE_HOME="+keyrCache)...)
+		keyrEnv := e.with(append(kr.env(), "KUBEIAM_CACHE=keyring", "XDG_CACHE_HOME="+keyrCache, sts)...)
 		subjects = append(subjects,
-			&subject{Key: kCachedKeyr, Label: "kubeiam token, cached (Secret Service)",
-				cmd:   func() (*exec.Cmd, error) { return command(keyrEnv, kubeiam, token...), nil },
-				check: checkHit(v, kubeiam, keyrEnv, token, alice, "keyring")},
+			&subject{Key: kCachedKeyr, Label: "kubeiam token -r ROLE, cached (Secret Service)",
+				cmd:   func() (*exec.Cmd, error) { return command(keyrEnv, kubeiam, roleToken...), nil },
+				check: checkHit(v, kubeiam, keyrEnv, roleToken, roleSessionARN(), "keyring")},
 			&subject{Key: kProbe, Label: "keyring probe (floor + one Secret Service lookup)",
 				cmd:   func() (*exec.Cmd, error) { return command(e.with(kr.env()...), probe), nil },
 				check: checkJSON})
@@ -61,12 +67,12 @@ func processSubjects(cfg *config, e *env, r *rig, v *verifier, floor, probe stri
 	subjects = append(subjects,
 		&subject{Key: kUncached, Label: "kubeiam token --no-cache (static keys)",
 			cmd:   func() (*exec.Cmd, error) { return command(e.with(), kubeiam, append(token, "--no-cache")...), nil },
-			check: v.expectCaller(alice)},
+			check: answeredBy(v.expectCaller(alice), kubeiam, e.with(), append(token, "--no-cache"))},
 		&subject{Key: kUncachedRol, Label: "kubeiam token --no-cache -r ROLE (AssumeRole)",
 			cmd: func() (*exec.Cmd, error) {
-				return command(e.with("AWS_ENDPOINT_URL_STS="+r.http.URL), kubeiam, append(token, "--no-cache", "-r", roleARN, "-s", session)...), nil
+				return command(e.with(sts), kubeiam, append(slices.Clone(roleToken), "--no-cache")...), nil
 			},
-			check: v.expectCaller(roleSessionARN())},
+			check: answeredBy(v.expectCaller(roleSessionARN()), kubeiam, e.with(sts), append(slices.Clone(roleToken), "--no-cache"))},
 	)
 	if cfg.Authenticator != "" && executable(cfg.Authenticator) {
 		subjects = append(subjects, &subject{Key: kAuth, Label: "aws-iam-authenticator v0.7.2 token",
@@ -95,6 +101,38 @@ func checkJSON(s sample) error {
 	return nil
 }
 
+// answeredBy wraps check and records, from the -v messages of one more
+// call, which binary answered: the front signs static environment keys
+// itself and answers cache hits, everything else continues in kubeiam-core.
+func answeredBy(check func(sample) error, kubeiam string, env, args []string) func(sample) error {
+	return func(s sample) error {
+		if err := check(s); err != nil {
+			return err
+		}
+		smp, err := timeCmd(command(env, kubeiam, append(slices.Clone(args), "-v")...))
+		if err != nil {
+			return err
+		}
+		return noteError(frontOrCore(smp.Stderr))
+	}
+}
+
+// noteError is not a failure: sanity keeps it as the subject's note.
+type noteError string
+
+func (n noteError) Error() string { return string(n) }
+
+func frontOrCore(stderr []byte) string {
+	switch msg := string(stderr); {
+	case strings.Contains(msg, "cached token ("):
+		return "answered by the front (cache hit)"
+	case strings.Contains(msg, "signing with static keys from the environment"):
+		return "answered by the front (signs static keys itself)"
+	default:
+		return "answered by kubeiam-core (front execs it)"
+	}
+}
+
 // checkHit makes sure a cached subject is what it claims: after the first
 // call (a miss, which fills the cache) the next is a hit answered by the
 // front from the named backend, not a silent fallback to files or to no
@@ -111,7 +149,7 @@ func checkHit(v *verifier, kubeiam string, env, token []string, caller, backend 
 		if !strings.Contains(string(smp.Stderr), "cached token ("+backend+" backend)") {
 			return errors.New("the second call was not a " + backend + " cache hit: " + firstLine(string(smp.Stderr)))
 		}
-		return nil
+		return noteError(frontOrCore(smp.Stderr))
 	}
 }
 
