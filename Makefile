@@ -7,7 +7,7 @@ LDFLAGS := -s -w -X github.com/kubeiam/kubeiam/internal/buildinfo.Version=$(VERS
 
 .PHONY: help build test unit vet
 help: ## list targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 # CGO_ENABLED=0: godbus pulls in net and os/user, which link libc dynamically
 # with cgo; the dynamic loader alone costs about 1 ms on every kubectl call.
@@ -43,7 +43,4 @@ walkthrough: build ## a local tour of token + verify with example credentials (n
 bench: build $(AUTHENTICATOR_BIN) ## benchmarks vs the floor and the peers: BENCHMARKS.md, bench/results.json (BENCH_QUICK=1: few runs, no files)
 	$(GO) run ./bench -bin $(BIN) -authenticator $(AUTHENTICATOR_BIN) $(if $(filter-out 0,$(BENCH_QUICK)),-quick)
 
--include e2e/e2e.mk
-ifeq ($(wildcard e2e/e2e.mk),)
-demo: walkthrough ## run the main job (until the rig lands: the walkthrough)
-endif
+include e2e/e2e.mk
