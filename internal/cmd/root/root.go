@@ -13,6 +13,7 @@ import (
 	"github.com/kubeiam/kubeiam/internal/clierr"
 	cachecmd "github.com/kubeiam/kubeiam/internal/cmd/cache"
 	kubeconfigcmd "github.com/kubeiam/kubeiam/internal/cmd/kubeconfig"
+	servercmd "github.com/kubeiam/kubeiam/internal/cmd/server"
 	tokencmd "github.com/kubeiam/kubeiam/internal/cmd/token"
 	verifycmd "github.com/kubeiam/kubeiam/internal/cmd/verify"
 	versioncmd "github.com/kubeiam/kubeiam/internal/cmd/version"
@@ -43,6 +44,7 @@ aws-iam-authenticator (EKS Anywhere, EKS), plus the tools around it.`,
 		kubeconfigcmd.NewCmd(io),
 		kubeconfigcmd.NewProfileCmd(io),
 		kubeconfigcmd.NewUseCmd(io, nil),
+		servercmd.NewCmd(io),
 	)
 	return cmd
 }

@@ -1,0 +1,145 @@
+package installer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// FieldManager is kubeiam's server-side apply field manager.
+const FieldManager = "kubeiam"
+
+// Client is the part of the Kubernetes API the installer uses; tests
+// replace it with a fake.
+type Client interface {
+	// Get returns nil, nil when the object does not exist.
+	Get(ctx context.Context, kind, namespace, name string) (*unstructured.Unstructured, error)
+	Apply(ctx context.Context, obj *unstructured.Unstructured, opts ApplyOptions) (*unstructured.Unstructured, error)
+}
+
+// ApplyOptions are the server-side apply knobs the installer uses.
+type ApplyOptions struct {
+	DryRun bool
+	Force  bool
+}
+
+// resources maps the kinds the installer touches to their resources; a
+// fixed table spares a discovery round-trip on every run.
+var resources = map[string]schema.GroupVersionResource{
+	"Namespace":          {Version: "v1", Resource: "namespaces"},
+	"ServiceAccount":     {Version: "v1", Resource: "serviceaccounts"},
+	"ConfigMap":          {Version: "v1", Resource: "configmaps"},
+	"Secret":             {Version: "v1", Resource: "secrets"},
+	"DaemonSet":          {Group: "apps", Version: "v1", Resource: "daemonsets"},
+	"ClusterRole":        {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"},
+	"ClusterRoleBinding": {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterrolebindings"},
+}
+
+type dynamicClient struct{ dyn dynamic.Interface }
+
+// NewClient returns a Client for the cluster rest config points at.
+func NewClient(cfg *rest.Config) (Client, error) {
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("could not create Kubernetes client: %w", err)
+	}
+	return &dynamicClient{dyn: dyn}, nil
+}
+
+// RESTConfig loads a kubeconfig the way kubectl does: the explicit path,
+// else KUBECONFIG, else ~/.kube/config; context "" is the current one.
+func RESTConfig(kubeconfig, context string) (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = kubeconfig
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: context}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("could not load kubeconfig: %w", err)
+	}
+	cfg.UserAgent = "kubeiam"
+	return cfg, nil
+}
+
+func (c *dynamicClient) res(kind, namespace string) (dynamic.ResourceInterface, error) {
+	gvr, ok := resources[kind]
+	if !ok {
+		return nil, fmt.Errorf("kind %s is not one the installer manages", kind)
+	}
+	if namespace == "" {
+		return c.dyn.Resource(gvr), nil
+	}
+	return c.dyn.Resource(gvr).Namespace(namespace), nil
+}
+
+func (c *dynamicClient) Get(ctx context.Context, kind, namespace, name string) (*unstructured.Unstructured, error) {
+	r, err := c.res(kind, namespace)
+	if err != nil {
+		return nil, err
+	}
+	u, err := r.Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, explain(fmt.Errorf("could not get %s %s: %w", kind, objName(namespace, name), err))
+	}
+	return u, nil
+}
+
+func (c *dynamicClient) Apply(ctx context.Context, obj *unstructured.Unstructured, opts ApplyOptions) (*unstructured.Unstructured, error) {
+	r, err := c.res(obj.GetKind(), obj.GetNamespace())
+	if err != nil {
+		return nil, err
+	}
+	ao := metav1.ApplyOptions{FieldManager: FieldManager, Force: opts.Force}
+	if opts.DryRun {
+		ao.DryRun = []string{metav1.DryRunAll}
+	}
+	u, err := r.Apply(ctx, obj.GetName(), obj, ao)
+	if err != nil {
+		return nil, explain(fmt.Errorf("could not apply %s %s: %w", obj.GetKind(), objName(obj.GetNamespace(), obj.GetName()), err))
+	}
+	return u, nil
+}
+
+func objName(namespace, name string) string {
+	if namespace == "" {
+		return name
+	}
+	return namespace + "/" + name
+}
+
+// ConflictError is a server-side apply conflict: another field manager
+// owns a field kubeiam would change.
+type ConflictError struct{ Err error }
+
+func (e *ConflictError) Error() string { return e.Err.Error() }
+func (e *ConflictError) Unwrap() error { return e.Err }
+
+// ForbiddenError is an RBAC denial.
+type ForbiddenError struct{ Err error }
+
+func (e *ForbiddenError) Error() string { return e.Err.Error() }
+func (e *ForbiddenError) Unwrap() error { return e.Err }
+
+// explain types the API errors the command layer gives hints for.
+func explain(err error) error {
+	var st apierrors.APIStatus
+	if !errors.As(err, &st) {
+		return err
+	}
+	switch {
+	case apierrors.IsConflict(err):
+		return &ConflictError{Err: err}
+	case apierrors.IsForbidden(err):
+		return &ForbiddenError{Err: err}
+	}
+	return err
+}

@@ -1,0 +1,599 @@
+package installer
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rogpeppe/go-internal/diff"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	sigsyaml "sigs.k8s.io/yaml"
+)
+
+// Options configure Install and Sync.
+type Options struct {
+	// Image is the server image; Install needs it unless the DaemonSet is
+	// installed already (then its image is kept).
+	Image string
+	// ClusterID is asked for on the command line. An installed cluster ID
+	// wins; asking for another one is an error, since every client's
+	// token is signed for the installed one.
+	ClusterID string
+	// CertPEM/KeyPEM come from `server init`; used only when the cluster
+	// has no CA Secret yet.
+	CertPEM, KeyPEM []byte
+	DryRun          bool
+	// ForceConflicts takes fields over from other field managers.
+	ForceConflicts bool
+	// Prune lets the apply drop aws-auth entries kubeiam did not write.
+	Prune bool
+	// Wait for the DaemonSet rollout, up to Timeout.
+	Wait    bool
+	Timeout time.Duration
+	// Poll is the rollout poll interval (2 s when zero).
+	Poll time.Duration
+	// Progress receives human progress lines; nil is silent.
+	Progress io.Writer
+}
+
+// ObjectChange is what an apply did, or would do, to one object.
+type ObjectChange struct {
+	Kind, Namespace, Name string
+	// Action is "created", "configured" or "unchanged" ("would be …" on a
+	// dry run is the caller's wording).
+	Action string
+	Diff   []byte
+}
+
+// Result reports an Install or Sync.
+type Result struct {
+	ClusterID     string
+	ClusterIDKept bool
+	CAKept        bool
+	Objects       []ObjectChange
+	Mappings      MappingDiff
+	DryRun        bool
+}
+
+// Changed tells whether anything was (or would be) changed.
+func (r *Result) Changed() bool {
+	for _, o := range r.Objects {
+		if o.Action != "unchanged" {
+			return true
+		}
+	}
+	return false
+}
+
+// state is what is installed already.
+type state struct {
+	clusterID string
+	caSecret  *unstructured.Unstructured
+	daemonSet *unstructured.Unstructured
+	awsAuth   *unstructured.Unstructured
+	namespace *unstructured.Unstructured
+}
+
+func readState(ctx context.Context, c Client, spec *Spec, withDS bool) (*state, error) {
+	st := &state{}
+	cm, err := c.Get(ctx, "ConfigMap", Namespace, Name)
+	if err != nil {
+		return nil, err
+	}
+	if cm != nil {
+		cfg, _, _ := unstructured.NestedString(cm.Object, "data", ConfigKey)
+		var parsed struct {
+			ClusterID string `json:"clusterID"`
+		}
+		if err := sigsyaml.Unmarshal([]byte(cfg), &parsed); err != nil {
+			return nil, fmt.Errorf("could not read the cluster ID from ConfigMap %s/%s: %w", Namespace, Name, err)
+		}
+		st.clusterID = parsed.ClusterID
+	}
+	if st.awsAuth, err = c.Get(ctx, "ConfigMap", Namespace, AWSAuthName); err != nil {
+		return nil, err
+	}
+	if st.daemonSet, err = c.Get(ctx, "DaemonSet", Namespace, Name); err != nil {
+		return nil, err
+	}
+	if !withDS {
+		return st, nil
+	}
+	if st.namespace, err = c.Get(ctx, "Namespace", "", CANamespace); err != nil {
+		return nil, err
+	}
+	if st.namespace != nil {
+		if st.caSecret, err = c.Get(ctx, "Secret", CANamespace, CASecretName(spec.ClusterName)); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// ImmutableError lists fields the installed server was set up with that the
+// spec would change; EKS Anywhere refuses these on upgrade as well.
+type ImmutableError struct {
+	Config string
+	Fields []string
+}
+
+func (e *ImmutableError) Error() string {
+	return fmt.Sprintf("AWSIamConfig %s: %s", e.Config, strings.Join(e.Fields, "; "))
+}
+
+// checkImmutable compares the installed DaemonSet's region, partition and
+// backend modes with the spec's.
+func checkImmutable(spec *Spec, ds *unstructured.Unstructured) error {
+	if ds == nil {
+		return nil
+	}
+	installed := installedConfig(ds)
+	var fields []string
+	cmp := func(field, have, want string) {
+		if have != want {
+			fields = append(fields, fmt.Sprintf("spec.%s: Forbidden: field is immutable (installed %q, spec %q)", field, have, want))
+		}
+	}
+	cmp("awsRegion", installed.AWSRegion, spec.Config.AWSRegion)
+	cmp("partition", installed.Partition, partitionOf(spec.Config))
+	cmp("backendMode", strings.Join(installed.BackendMode, ","), strings.Join(spec.Config.BackendMode, ","))
+	if len(fields) > 0 {
+		return &ImmutableError{Config: spec.Config.Name, Fields: fields}
+	}
+	return nil
+}
+
+// installedConfig reads region, partition and backend modes back from a
+// DaemonSet's container.
+func installedConfig(ds *unstructured.Unstructured) (c IAMConfig) {
+	containers, _, _ := unstructured.NestedSlice(ds.Object, "spec", "template", "spec", "containers")
+	for _, x := range containers {
+		m, _ := x.(map[string]any)
+		if m["name"] != Name {
+			continue
+		}
+		args, _, _ := unstructured.NestedStringSlice(m, "args")
+		c.Partition = DefaultPartition
+		for _, a := range args {
+			if v, ok := strings.CutPrefix(a, "--backend-mode="); ok {
+				c.BackendMode = strings.Split(v, ",")
+			}
+			if v, ok := strings.CutPrefix(a, "--partition="); ok {
+				c.Partition = v
+			}
+		}
+		env, _, _ := unstructured.NestedSlice(m, "env")
+		for _, e := range env {
+			em, _ := e.(map[string]any)
+			if em["name"] == "AWS_REGION" {
+				c.AWSRegion, _ = em["value"].(string)
+			}
+		}
+	}
+	return c
+}
+
+func installedImage(ds *unstructured.Unstructured) string {
+	if ds == nil {
+		return ""
+	}
+	containers, _, _ := unstructured.NestedSlice(ds.Object, "spec", "template", "spec", "containers")
+	for _, x := range containers {
+		m, _ := x.(map[string]any)
+		if m["name"] == Name {
+			s, _ := m["image"].(string)
+			return s
+		}
+	}
+	return ""
+}
+
+// Install applies every object for spec. Everything is checked, and
+// dry-run applied on the server, before the first write, so a refusal
+// leaves the cluster as it was.
+func Install(ctx context.Context, c Client, spec *Spec, opts Options) (*Result, error) {
+	st, err := readState(ctx, c, spec, true)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{DryRun: opts.DryRun}
+	if err := checkImmutable(spec, st.daemonSet); err != nil {
+		return nil, err
+	}
+	switch {
+	case st.clusterID != "" && opts.ClusterID != "" && st.clusterID != opts.ClusterID:
+		return nil, &ClusterIDError{Installed: st.clusterID, Asked: opts.ClusterID}
+	case st.clusterID != "":
+		res.ClusterID, res.ClusterIDKept = st.clusterID, true
+	case opts.ClusterID != "":
+		res.ClusterID = opts.ClusterID
+	default:
+		if res.ClusterID, err = NewClusterID(); err != nil {
+			return nil, err
+		}
+	}
+	ro := RenderOptions{Image: opts.Image, ClusterID: res.ClusterID}
+	if ro.Image == "" {
+		ro.Image = installedImage(st.daemonSet)
+	}
+	if ro.Image == "" {
+		return nil, errors.New("could not install: no image (the DaemonSet is not installed yet, so --image is required)")
+	}
+	if st.caSecret != nil {
+		d, _, _ := unstructured.NestedStringMap(st.caSecret.Object, "data")
+		ro.CertPEM, ro.KeyPEM = b64(d["cert.pem"]), b64(d["key.pem"])
+		if err := CheckKeyPair(ro.CertPEM, ro.KeyPEM); err != nil {
+			return nil, fmt.Errorf("could not use Secret %s/%s: %w", CANamespace, CASecretName(spec.ClusterName), err)
+		}
+		res.CAKept = true
+	} else if len(opts.CertPEM) > 0 {
+		if err := CheckKeyPair(opts.CertPEM, opts.KeyPEM); err != nil {
+			return nil, err
+		}
+		ro.CertPEM, ro.KeyPEM = opts.CertPEM, opts.KeyPEM
+	} else if ro.CertPEM, ro.KeyPEM, err = NewServerCertificate(time.Now()); err != nil {
+		return nil, err
+	}
+	if res.Mappings, err = planMappings(spec.Config, st.awsAuth, opts.Prune); err != nil {
+		return nil, err
+	}
+	objs, err := Render(spec, ro)
+	if err != nil {
+		return nil, err
+	}
+	before := map[string]*unstructured.Unstructured{}
+	for _, o := range objs {
+		cur, err := c.Get(ctx, o.GetKind(), o.GetNamespace(), o.GetName())
+		if err != nil {
+			return nil, err
+		}
+		before[key(o)] = cur
+	}
+	if err := applyAll(ctx, c, objs, before, st.namespace == nil, opts, res); err != nil {
+		return nil, err
+	}
+	if opts.DryRun || !opts.Wait {
+		return res, nil
+	}
+	return res, WaitForRollout(ctx, c, opts)
+}
+
+// Sync applies only aws-auth, after the same checks as Install: the
+// seed's "upgrade cluster" step, without the rest of an upgrade.
+func Sync(ctx context.Context, c Client, spec *Spec, opts Options) (*Result, error) {
+	st, err := readState(ctx, c, spec, false)
+	if err != nil {
+		return nil, err
+	}
+	if st.daemonSet == nil && st.clusterID == "" {
+		return nil, &NotInstalledError{}
+	}
+	if err := checkImmutable(spec, st.daemonSet); err != nil {
+		return nil, err
+	}
+	res := &Result{DryRun: opts.DryRun, ClusterID: st.clusterID, ClusterIDKept: true}
+	if res.Mappings, err = planMappings(spec.Config, st.awsAuth, opts.Prune); err != nil {
+		return nil, err
+	}
+	cm, err := AWSAuth(spec.Config)
+	if err != nil {
+		return nil, err
+	}
+	u, err := toUnstructured(cm)
+	if err != nil {
+		return nil, err
+	}
+	return res, applyAll(ctx, c, []*unstructured.Unstructured{u}, map[string]*unstructured.Unstructured{key(u): st.awsAuth}, false, opts, res)
+}
+
+// NotInstalledError: sync found nothing to sync.
+type NotInstalledError struct{}
+
+func (*NotInstalledError) Error() string {
+	return "could not sync: the authenticator is not installed (no DaemonSet or ConfigMap " + Namespace + "/" + Name + ")"
+}
+
+// ClusterIDError: the cluster has a cluster ID and another was asked for.
+type ClusterIDError struct{ Installed, Asked string }
+
+func (e *ClusterIDError) Error() string {
+	return fmt.Sprintf("could not install: the cluster's ID is %s, not %s; it is never changed, because every client signs its tokens for it", e.Installed, e.Asked)
+}
+
+func key(o *unstructured.Unstructured) string {
+	return o.GetKind() + "/" + o.GetNamespace() + "/" + o.GetName()
+}
+
+// applyAll dry-runs every object on the server, then, unless opts.DryRun,
+// applies them for real. nsMissing: eksa-system does not exist yet, so
+// objects in it cannot be dry-run before the namespace is created.
+func applyAll(ctx context.Context, c Client, objs []*unstructured.Unstructured, before map[string]*unstructured.Unstructured, nsMissing bool, opts Options, res *Result) error {
+	ao := ApplyOptions{DryRun: true, Force: opts.ForceConflicts}
+	after := map[string]*unstructured.Unstructured{}
+	for _, o := range objs {
+		if nsMissing && o.GetNamespace() == CANamespace {
+			after[key(o)] = o
+			continue
+		}
+		got, err := c.Apply(ctx, o, ao)
+		if err != nil {
+			return err
+		}
+		after[key(o)] = got
+	}
+	for _, o := range objs {
+		k := key(o)
+		ch := ObjectChange{Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName()}
+		b, a := clean(before[k]), clean(after[k])
+		switch {
+		case before[k] == nil:
+			ch.Action = "created"
+		case b == a:
+			ch.Action = "unchanged"
+		default:
+			ch.Action = "configured"
+		}
+		if ch.Action != "unchanged" {
+			ch.Diff = diff.Diff(k+" (cluster)", []byte(b), k+" (applied)", []byte(a))
+		}
+		res.Objects = append(res.Objects, ch)
+	}
+	if opts.DryRun {
+		return nil
+	}
+	ao.DryRun = false
+	for i, o := range objs {
+		ch := &res.Objects[i]
+		if ch.Action == "unchanged" {
+			continue // nothing to write: the second install is a no-op
+		}
+		if _, err := c.Apply(ctx, o, ao); err != nil {
+			return err
+		}
+		progress(opts.Progress, "%s %s %s", ch.Kind, objName(ch.Namespace, ch.Name), ch.Action)
+	}
+	return nil
+}
+
+// clean renders an object for comparison and diffs: no server bookkeeping,
+// and no Secret values (a diff must never print key.pem).
+func clean(u *unstructured.Unstructured) string {
+	if u == nil {
+		return ""
+	}
+	o := u.DeepCopy()
+	for _, f := range []string{"managedFields", "resourceVersion", "uid", "creationTimestamp", "generation"} {
+		unstructured.RemoveNestedField(o.Object, "metadata", f)
+	}
+	unstructured.RemoveNestedField(o.Object, "status")
+	if ann := o.GetAnnotations(); ann != nil {
+		delete(ann, "deprecated.daemonset.template.generation")
+		delete(ann, "kubectl.kubernetes.io/last-applied-configuration")
+		if len(ann) == 0 {
+			ann = nil
+		}
+		o.SetAnnotations(ann)
+	}
+	if o.GetKind() == "Secret" {
+		d, _, _ := unstructured.NestedStringMap(o.Object, "data")
+		for k, v := range d {
+			sum := sha256.Sum256([]byte(v))
+			d[k] = fmt.Sprintf("(%d bytes, sha256 %s…)", len(b64(v)), hex.EncodeToString(sum[:4]))
+		}
+		_ = unstructured.SetNestedStringMap(o.Object, d, "data")
+	}
+	b, err := sigsyaml.Marshal(o.Object)
+	if err != nil {
+		return fmt.Sprintf("%v", o.Object)
+	}
+	return string(b)
+}
+
+func progress(w io.Writer, format string, args ...any) {
+	if w != nil {
+		fmt.Fprintf(w, format+"\n", args...)
+	}
+}
+
+// MappingDiff is the aws-auth change in the user's terms.
+type MappingDiff struct {
+	Added, Removed, Changed []string
+	// Foreign are entries kubeiam did not write that the spec drops;
+	// removed only with Prune.
+	Foreign []string
+}
+
+// Empty tells whether the mappings stay as they are.
+func (d MappingDiff) Empty() bool {
+	return len(d.Added)+len(d.Removed)+len(d.Changed) == 0
+}
+
+// ForeignEntriesError refuses to drop aws-auth entries kubeiam did not
+// write (node roles, entries added by hand) without --prune.
+type ForeignEntriesError struct{ Entries []string }
+
+func (e *ForeignEntriesError) Error() string {
+	return fmt.Sprintf("aws-auth has %d %s kubeiam did not write and the spec does not have:\n  %s",
+		len(e.Entries), plural(len(e.Entries), "entry", "entries"), strings.Join(e.Entries, "\n  "))
+}
+
+type entry struct {
+	kind, arn, username string
+	groups              []string
+}
+
+func (e entry) String() string {
+	return fmt.Sprintf("%s %s → %s [%s]", e.kind, e.arn, e.username, strings.Join(e.groups, ", "))
+}
+
+// parseAWSAuth reads aws-auth the way the server does: YAML strings
+// decoded through JSON, so key case does not matter.
+func parseAWSAuth(cm *unstructured.Unstructured) (map[string]entry, []string, error) {
+	out := map[string]entry{}
+	var owned []string
+	if cm == nil {
+		return out, nil, nil
+	}
+	data, _, _ := unstructured.NestedStringMap(cm.Object, "data")
+	for _, k := range []struct{ key, kind string }{{"mapRoles", "role"}, {"mapUsers", "user"}} {
+		var list []awsAuthEntry
+		if s := strings.TrimSpace(data[k.key]); s != "" && s != `""` {
+			if err := sigsyaml.Unmarshal([]byte(s), &list); err != nil {
+				return nil, nil, fmt.Errorf("could not parse aws-auth %s: %w", k.key, err)
+			}
+		}
+		for _, e := range list {
+			arn := e.RoleARN
+			if k.kind == "user" {
+				arn = e.UserARN
+			}
+			out[k.kind+":"+strings.ToLower(arn)] = entry{k.kind, arn, e.Username, e.Groups}
+		}
+	}
+	if s := strings.TrimSpace(data["mapAccounts"]); s != "" {
+		var accts []string
+		if err := sigsyaml.Unmarshal([]byte(s), &accts); err != nil {
+			return nil, nil, fmt.Errorf("could not parse aws-auth mapAccounts: %w", err)
+		}
+		for _, a := range accts {
+			out["account:"+a] = entry{kind: "account", arn: a}
+		}
+	}
+	if a := cm.GetAnnotations()[OwnedARNsAnnotation]; a != "" {
+		_ = json.Unmarshal([]byte(a), &owned)
+	}
+	return out, owned, nil
+}
+
+func planMappings(c IAMConfig, current *unstructured.Unstructured, prune bool) (MappingDiff, error) {
+	var d MappingDiff
+	have, owned, err := parseAWSAuth(current)
+	if err != nil {
+		return d, err
+	}
+	want := map[string]entry{}
+	for _, m := range c.MapRoles {
+		want["role:"+strings.ToLower(m.ARN)] = entry{"role", m.ARN, m.Username, m.Groups}
+	}
+	for _, m := range c.MapUsers {
+		want["user:"+strings.ToLower(m.ARN)] = entry{"user", m.ARN, m.Username, m.Groups}
+	}
+	for _, a := range c.MapAccounts {
+		want["account:"+a] = entry{kind: "account", arn: a}
+	}
+	for _, k := range sortedKeys(want) {
+		w := want[k]
+		h, ok := have[k]
+		switch {
+		case !ok:
+			d.Added = append(d.Added, w.String())
+		case h.username != w.username || !slices.Equal(h.groups, w.groups) || h.arn != w.arn:
+			d.Changed = append(d.Changed, fmt.Sprintf("%s (was %s [%s])", w, h.username, strings.Join(h.groups, ", ")))
+		}
+	}
+	for _, k := range sortedKeys(have) {
+		if _, ok := want[k]; ok {
+			continue
+		}
+		h := have[k]
+		d.Removed = append(d.Removed, h.String())
+		if h.kind != "account" && !slices.Contains(owned, strings.ToLower(h.arn)) {
+			d.Foreign = append(d.Foreign, h.String())
+		}
+	}
+	if len(d.Foreign) > 0 && !prune {
+		return d, &ForeignEntriesError{Entries: d.Foreign}
+	}
+	return d, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// WaitForRollout polls the DaemonSet until every scheduled pod runs the
+// current template and is available.
+func WaitForRollout(ctx context.Context, c Client, opts Options) error {
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = 5 * time.Minute
+	}
+	poll := opts.Poll
+	if poll <= 0 {
+		poll = 2 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	last := ""
+	for {
+		ds, err := c.Get(ctx, "DaemonSet", Namespace, Name)
+		if err != nil && ctx.Err() == nil {
+			return err
+		}
+		var msg string
+		if ds != nil {
+			var done bool
+			done, msg = rolloutStatus(ds)
+			if done {
+				progress(opts.Progress, "rollout: %s", msg)
+				return nil
+			}
+			if msg != last {
+				progress(opts.Progress, "rollout: %s", msg)
+				last = msg
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return &RolloutTimeoutError{Timeout: timeout, Last: msg}
+		case <-time.After(poll):
+		}
+	}
+}
+
+// RolloutTimeoutError: the DaemonSet did not become ready in time.
+type RolloutTimeoutError struct {
+	Timeout time.Duration
+	Last    string
+}
+
+func (e *RolloutTimeoutError) Error() string {
+	return fmt.Sprintf("could not see the DaemonSet %s/%s roll out within %s: %s", Namespace, Name, e.Timeout, e.Last)
+}
+
+func rolloutStatus(ds *unstructured.Unstructured) (bool, string) {
+	gen := ds.GetGeneration()
+	obs, _, _ := unstructured.NestedInt64(ds.Object, "status", "observedGeneration")
+	desired, _, _ := unstructured.NestedInt64(ds.Object, "status", "desiredNumberScheduled")
+	updated, _, _ := unstructured.NestedInt64(ds.Object, "status", "updatedNumberScheduled")
+	avail, _, _ := unstructured.NestedInt64(ds.Object, "status", "numberAvailable")
+	if obs < gen {
+		return false, "waiting for the DaemonSet controller to see the new spec"
+	}
+	if desired == 0 {
+		return false, "no node is scheduled: no node has the label node-role.kubernetes.io/control-plane"
+	}
+	msg := fmt.Sprintf("%d of %d updated, %d available", updated, desired, avail)
+	return updated == desired && avail == desired, msg
+}
+
+func b64(s string) []byte {
+	out, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil
+	}
+	return out
+}

@@ -1,0 +1,401 @@
+package installer
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"unicode"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/kubeiam/kubeiam/token"
+)
+
+// Backend modes of aws-iam-authenticator v0.7.2. MountedFile is refused as
+// EKS Anywhere refuses it: the mappings would live in a file on every
+// control-plane host, out of reach of `server sync`. File and ConfigMap are
+// the server's deprecated spellings.
+var (
+	backendModes          = []string{"EKSConfigMap", "CRD", "DynamicFile"}
+	deprecatedBackendMode = map[string]string{"File": "MountedFile", "ConfigMap": "EKSConfigMap"}
+)
+
+// usernameTemplates are the placeholders the server substitutes.
+var usernameTemplates = []string{"{{AccountID}}", "{{SessionName}}", "{{SessionNameRaw}}", "{{AccessKeyID}}", "{{EC2PrivateDNSName}}"}
+
+type validator struct {
+	file     string
+	problems []Problem
+	doc      *document
+}
+
+func (v *validator) add(p Problem) {
+	p.File = v.file
+	if v.doc != nil && p.Doc == 0 {
+		p.Doc, p.Object = v.doc.index, v.doc.object()
+	}
+	v.problems = append(v.problems, p)
+}
+
+func (v *validator) errorf(n *yaml.Node, path, format string, args ...any) *Problem {
+	v.add(Problem{Line: lineOf(n, v.doc.root), Path: path, Msg: fmt.Sprintf(format, args...)})
+	return &v.problems[len(v.problems)-1]
+}
+
+func (v *validator) warnf(n *yaml.Node, path, format string, args ...any) *Problem {
+	v.add(Problem{Line: lineOf(n, v.doc.root), Path: path, Msg: fmt.Sprintf(format, args...), Warning: true})
+	return &v.problems[len(v.problems)-1]
+}
+
+// result returns nil when only warnings were found (they go on spec).
+func (v *validator) result(spec *Spec) error {
+	var errs bool
+	for _, p := range v.problems {
+		if p.Warning {
+			spec.Warnings = append(spec.Warnings, p)
+		} else {
+			errs = true
+		}
+	}
+	if errs {
+		return &ValidationError{File: v.file, Problems: v.problems}
+	}
+	return nil
+}
+
+// keys checks a mapping node's keys against the known ones. A key that
+// differs from a known one only in case is a warning (EKS Anywhere decodes
+// case-insensitively, so it works there) and is read; any other unknown key
+// is an error, because a misspelt field would otherwise be dropped without
+// a word — the "mapping edits ignored" complaint.
+func (v *validator) keys(m *yaml.Node, path string, known ...string) map[string]*yaml.Node {
+	out := map[string]*yaml.Node{}
+	if m == nil {
+		return out
+	}
+	if m.Kind != yaml.MappingNode {
+		v.errorf(m, path, "must be an object")
+		return out
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k := m.Content[i]
+		switch {
+		case slices.Contains(known, k.Value):
+			out[k.Value] = m.Content[i+1]
+		default:
+			idx := slices.IndexFunc(known, func(s string) bool { return strings.EqualFold(s, k.Value) })
+			if idx >= 0 {
+				v.warnf(k, join(path, k.Value), "write %s", known[idx])
+				out[known[idx]] = m.Content[i+1]
+				continue
+			}
+			v.errorf(k, join(path, k.Value), "unknown field").Hint = "known: " + strings.Join(known, ", ")
+		}
+	}
+	return out
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func (v *validator) str(n *yaml.Node, path string) (string, bool) {
+	if n == nil {
+		return "", false
+	}
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		v.errorf(n, path, "must be a string")
+		return "", false
+	}
+	return n.Value, true
+}
+
+func (v *validator) strList(n *yaml.Node, path string) ([]string, []*yaml.Node) {
+	if n == nil || n.Tag == "!!null" {
+		return nil, nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		v.errorf(n, path, "must be a list")
+		return nil, nil
+	}
+	var out []string
+	var nodes []*yaml.Node
+	for i, e := range n.Content {
+		if s, ok := v.str(e, fmt.Sprintf("%s[%d]", path, i)); ok {
+			out = append(out, s)
+			nodes = append(nodes, e)
+		}
+	}
+	return out, nodes
+}
+
+func (v *validator) config(d *document) IAMConfig {
+	v.doc = d
+	defer func() { v.doc = nil }()
+	c := IAMConfig{Name: d.name}
+	top := v.keys(d.root, "", "apiVersion", "kind", "metadata", "spec", "status")
+	spec := top["spec"]
+	if spec == nil {
+		v.errorf(d.root, "spec", "required")
+		return c
+	}
+	f := v.keys(spec, "spec", "awsRegion", "backendMode", "partition", "mapRoles", "mapUsers", "mapAccounts")
+
+	c.Partition = DefaultPartition
+	partitionOK := true
+	if s, ok := v.str(f["partition"], "spec.partition"); ok && s != "" {
+		c.Partition = s
+		if _, err := token.PartitionByID(s); err != nil {
+			v.errorf(f["partition"], "spec.partition", "unknown partition %q", s).Hint = "aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b"
+			partitionOK = false
+		}
+	}
+
+	if s, ok := v.str(f["awsRegion"], "spec.awsRegion"); ok && s != "" {
+		c.AWSRegion = s
+		p := token.PartitionForRegion(s)
+		switch {
+		case !p.RegionRegex.MatchString(s):
+			v.errorf(f["awsRegion"], "spec.awsRegion", "%q is not an AWS region name", s).Hint = "e.g. us-west-2"
+		case partitionOK && p.ID != c.Partition:
+			v.errorf(f["awsRegion"], "spec.awsRegion", "region %s is in partition %s, not %s", s, p.ID, c.Partition).Hint = "set spec.partition: " + p.ID
+		}
+	} else if f["awsRegion"] == nil || ok {
+		v.errorf(spec, "spec.awsRegion", "required")
+	}
+
+	modes, nodes := v.strList(f["backendMode"], "spec.backendMode")
+	if len(modes) == 0 && (f["backendMode"] == nil || f["backendMode"].Kind == yaml.SequenceNode || f["backendMode"].Tag == "!!null") {
+		v.errorf(lineNode(f["backendMode"], spec), "spec.backendMode", "required: at least one of %s", strings.Join(backendModes, ", "))
+	}
+	for i, m := range modes {
+		path := fmt.Sprintf("spec.backendMode[%d]", i)
+		switch {
+		case m == "MountedFile":
+			v.errorf(nodes[i], path, "MountedFile is not supported").Hint = "EKS Anywhere refuses it too; use EKSConfigMap"
+		case deprecatedBackendMode[m] != "":
+			v.errorf(nodes[i], path, "%s is the server's deprecated name for %s", m, deprecatedBackendMode[m])
+		case !slices.Contains(backendModes, m):
+			v.errorf(nodes[i], path, "unknown backend mode %q", m).Hint = "known: " + strings.Join(backendModes, ", ")
+		}
+		if slices.Index(modes, m) < i {
+			v.errorf(nodes[i], path, "%s is listed twice", m)
+		}
+	}
+	c.BackendMode = modes
+
+	c.MapRoles = v.mappings(f["mapRoles"], "spec.mapRoles", "roleARN", "role", c.Partition)
+	c.MapUsers = v.mappings(f["mapUsers"], "spec.mapUsers", "userARN", "user", c.Partition)
+	accounts, anodes := v.accounts(f["mapAccounts"])
+	c.MapAccounts = accounts
+	if (len(c.MapRoles) > 0 || len(c.MapUsers) > 0 || len(accounts) > 0) && len(modes) > 0 && !slices.Contains(modes, "EKSConfigMap") {
+		v.warnf(lineNode(f["backendMode"], spec), "spec.backendMode", "the mappings go into ConfigMap aws-auth, which only EKSConfigMap mode reads")
+	}
+	seen := map[string]int{}
+	for i, a := range accounts {
+		if j, ok := seen[a]; ok {
+			v.errorf(anodes[i], fmt.Sprintf("spec.mapAccounts[%d]", i), "account %s is listed twice (also line %d)", a, anodes[j].Line)
+		}
+		seen[a] = i
+	}
+	return c
+}
+
+func lineNode(n, fallback *yaml.Node) *yaml.Node {
+	if n != nil {
+		return n
+	}
+	return fallback
+}
+
+// accounts reads mapAccounts. An unquoted ID is a YAML number, which loses
+// leading zeros (012345678901 would become 12345678901), so a number is an
+// error rather than a silent conversion.
+func (v *validator) accounts(n *yaml.Node) ([]string, []*yaml.Node) {
+	if n == nil || n.Tag == "!!null" {
+		return nil, nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		v.errorf(n, "spec.mapAccounts", "must be a list of 12-digit account IDs")
+		return nil, nil
+	}
+	var out []string
+	var nodes []*yaml.Node
+	for i, e := range n.Content {
+		path := fmt.Sprintf("spec.mapAccounts[%d]", i)
+		if e.Kind == yaml.ScalarNode && (e.Tag == "!!int" || e.Tag == "!!float") {
+			v.errorf(e, path, "account ID %s is a YAML number", e.Value).Hint = fmt.Sprintf("quote it: %q", e.Value)
+			continue
+		}
+		s, ok := v.str(e, path)
+		if !ok {
+			continue
+		}
+		if !isAccountID(s) {
+			v.errorf(e, path, "%q is not a 12-digit account ID", s)
+			continue
+		}
+		out = append(out, s)
+		nodes = append(nodes, e)
+	}
+	return out, nodes
+}
+
+func isAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// mappings reads and checks mapRoles or mapUsers; kind is "role" or "user".
+func (v *validator) mappings(n *yaml.Node, path, arnKey, kind, partition string) []Mapping {
+	if n == nil || n.Tag == "!!null" {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		v.errorf(n, path, "must be a list")
+		return nil
+	}
+	var out []Mapping
+	seen := map[string]int{} // lower-cased ARN → line: the server matches case-insensitively
+	for i, e := range n.Content {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		f := v.keys(e, p, arnKey, "username", "groups")
+		if e.Kind != yaml.MappingNode {
+			continue
+		}
+		m := Mapping{Line: e.Line}
+		if s, ok := v.str(f[arnKey], join(p, arnKey)); ok && s != "" {
+			m.ARN = s
+			v.arn(f[arnKey], join(p, arnKey), s, kind, partition)
+			key := strings.ToLower(s)
+			if line, dup := seen[key]; dup {
+				v.errorf(f[arnKey], join(p, arnKey), "%s is mapped twice (also line %d)", s, line).Hint = "the server keeps only one of them"
+			} else {
+				seen[key] = f[arnKey].Line
+			}
+		} else if f[arnKey] == nil || ok {
+			v.errorf(e, join(p, arnKey), "required")
+		}
+		if s, ok := v.str(f["username"], join(p, "username")); ok && strings.TrimSpace(s) != "" {
+			m.Username = s
+			v.username(f["username"], join(p, "username"), s, kind)
+		} else if f["username"] == nil || ok {
+			v.errorf(e, join(p, "username"), "required").Hint = "the server cannot map an identity to an empty user name"
+		}
+		groups, gnodes := v.strList(f["groups"], join(p, "groups"))
+		for j, g := range groups {
+			gp := fmt.Sprintf("%s.groups[%d]", p, j)
+			if msg := badGroup(g); msg != "" {
+				v.errorf(gnodes[j], gp, "%s", msg)
+			}
+			if slices.Index(groups, g) < j {
+				v.warnf(gnodes[j], gp, "group %s is listed twice", g)
+			}
+		}
+		m.Groups = groups
+		out = append(out, m)
+	}
+	return out
+}
+
+func badGroup(g string) string {
+	switch {
+	case g == "":
+		return "empty group name"
+	case strings.TrimSpace(g) != g:
+		return fmt.Sprintf("group %q has leading or trailing spaces, which RBAC would compare literally", g)
+	case strings.IndexFunc(g, unicode.IsControl) >= 0:
+		return fmt.Sprintf("group %q has control characters", g)
+	case g == "system:authenticated" || g == "system:unauthenticated":
+		return fmt.Sprintf("%s is set by the apiserver itself, not by a mapping", g)
+	}
+	return ""
+}
+
+// username checks the templates: an unknown one would reach RBAC verbatim.
+func (v *validator) username(n *yaml.Node, path, s, kind string) {
+	rest := s
+	for {
+		i := strings.Index(rest, "{{")
+		if i < 0 {
+			break
+		}
+		j := strings.Index(rest[i:], "}}")
+		if j < 0 {
+			v.errorf(n, path, "unclosed template in %q", s)
+			return
+		}
+		t := rest[i : i+j+2]
+		switch {
+		case !slices.Contains(usernameTemplates, t):
+			v.errorf(n, path, "unknown template %s", t).Hint = "known: " + strings.Join(usernameTemplates, " ")
+		case kind == "user" && t != "{{AccountID}}" && t != "{{AccessKeyID}}":
+			// An IAM user has no session, so these render empty.
+			v.warnf(n, path, "%s is empty for an IAM user", t)
+		}
+		rest = rest[i+j+2:]
+	}
+}
+
+// arn checks a mapping ARN the way the server will compare it: against the
+// caller's canonical ARN, lower-cased.
+func (v *validator) arn(n *yaml.Node, path, s, kind, partition string) {
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" {
+		v.errorf(n, path, "%q is not an ARN", s).Hint = "arn:" + partition + ":iam::123456789012:" + kind + "/NAME"
+		return
+	}
+	part, service, region, account, resource := parts[1], parts[2], parts[3], parts[4], parts[5]
+	if part != partition {
+		v.errorf(n, path, "partition %q does not match spec.partition %q", part, partition)
+	}
+	if !isAccountID(account) {
+		v.errorf(n, path, "account %q is not 12 digits", account)
+	}
+	if service == "sts" {
+		p := v.errorf(n, path, "%s is an STS session ARN; the server maps IAM %s ARNs", s, kind)
+		if c, err := token.CanonicalARN(s); err == nil && c != s {
+			p.Hint = "use " + c
+		}
+		return
+	}
+	if service != "iam" {
+		v.errorf(n, path, "service %q is not iam", service)
+		return
+	}
+	if region != "" {
+		v.errorf(n, path, "IAM ARNs have no region (got %q)", region)
+	}
+	typ, name, _ := strings.Cut(resource, "/")
+	if typ != kind {
+		other := "mapUsers"
+		if typ == "role" {
+			other = "mapRoles"
+		}
+		p := v.errorf(n, path, "%s is not an IAM %s ARN", s, kind)
+		if typ == "role" || typ == "user" {
+			p.Hint = "it belongs in " + other
+		}
+		return
+	}
+	if name == "" || strings.HasSuffix(name, "/") {
+		v.errorf(n, path, "%s has no %s name", s, kind)
+		return
+	}
+	if kind == "role" && strings.Contains(name, "/") {
+		// Callers arrive as assumed-role sessions whose canonical form has
+		// no path, so a mapping with one never matches.
+		base := name[strings.LastIndex(name, "/")+1:]
+		v.warnf(n, path, "role paths are not matched by the server").Hint = fmt.Sprintf("use arn:%s:iam::%s:role/%s", part, account, base)
+	}
+}

@@ -1,0 +1,147 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubeiam/kubeiam/installer"
+	"github.com/kubeiam/kubeiam/internal/iostreams"
+)
+
+// InstallOptions are the flags of `kubeiam server install`.
+type InstallOptions struct {
+	IO *iostreams.IOStreams
+	specFlags
+	clusterFlags
+	applyFlags
+	Image     string
+	ClusterID string
+	CertDir   string
+	Wait      bool
+	Timeout   time.Duration
+}
+
+// NewInstallCmd builds `kubeiam server install`.
+func NewInstallCmd(io *iostreams.IOStreams, runF func(*InstallOptions) error) *cobra.Command {
+	opts := &InstallOptions{IO: io}
+	cmd := &cobra.Command{
+		Use:   "install -f SPEC --kubeconfig ADMIN --image URI",
+		Short: "Server-side apply the server's objects and wait for the DaemonSet",
+		Long: `Apply every object for the spec's AWSIamConfig with server-side apply (field
+manager "kubeiam"). Everything is checked and dry-run on the server before the
+first write, so a refusal changes nothing. An installed cluster ID and CA
+Secret are kept; a second run with the same spec changes nothing and says so.`,
+		Example: `  kubeiam server install -f my-cluster.yaml --kubeconfig my-cluster/my-cluster-eks-a-cluster.kubeconfig --image IMG
+  kubeiam server install -f my-cluster.yaml --dry-run`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return RunInstall(cmd.Context(), opts)
+		},
+	}
+	opts.specFlags.add(cmd)
+	opts.clusterFlags.add(cmd)
+	opts.applyFlags.add(cmd)
+	cmd.Flags().StringVar(&opts.Image, "image", "", "aws-iam-authenticator server image (default: the installed DaemonSet's)")
+	cmd.Flags().StringVar(&opts.ClusterID, "cluster-id", "", "cluster ID for a first install (default: a new UUID; an installed one is always kept)")
+	cmd.Flags().StringVar(&opts.CertDir, "cert-dir", "", "use the certificate `server init` wrote there when the cluster has no CA Secret yet")
+	cmd.Flags().BoolVar(&opts.Wait, "wait", true, "wait for the DaemonSet rollout")
+	cmd.Flags().DurationVar(&opts.Timeout, "timeout", defaultTimeout(), "how long to wait for the rollout")
+	return cmd
+}
+
+// RunInstall validates, applies and waits.
+func RunInstall(ctx context.Context, opts *InstallOptions) error {
+	spec, err := opts.load(opts.IO)
+	if err != nil {
+		return err
+	}
+	cert, key, err := readCertDir(opts.CertDir)
+	if err != nil {
+		return err
+	}
+	c, err := opts.client()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	res, err := installer.Install(ctx, c, spec, installer.Options{
+		Image: opts.Image, ClusterID: opts.ClusterID, CertPEM: cert, KeyPEM: key,
+		DryRun: opts.DryRun, ForceConflicts: opts.ForceConflicts, Prune: opts.Prune,
+		Wait: opts.Wait, Timeout: opts.Timeout, Progress: opts.IO.ErrOut,
+	})
+	if res != nil {
+		if rerr := report(opts.IO, res); rerr != nil {
+			return rerr
+		}
+	}
+	if err != nil {
+		return hint(err)
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "done in %s\n", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// SyncOptions are the flags of `kubeiam server sync`.
+type SyncOptions struct {
+	IO *iostreams.IOStreams
+	specFlags
+	clusterFlags
+	applyFlags
+}
+
+// NewSyncCmd builds `kubeiam server sync`.
+func NewSyncCmd(io *iostreams.IOStreams, runF func(*SyncOptions) error) *cobra.Command {
+	opts := &SyncOptions{IO: io}
+	cmd := &cobra.Command{
+		Use:   "sync -f SPEC --kubeconfig ADMIN",
+		Short: "Apply the spec's mappings to aws-auth, showing the change",
+		Long: `Bring ConfigMap kube-system/aws-auth in line with the spec's mapRoles, mapUsers
+and mapAccounts: the seed's "upgrade cluster" step for mapping edits alone.
+Refuses a spec whose awsRegion, partition or backendMode differ from the
+installed server's, and refuses to drop entries kubeiam did not write (node
+roles, hand-made entries) unless --prune.`,
+		Example: `  kubeiam server sync -f clusters/my-cluster/eksa-system/eksa-cluster.yaml --kubeconfig ADMIN
+  kubeiam server sync -f my-cluster.yaml --dry-run`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return RunSync(cmd.Context(), opts)
+		},
+	}
+	opts.specFlags.add(cmd)
+	opts.clusterFlags.add(cmd)
+	opts.applyFlags.add(cmd)
+	return cmd
+}
+
+// RunSync applies the mappings.
+func RunSync(ctx context.Context, opts *SyncOptions) error {
+	spec, err := opts.load(opts.IO)
+	if err != nil {
+		return err
+	}
+	c, err := opts.client()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	res, err := installer.Sync(ctx, c, spec, installer.Options{
+		DryRun: opts.DryRun, ForceConflicts: opts.ForceConflicts, Prune: opts.Prune, Progress: opts.IO.ErrOut,
+	})
+	if err != nil {
+		return hint(err)
+	}
+	if err := report(opts.IO, res); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "done in %s\n", time.Since(start).Round(time.Millisecond))
+	return nil
+}
