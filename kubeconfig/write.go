@@ -16,6 +16,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/kubeiam/kubeiam/internal/execplugin"
 )
 
 // WriteInput describes the kubeconfig of one cluster for IAM users.
@@ -315,6 +317,9 @@ func execConfig(in WriteInput, id string) (*clientcmdapi.ExecConfig, error) {
 
 func absoluteCommand(command string, client Client, executable string) (string, error) {
 	if client == ClientKubeiam {
+		if executable == "" {
+			executable = os.Getenv(execplugin.FrontEnv)
+		}
 		if executable == "" {
 			exe, err := os.Executable()
 			if err != nil {

@@ -44,6 +44,11 @@ func FindCore() (string, error) {
 // for multi-call launchers (test binaries) to dispatch on it.
 const InvokedAsEnv = "KUBEIAM_INVOKED_AS"
 
+// FrontEnv tells kubeiam-core the path of the front binary that handed it
+// the call, which is the command a kubeconfig should run
+// (`kubeconfig write --exec-absolute`), not kubeiam-core itself.
+const FrontEnv = "KUBEIAM_FRONT"
+
 // Delegate runs kubeiam-core with the same arguments, environment and
 // streams, and returns its exit code. On Unix the front process is replaced
 // and Delegate returns only on failure.
@@ -54,6 +59,9 @@ func Delegate(args []string) int {
 		return 1
 	}
 	os.Setenv(InvokedAsEnv, strings.TrimSuffix(filepath.Base(args[0]), ".exe"))
+	if self, err := os.Executable(); err == nil {
+		os.Setenv(FrontEnv, self)
+	}
 	argv := append([]string{core}, args[1:]...)
 	if err := execve(core, argv); err != nil {
 		fmt.Fprintf(os.Stderr, "kubeiam: could not run %s: %v\n", core, err)
