@@ -12,11 +12,13 @@ import (
 
 	"github.com/kubeiam/kubeiam/internal/clierr"
 	cachecmd "github.com/kubeiam/kubeiam/internal/cmd/cache"
+	doctorcmd "github.com/kubeiam/kubeiam/internal/cmd/doctor"
 	kubeconfigcmd "github.com/kubeiam/kubeiam/internal/cmd/kubeconfig"
 	servercmd "github.com/kubeiam/kubeiam/internal/cmd/server"
 	tokencmd "github.com/kubeiam/kubeiam/internal/cmd/token"
 	verifycmd "github.com/kubeiam/kubeiam/internal/cmd/verify"
 	versioncmd "github.com/kubeiam/kubeiam/internal/cmd/version"
+	"github.com/kubeiam/kubeiam/internal/completion"
 	"github.com/kubeiam/kubeiam/internal/execplugin"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
 )
@@ -44,8 +46,10 @@ aws-iam-authenticator (EKS Anywhere, EKS), plus the tools around it.`,
 		kubeconfigcmd.NewCmd(io),
 		kubeconfigcmd.NewProfileCmd(io),
 		kubeconfigcmd.NewUseCmd(io, nil),
+		doctorcmd.NewCmd(io, nil),
 		servercmd.NewCmd(io),
 	)
+	completion.Register(cmd)
 	return cmd
 }
 
@@ -77,6 +81,10 @@ func Main(ctx context.Context, args []string, io *iostreams.IOStreams) int {
 		cmd = NewAuthenticatorCmd(io)
 	} else {
 		cmd = NewCmd(io)
+		if isKubectlPlugin(args[0]) {
+			prog = kubectlPluginProg
+			asKubectlPlugin(cmd)
+		}
 	}
 	cmd.SetArgs(args[1:])
 	if err := cmd.ExecuteContext(ctx); err != nil {
