@@ -68,6 +68,7 @@ func NewAuthenticatorCmd(io *iostreams.IOStreams) *cobra.Command {
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return clierr.Usagef("%s (see '%s --help')", err, c.CommandPath())
 	})
+	authenticatorGlobals(cmd)
 	cmd.AddCommand(tokencmd.NewCmd(io, nil), versioncmd.NewAuthenticatorCmd(io))
 	return cmd
 }
