@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -19,6 +21,9 @@ func TestMain(m *testing.M) {
 		"kubeiam-core": func() { os.Exit(root.Main(context.Background(), os.Args, iostreams.System())) },
 		// The drop-in: the front under the upstream client's name.
 		"aws-iam-authenticator": main,
+		// The kubectl plugin: krew installs the front as kubectl-iam, and
+		// kubectl runs `kubectl iam ARGS` as `kubectl-iam ARGS`.
+		"kubectl-iam": main,
 	})
 }
 
@@ -35,6 +40,11 @@ func TestScripts(t *testing.T) {
 			env.Setenv("AWS_SHARED_CREDENTIALS_FILE", env.WorkDir+"/.aws/credentials")
 			env.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 			env.Setenv("XDG_CACHE_HOME", env.WorkDir+"/.cache")
+			// $BIN is where the commands above are, so a case can run them
+			// by path while it breaks PATH on purpose.
+			if p, err := exec.LookPath("kubeiam"); err == nil {
+				env.Setenv("BIN", filepath.Dir(p))
+			}
 			return nil
 		},
 	})

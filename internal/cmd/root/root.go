@@ -13,11 +13,13 @@ import (
 	"github.com/kubeiam/kubeiam/internal/clierr"
 	bundlecmd "github.com/kubeiam/kubeiam/internal/cmd/bundle"
 	cachecmd "github.com/kubeiam/kubeiam/internal/cmd/cache"
+	doctorcmd "github.com/kubeiam/kubeiam/internal/cmd/doctor"
 	kubeconfigcmd "github.com/kubeiam/kubeiam/internal/cmd/kubeconfig"
 	servercmd "github.com/kubeiam/kubeiam/internal/cmd/server"
 	tokencmd "github.com/kubeiam/kubeiam/internal/cmd/token"
 	verifycmd "github.com/kubeiam/kubeiam/internal/cmd/verify"
 	versioncmd "github.com/kubeiam/kubeiam/internal/cmd/version"
+	"github.com/kubeiam/kubeiam/internal/completion"
 	"github.com/kubeiam/kubeiam/internal/execplugin"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
 )
@@ -46,8 +48,10 @@ aws-iam-authenticator (EKS Anywhere, EKS), plus the tools around it.`,
 		kubeconfigcmd.NewProfileCmd(io),
 		kubeconfigcmd.NewUseCmd(io, nil),
 		bundlecmd.NewCmd(io),
+		doctorcmd.NewCmd(io, nil),
 		servercmd.NewCmd(io),
 	)
+	completion.Register(cmd)
 	return cmd
 }
 
@@ -66,6 +70,7 @@ func NewAuthenticatorCmd(io *iostreams.IOStreams) *cobra.Command {
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return clierr.Usagef("%s (see '%s --help')", err, c.CommandPath())
 	})
+	authenticatorGlobals(cmd)
 	cmd.AddCommand(tokencmd.NewCmd(io, nil), versioncmd.NewAuthenticatorCmd(io))
 	return cmd
 }
@@ -79,6 +84,10 @@ func Main(ctx context.Context, args []string, io *iostreams.IOStreams) int {
 		cmd = NewAuthenticatorCmd(io)
 	} else {
 		cmd = NewCmd(io)
+		if isKubectlPlugin(args[0]) {
+			prog = kubectlPluginProg
+			asKubectlPlugin(cmd)
+		}
 	}
 	cmd.SetArgs(args[1:])
 	if err := cmd.ExecuteContext(ctx); err != nil {
