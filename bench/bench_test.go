@@ -68,8 +68,8 @@ func TestSmoke(t *testing.T) {
 	if res.Bundle == nil || res.Bundle.Curl.N != cfg.BundleRuns {
 		t.Errorf("download baseline %+v", res.Bundle)
 	}
-	if len(res.Init) != 2 || res.Init[0].Total.Median <= 0 || res.Init[1].Packages <= res.Init[0].Packages {
-		t.Errorf("init results %+v: want both binaries traced, core with more packages", res.Init)
+	if len(res.Init) != 3 || res.Init[1].Total.Median <= 0 || res.Init[2].Packages <= res.Init[1].Packages {
+		t.Errorf("init results %+v: want the floor, front and core traced, core with more packages than the front", res.Init)
 	}
 
 	md, err := os.ReadFile(cfg.MD)

@@ -33,10 +33,10 @@ type PackageCPU struct {
 	MS      float64 `json:"median_ms"`
 }
 
-// initTimes runs the front on a cache hit, hit (it execs nothing then, so
-// the trace is the front's alone), and kubeiam-core's `version`,
-// interleaved.
-func initTimes(ctx context.Context, cfg *config, e *env, hit *exec.Cmd) ([]*InitResult, error) {
+// initTimes runs the floor, the front on a cache hit, hit (it execs
+// nothing then, so the trace is the front's alone), and kubeiam-core's
+// `version`, interleaved.
+func initTimes(ctx context.Context, cfg *config, e *env, hit *exec.Cmd, floor string) ([]*InitResult, error) {
 	if hit == nil {
 		return nil, errors.New("no cache-hit command to trace the front with")
 	}
@@ -51,6 +51,7 @@ func initTimes(ctx context.Context, cfg *config, e *env, hit *exec.Cmd) ([]*Init
 		perPkg map[string][]time.Duration
 	}
 	units := []*unit{
+		{res: &InitResult{Binary: "floor", Command: "floor"}, bin: floor, env: e.with("GODEBUG=inittrace=1")},
 		{res: &InitResult{Binary: "kubeiam (front)", Command: "kubeiam " + strings.Join(hit.Args[1:], " ") + " (cache hit)"}, bin: front,
 			args: hit.Args[1:], env: append(slices.Clone(hit.Env), "GODEBUG=inittrace=1")},
 		{res: &InitResult{Binary: "kubeiam-core", Command: "kubeiam-core version"}, bin: core,

@@ -140,7 +140,7 @@ func run(ctx context.Context, cfg *config) (*Results, error) {
 			hit, _ = s.cmd()
 		}
 	}
-	if res.Init, err = initTimes(ctx, cfg, e, hit); err != nil {
+	if res.Init, err = initTimes(ctx, cfg, e, hit, floor); err != nil {
 		return nil, err
 	}
 	res.Machine.LoadTo = loadAvg()
