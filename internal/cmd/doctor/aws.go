@@ -172,8 +172,10 @@ func checkIdentityAndClock(ctx context.Context, rep *Report, opts *Options, sess
 		rep.warn("clock", "", "could not parse STS's Date header %q", rec.date)
 		return
 	}
-	// The Date header has one-second resolution and was stamped somewhere
-	// between sending and receiving; compare it with the midpoint.
+	// The Date header is truncated to the second and was stamped somewhere
+	// between sending and receiving: compare the middle of its second with
+	// the middle of the round trip.
+	server = server.Add(500 * time.Millisecond)
 	local := rec.sent.Add(rec.received.Sub(rec.sent) / 2)
 	skew := server.Sub(local).Round(time.Second)
 	abs := skew
