@@ -102,6 +102,20 @@ func TestParseInitTrace(t *testing.T) {
 	}
 }
 
+func TestModuleOf(t *testing.T) {
+	for pkg, want := range map[string]string{
+		"encoding/json": "std",
+		"github.com/aws/aws-sdk-go-v2/service/sts/internal/endpoints": "github.com/aws/aws-sdk-go-v2",
+		"golang.org/x/net/http2":               "golang.org/x/net",
+		"k8s.io/apimachinery/pkg/apis/meta/v1": "k8s.io/apimachinery",
+		"sigs.k8s.io/yaml":                     "sigs.k8s.io/yaml",
+	} {
+		if got := moduleOf(pkg); got != want {
+			t.Errorf("moduleOf(%s) = %s, want %s", pkg, got, want)
+		}
+	}
+}
+
 func TestQuantile(t *testing.T) {
 	xs := []float64{1, 2, 3, 4, 100}
 	if m := quantile(xs, 0.5); m != 3 {

@@ -25,6 +25,9 @@ type InitResult struct {
 	Packages  int          `json:"packages_with_init"`
 	Total     Stats        `json:"init_total"`
 	Top       []PackageCPU `json:"top"`
+	// ByModule sums the package medians per module (std for the standard
+	// library), to show which dependency the init time comes with.
+	ByModule []PackageCPU `json:"by_module"`
 }
 
 // PackageCPU is one package's median init time.
@@ -96,15 +99,15 @@ func initTimes(ctx context.Context, cfg *config, e *env, hit *exec.Cmd, floor st
 		for p, ds := range u.perPkg {
 			u.res.Top = append(u.res.Top, PackageCPU{Package: p, MS: summarize(ds).Median})
 		}
-		slices.SortFunc(u.res.Top, func(a, b PackageCPU) int {
-			if a.MS != b.MS {
-				if a.MS > b.MS {
-					return -1
-				}
-				return 1
-			}
-			return strings.Compare(a.Package, b.Package)
-		})
+		byCost(u.res.Top)
+		mods := map[string]float64{}
+		for _, p := range u.res.Top {
+			mods[moduleOf(p.Package)] += p.MS
+		}
+		for m, ms := range mods {
+			u.res.ByModule = append(u.res.ByModule, PackageCPU{Package: m, MS: ms})
+		}
+		byCost(u.res.ByModule)
 		u.res.Top = u.res.Top[:min(8, len(u.res.Top))]
 		res = append(res, u.res)
 	}
@@ -132,4 +135,31 @@ func parseInitTrace(stderr []byte) map[string]time.Duration {
 		out[f[1]] += time.Duration(ms * float64(time.Millisecond))
 	}
 	return out
+}
+
+func byCost(ps []PackageCPU) {
+	slices.SortFunc(ps, func(a, b PackageCPU) int {
+		if a.MS != b.MS {
+			if a.MS > b.MS {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.Package, b.Package)
+	})
+}
+
+// moduleOf approximates a package's module from its path: the standard
+// library has no dot in its first element; github.com and golang.org take
+// two more elements, other hosts (k8s.io, sigs.k8s.io) one.
+func moduleOf(pkg string) string {
+	parts := strings.Split(pkg, "/")
+	switch {
+	case !strings.Contains(parts[0], "."):
+		return "std"
+	case parts[0] == "github.com" || parts[0] == "golang.org":
+		return strings.Join(parts[:min(3, len(parts))], "/")
+	default:
+		return strings.Join(parts[:min(2, len(parts))], "/")
+	}
 }

@@ -79,14 +79,18 @@ func renderTable(res *Results) string {
 
 	if len(res.Init) > 0 {
 		fmt.Fprintf(&b, "\n### Binaries: size and package init (GODEBUG=inittrace=1, %d runs)\n\n", res.Init[0].Total.N)
-		b.WriteString("| binary | size MB | packages with init | init total ms (median) | p90 ms | largest (median ms) |\n|---|--:|--:|--:|--:|---|\n")
+		b.WriteString("| binary | size MB | packages with init | init total ms (median) | p90 ms | by module (ms) | largest packages (ms) |\n|---|--:|--:|--:|--:|---|---|\n")
 		for _, in := range res.Init {
 			var top []string
 			for _, p := range in.Top[:min(5, len(in.Top))] {
 				top = append(top, fmt.Sprintf("%s %.2f", p.Package, p.MS))
 			}
-			fmt.Fprintf(&b, "| %s | %.1f | %d | %.2f | %.2f | %s |\n", in.Binary, float64(in.SizeBytes)/(1<<20), in.Packages,
-				in.Total.Median, in.Total.P90, strings.Join(top, ", "))
+			var mods []string
+			for _, p := range in.ByModule[:min(4, len(in.ByModule))] {
+				mods = append(mods, fmt.Sprintf("%s %.2f", p.Package, p.MS))
+			}
+			fmt.Fprintf(&b, "| %s | %.1f | %d | %.2f | %.2f | %s | %s |\n", in.Binary, float64(in.SizeBytes)/(1<<20), in.Packages,
+				in.Total.Median, in.Total.P90, strings.Join(mods, ", "), strings.Join(top, ", "))
 		}
 	}
 

@@ -48,7 +48,11 @@ func run(ctx context.Context, cfg *config) (*Results, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
+	if cfg.Keep {
+		log("scratch directory (kept): %s", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
 
 	log("building the floor and the keyring probe")
 	floor, err := buildFloor(dir)
