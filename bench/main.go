@@ -83,7 +83,7 @@ func parseFlags(args []string) (*config, error) {
 		merge   = fs.String("merge", "", "comma-separated kubeconfig sizes (default 10,100,1000,10000)")
 		noAWS   = fs.Bool("no-aws", false, "skip `aws eks get-token`")
 		noKeyr  = fs.Bool("no-keyring", false, "skip the Secret Service subjects")
-		rounds  = fs.Int("rounds", 0, "rounds of the process subjects (default 41, quick 3)")
+		rounds  = fs.Int("rounds", 0, "rounds of the process subjects (default 61, quick 3)")
 		authBin = fs.String("authenticator", os.Getenv("KUBEIAM_AUTHENTICATOR_BIN"), "aws-iam-authenticator v0.7.2 binary")
 	)
 	fs.StringVar(&cfg.Bin, "bin", "bin", "directory with kubeiam and kubeiam-core (relative to the module root)")
@@ -146,7 +146,7 @@ func defaults(cfg *config) {
 		cfg.BundleMB, cfg.BundleRuns, cfg.InitRuns = 8, 1, 2
 		return
 	}
-	cfg.Rounds, cfg.HerdSizes, cfg.HerdTrials = 41, []int{8, 32, 128}, 7
+	cfg.Rounds, cfg.HerdSizes, cfg.HerdTrials = 61, []int{8, 32, 128}, 9
 	cfg.MergeSizes, cfg.MergeRuns = []int{10, 100, 1000, 10000}, 11
 	cfg.BundleMB, cfg.BundleRuns, cfg.InitRuns = 100, 5, 15
 }

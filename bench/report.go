@@ -39,6 +39,9 @@ func renderTable(res *Results) string {
 		if s.Note != "" {
 			label += " — " + s.Note
 		}
+		if s.Failures > 0 {
+			label += fmt.Sprintf(" (%d failed runs left out)", s.Failures)
+		}
 		fmt.Fprintf(&b, "| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %s |\n", label, s.Wall.Median, s.Wall.P90, s.Ratio,
 			s.CPU.Median, s.CPU.Median/floorCPU, target)
 	}
