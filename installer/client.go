@@ -64,6 +64,9 @@ func RESTConfig(kubeconfig, context string) (*rest.Config, error) {
 		return nil, fmt.Errorf("could not load kubeconfig: %w", err)
 	}
 	cfg.UserAgent = "kubeiam"
+	// client-go's default limiter (5 QPS, burst 10) would throttle an
+	// install's ~25 small requests into seconds of waiting.
+	cfg.QPS, cfg.Burst = 50, 100
 	return cfg, nil
 }
 

@@ -1,0 +1,137 @@
+package installer
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// fakeClient stores objects as applied; Apply replaces the whole object,
+// which is what server-side apply does when one manager owns everything.
+type fakeClient struct {
+	objs    map[string]*unstructured.Unstructured
+	applies int // real (not dry-run) applies
+}
+
+func newFake() *fakeClient { return &fakeClient{objs: map[string]*unstructured.Unstructured{}} }
+
+func (f *fakeClient) Get(_ context.Context, kind, ns, name string) (*unstructured.Unstructured, error) {
+	if o, ok := f.objs[kind+"/"+ns+"/"+name]; ok {
+		return o.DeepCopy(), nil
+	}
+	return nil, nil
+}
+
+func (f *fakeClient) Apply(_ context.Context, o *unstructured.Unstructured, opts ApplyOptions) (*unstructured.Unstructured, error) {
+	if !opts.DryRun {
+		f.applies++
+		f.objs[key(o)] = o.DeepCopy()
+	}
+	return o.DeepCopy(), nil
+}
+
+func seedSpec(t *testing.T) *Spec {
+	s, err := load(t, "testdata/seed.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestInstallTwiceIsANoOpAndKeepsIDAndCA(t *testing.T) {
+	ctx := context.Background()
+	f := newFake()
+	res, err := Install(ctx, f, seedSpec(t), Options{Image: "img"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ClusterIDKept || res.CAKept || !res.Changed() || f.applies != 8 {
+		t.Fatalf("first install: %+v, %d applies", res, f.applies)
+	}
+	ca := f.objs["Secret/eksa-system/my-cluster-name-aws-iam-authenticator-ca"]
+	// A second run, even asking for no image, keeps everything.
+	res2, err := Install(ctx, f, seedSpec(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res2.ClusterID != res.ClusterID || !res2.ClusterIDKept || !res2.CAKept || res2.Changed() || f.applies != 8 {
+		t.Fatalf("second install: %+v, %d applies", res2, f.applies)
+	}
+	if got := f.objs["Secret/eksa-system/my-cluster-name-aws-iam-authenticator-ca"]; clean(got) != clean(ca) {
+		t.Error("CA replaced")
+	}
+	// Asking for another cluster ID is refused before any write.
+	_, err = Install(ctx, f, seedSpec(t), Options{ClusterID: "other"})
+	var ide *ClusterIDError
+	if !errors.As(err, &ide) || ide.Installed != res.ClusterID || f.applies != 8 {
+		t.Errorf("err = %v, applies %d", err, f.applies)
+	}
+}
+
+func TestSyncRefusals(t *testing.T) {
+	ctx := context.Background()
+	f := newFake()
+	if _, err := Sync(ctx, f, seedSpec(t), Options{}); !errors.As(err, new(*NotInstalledError)) {
+		t.Fatalf("sync before install: %v", err)
+	}
+	if _, err := Install(ctx, f, seedSpec(t), Options{Image: "img", ClusterID: "id"}); err != nil {
+		t.Fatal(err)
+	}
+	n := f.applies
+
+	s := seedSpec(t)
+	s.Config.AWSRegion, s.Config.BackendMode = "eu-west-1", []string{"CRD"}
+	_, err := Sync(ctx, f, s, Options{})
+	var ie *ImmutableError
+	if !errors.As(err, &ie) || len(ie.Fields) != 2 || !strings.Contains(err.Error(), `spec.awsRegion: Forbidden: field is immutable (installed "us-west-1", spec "eu-west-1")`) {
+		t.Errorf("immutable: %v", err)
+	}
+
+	// An entry kubeiam did not write (a node role added by hand).
+	cm := f.objs["ConfigMap/kube-system/aws-auth"]
+	roles, _, _ := unstructured.NestedString(cm.Object, "data", "mapRoles")
+	node := "arn:aws:iam::111122223333:role/NodeInstanceRole"
+	_ = unstructured.SetNestedField(cm.Object, roles+"- rolearn: "+node+"\n  username: system:node:{{EC2PrivateDNSName}}\n", "data", "mapRoles")
+	_, err = Sync(ctx, f, seedSpec(t), Options{})
+	var fe *ForeignEntriesError
+	if !errors.As(err, &fe) || len(fe.Entries) != 1 || !strings.Contains(fe.Entries[0], node) {
+		t.Errorf("foreign: %v", err)
+	}
+	if f.applies != n {
+		t.Fatalf("a refused sync applied %d objects", f.applies-n)
+	}
+	res, err := Sync(ctx, f, seedSpec(t), Options{Prune: true})
+	if err != nil || len(res.Mappings.Removed) != 1 || f.applies != n+1 {
+		t.Errorf("prune: %+v %v", res, err)
+	}
+
+	// Removing an entry kubeiam wrote needs no --prune.
+	s = seedSpec(t)
+	s.Config.MapUsers = nil
+	res, err = Sync(ctx, f, s, Options{})
+	if err != nil || len(res.Mappings.Removed) != 1 || !strings.HasPrefix(res.Mappings.Removed[0], "user arn:aws:iam::111122223333:user/myUser") {
+		t.Errorf("remove own: %+v %v", res, err)
+	}
+	if got, _, _ := unstructured.NestedString(f.objs["ConfigMap/kube-system/aws-auth"].Object, "data", "mapUsers"); got != "" {
+		t.Errorf("mapUsers = %q", got)
+	}
+}
+
+func TestRolloutStatus(t *testing.T) {
+	ds := &unstructured.Unstructured{Object: map[string]any{"metadata": map[string]any{"generation": int64(2)},
+		"status": map[string]any{"observedGeneration": int64(2), "desiredNumberScheduled": int64(3), "updatedNumberScheduled": int64(3), "numberAvailable": int64(2)}}}
+	if done, msg := rolloutStatus(ds); done || msg != "3 of 3 updated, 2 available" {
+		t.Errorf("%v %q", done, msg)
+	}
+	_ = unstructured.SetNestedField(ds.Object, int64(3), "status", "numberAvailable")
+	if done, _ := rolloutStatus(ds); !done {
+		t.Error("not done")
+	}
+	_ = unstructured.SetNestedField(ds.Object, int64(0), "status", "desiredNumberScheduled")
+	if done, msg := rolloutStatus(ds); done || !strings.Contains(msg, "node-role.kubernetes.io/control-plane") {
+		t.Errorf("%v %q", done, msg)
+	}
+}

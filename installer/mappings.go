@@ -1,0 +1,132 @@
+package installer
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	sigsyaml "sigs.k8s.io/yaml"
+)
+
+// MappingDiff is the aws-auth change in the user's terms.
+type MappingDiff struct {
+	Added, Removed, Changed []string
+	// Foreign are entries kubeiam did not write that the spec drops;
+	// removed only with Prune.
+	Foreign []string
+}
+
+// Empty tells whether the mappings stay as they are.
+func (d MappingDiff) Empty() bool {
+	return len(d.Added)+len(d.Removed)+len(d.Changed) == 0
+}
+
+// ForeignEntriesError refuses to drop aws-auth entries kubeiam did not
+// write (node roles, entries added by hand) without --prune.
+type ForeignEntriesError struct{ Entries []string }
+
+func (e *ForeignEntriesError) Error() string {
+	return fmt.Sprintf("aws-auth has %d %s kubeiam did not write and the spec does not have:\n  %s",
+		len(e.Entries), plural(len(e.Entries), "entry", "entries"), strings.Join(e.Entries, "\n  "))
+}
+
+type entry struct {
+	kind, arn, username string
+	groups              []string
+}
+
+func (e entry) String() string {
+	return fmt.Sprintf("%s %s → %s [%s]", e.kind, e.arn, e.username, strings.Join(e.groups, ", "))
+}
+
+// parseAWSAuth reads aws-auth the way the server does: YAML strings
+// decoded through JSON, so key case does not matter.
+func parseAWSAuth(cm *unstructured.Unstructured) (map[string]entry, []string, error) {
+	out := map[string]entry{}
+	var owned []string
+	if cm == nil {
+		return out, nil, nil
+	}
+	data, _, _ := unstructured.NestedStringMap(cm.Object, "data")
+	for _, k := range []struct{ key, kind string }{{"mapRoles", "role"}, {"mapUsers", "user"}} {
+		var list []awsAuthEntry
+		if s := strings.TrimSpace(data[k.key]); s != "" && s != `""` {
+			if err := sigsyaml.Unmarshal([]byte(s), &list); err != nil {
+				return nil, nil, fmt.Errorf("could not parse aws-auth %s: %w", k.key, err)
+			}
+		}
+		for _, e := range list {
+			arn := e.RoleARN
+			if k.kind == "user" {
+				arn = e.UserARN
+			}
+			out[k.kind+":"+strings.ToLower(arn)] = entry{k.kind, arn, e.Username, e.Groups}
+		}
+	}
+	if s := strings.TrimSpace(data["mapAccounts"]); s != "" {
+		var accts []string
+		if err := sigsyaml.Unmarshal([]byte(s), &accts); err != nil {
+			return nil, nil, fmt.Errorf("could not parse aws-auth mapAccounts: %w", err)
+		}
+		for _, a := range accts {
+			out["account:"+a] = entry{kind: "account", arn: a}
+		}
+	}
+	if a := cm.GetAnnotations()[OwnedARNsAnnotation]; a != "" {
+		_ = json.Unmarshal([]byte(a), &owned)
+	}
+	return out, owned, nil
+}
+
+func planMappings(c IAMConfig, current *unstructured.Unstructured, prune bool) (MappingDiff, error) {
+	var d MappingDiff
+	have, owned, err := parseAWSAuth(current)
+	if err != nil {
+		return d, err
+	}
+	want := map[string]entry{}
+	for _, m := range c.MapRoles {
+		want["role:"+strings.ToLower(m.ARN)] = entry{"role", m.ARN, m.Username, m.Groups}
+	}
+	for _, m := range c.MapUsers {
+		want["user:"+strings.ToLower(m.ARN)] = entry{"user", m.ARN, m.Username, m.Groups}
+	}
+	for _, a := range c.MapAccounts {
+		want["account:"+a] = entry{kind: "account", arn: a}
+	}
+	for _, k := range sortedKeys(want) {
+		w := want[k]
+		h, ok := have[k]
+		switch {
+		case !ok:
+			d.Added = append(d.Added, w.String())
+		case h.username != w.username || !slices.Equal(h.groups, w.groups) || h.arn != w.arn:
+			d.Changed = append(d.Changed, fmt.Sprintf("%s (was %s [%s])", w, h.username, strings.Join(h.groups, ", ")))
+		}
+	}
+	for _, k := range sortedKeys(have) {
+		if _, ok := want[k]; ok {
+			continue
+		}
+		h := have[k]
+		d.Removed = append(d.Removed, h.String())
+		if h.kind != "account" && !slices.Contains(owned, strings.ToLower(h.arn)) {
+			d.Foreign = append(d.Foreign, h.String())
+		}
+	}
+	if len(d.Foreign) > 0 && !prune {
+		return d, &ForeignEntriesError{Entries: d.Foreign}
+	}
+	return d, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
