@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/net/http/httpproxy"
 )
 
 // Mirror rewrites locations that start with From to start with To: how an
@@ -72,6 +74,11 @@ func NewHTTPClient(caFile string, allowInsecureHTTP bool) (*http.Client, error) 
 		}
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
+	// http.ProxyFromEnvironment reads the environment once per process;
+	// httpproxy reads it now, so each client honours HTTPS_PROXY and
+	// NO_PROXY as they are when it is made.
+	proxy := httpproxy.FromEnvironment().ProxyFunc()
+	tr.Proxy = func(r *http.Request) (*url.URL, error) { return proxy(r.URL) }
 	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	tr.ResponseHeaderTimeout = 30 * time.Second
 	return &http.Client{
@@ -141,11 +148,16 @@ func (f *Fetcher) Rewrite(loc string) string {
 	}
 	m := f.Mirrors[best]
 	rest := loc[len(m.From):]
-	// Join with exactly one slash whichever side carries it.
-	if strings.HasSuffix(m.To, "/") && strings.HasPrefix(rest, "/") {
+	// Join with exactly one slash whichever side carries it, so
+	// "https://host/=/srv/mirror" and "https://host=/srv/mirror/" both work.
+	to := m.To
+	switch {
+	case strings.HasSuffix(to, "/") && strings.HasPrefix(rest, "/"):
 		rest = rest[1:]
+	case strings.HasSuffix(m.From, "/") && !strings.HasSuffix(to, "/") && rest != "":
+		to += "/"
 	}
-	return m.To + rest
+	return to + rest
 }
 
 // Download is an open location.
