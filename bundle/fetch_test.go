@@ -21,9 +21,9 @@ func TestMirrorRewrite(t *testing.T) {
 		// Slashes join once whichever side carries them.
 		"https://distro.eks.amazonaws.com/kubernetes-1-30/x.yaml": "https://mirror.example.com/eks-d/kubernetes-1-30/x.yaml",
 		// The longest prefix wins.
-		"https://distro.eks.amazonaws.com/kubernetes-1-31/releases/12/a.tar.gz": "file:///srv/1-31/releases/12/a.tar.gz",
+		"https://distro.eks.amazonaws.com/kubernetes-1-31/releases/12/a.tar.gz":       "file:///srv/1-31/releases/12/a.tar.gz",
 		"https://anywhere-assets.eks.amazonaws.com/releases/bundles/73/manifest.yaml": "/srv/eks-a/releases/bundles/73/manifest.yaml",
-		"https://elsewhere.example.com/a": "https://elsewhere.example.com/a",
+		"https://elsewhere.example.com/a":                                             "https://elsewhere.example.com/a",
 	} {
 		if got := f.Rewrite(in); got != want {
 			t.Errorf("%s -> %s, want %s", in, got, want)
