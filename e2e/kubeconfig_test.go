@@ -19,7 +19,7 @@ import (
 func TestKubeconfigWrite(t *testing.T) {
 	env, ctx := kubeiamEnv(t)
 	users, roles := scenario.SeedMappings()
-	if err := env.ApplyAuthenticatorObjects(ctx, users, roles); err != nil {
+	if err := env.Install(ctx, users, roles); err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()

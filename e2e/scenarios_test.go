@@ -148,7 +148,7 @@ func TestA_Seed(t *testing.T) {
 func TestB_ChangeMappings(t *testing.T) {
 	env, ctx := kubeiamEnv(t)
 	users, roles := scenario.SeedMappings()
-	if err := env.ApplyAuthenticatorObjects(ctx, users, roles); err != nil {
+	if err := env.Install(ctx, users, roles); err != nil {
 		t.Fatal(err)
 	}
 	if err := env.ChangeMappings(ctx); err != nil {
@@ -159,7 +159,7 @@ func TestB_ChangeMappings(t *testing.T) {
 func TestC_Denied(t *testing.T) {
 	env, ctx := kubeiamEnv(t)
 	users, roles := scenario.SeedMappings()
-	if err := env.ApplyAuthenticatorObjects(ctx, users, roles); err != nil {
+	if err := env.Install(ctx, users, roles); err != nil {
 		t.Fatal(err)
 	}
 	if err := env.Denied(ctx); err != nil {

@@ -251,7 +251,7 @@ func demo(ctx context.Context, out io.Writer, scenarios, keep bool) (err error) 
 		do("(b) change mappings: added user gains access, removed user loses it", env.ChangeMappings)
 	} else {
 		users, roles := scenario.SeedMappings()
-		do("apply the seed's authenticator objects", func(ctx context.Context) error { return env.ApplyAuthenticatorObjects(ctx, users, roles) })
+		do("kubeiam server install with the seed's mappings", func(ctx context.Context) error { return env.Install(ctx, users, roles) })
 	}
 
 	fmt.Fprintln(out, "\n==> summary")

@@ -23,33 +23,14 @@ func SeedMappings() (users, roles []Mapping) {
 	return users, roles
 }
 
-// AWSIamConfigYAML renders the EKS Anywhere AWSIamConfig that the mappings
-// come from, as the seed's cluster spec would hold it.
-func AWSIamConfigYAML(users, roles []Mapping) string {
-	var b strings.Builder
-	b.WriteString("apiVersion: anywhere.eks.amazonaws.com/v1alpha1\nkind: AWSIamConfig\nmetadata:\n  name: e2e\nspec:\n  awsRegion: us-west-2\n  backendMode:\n    - EKSConfigMap\n  mapRoles:\n")
-	for _, m := range roles {
-		fmt.Fprintf(&b, "    - roleARN: %s\n      username: %q\n      groups: [%s]\n", m.ARN, m.Username, strings.Join(m.Groups, ", "))
-	}
-	b.WriteString("  mapUsers:\n")
-	for _, m := range users {
-		fmt.Fprintf(&b, "    - userARN: %s\n      username: %q\n      groups: [%s]\n", m.ARN, m.Username, strings.Join(m.Groups, ", "))
-	}
-	b.WriteString("  partition: aws")
-	return b.String()
-}
-
 // Seed is scenario (a) — and (d) with the authenticator's own client: the
-// seed's workflow. The authenticator objects for an AWSIamConfig mapping a
-// user and a role are applied; a kubeconfig whose exec makes tokens for the
-// cluster ID logs in as the mapped user and as the mapped role.
+// seed's workflow. `kubeiam server install` applies the authenticator's
+// objects for a cluster spec whose AWSIamConfig maps a user and a role; a
+// kubeconfig whose exec makes tokens for the cluster ID logs in as the
+// mapped user and as the mapped role.
 func (e *Env) Seed(ctx context.Context) error {
 	users, roles := SeedMappings()
-	e.step("the cluster spec's identity provider (the seed's AWSIamConfig)")
-	for _, l := range strings.Split(AWSIamConfigYAML(users, roles), "\n") {
-		e.say("| %s", l)
-	}
-	if err := e.ApplyAuthenticatorObjects(ctx, users, roles); err != nil {
+	if err := e.Install(ctx, users, roles); err != nil {
 		return err
 	}
 
@@ -108,9 +89,9 @@ func (e *Env) ChangeMappings(ctx context.Context) error {
 		return err
 	}
 
-	e.step("add %s to mapUsers (as %q in %s)", id.ARN, name, ViewGroup)
+	e.step("add %s to the AWSIamConfig's mapUsers (as %q in %s), then kubeiam server sync", id.ARN, name, ViewGroup)
 	added := append(users, Mapping{ARN: id.ARN, Username: name, Groups: []string{ViewGroup}})
-	if err := e.ApplyAWSAuth(ctx, added, roles); err != nil {
+	if err := e.Sync(ctx, added, roles, "+ user "+id.ARN); err != nil {
 		return err
 	}
 	if err := e.eventually(ctx, 45*time.Second, func() error { return e.expectUser(ctx, u, name, ViewGroup) }); err != nil {
@@ -120,8 +101,8 @@ func (e *Env) ChangeMappings(ctx context.Context) error {
 		return fmt.Errorf("%s: get pods -A: %w\n%s", u.label, res.Err, res.Stderr)
 	}
 
-	e.step("remove %s from mapUsers again", name)
-	if err := e.ApplyAWSAuth(ctx, users, roles); err != nil {
+	e.step("remove %s from mapUsers again, then kubeiam server sync", name)
+	if err := e.Sync(ctx, users, roles, "- user "+id.ARN); err != nil {
 		return err
 	}
 	return e.eventually(ctx, 45*time.Second, func() error { return e.expectDenied(ctx, u) })

@@ -1,0 +1,190 @@
+package scenario
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/kubeiam/kubeiam/e2e/internal/rig"
+)
+
+// ServerImage is the DaemonSet image install writes. The rig has no kubelet,
+// so it is never pulled: the rig's own aws-iam-authenticator v0.7.2 process
+// plays the DaemonSet's part and reads the aws-auth that install writes.
+const ServerImage = "public.ecr.aws/eks-distro/kubernetes-sigs/aws-iam-authenticator:v0.7.2-eks-1-31-1"
+
+// ClusterName is the EKS Anywhere cluster name in the scenarios' spec; the
+// CA Secret is eksa-system/<ClusterName>-aws-iam-authenticator-ca.
+const ClusterName = "e2e"
+
+// ClusterSpecYAML renders the seed's cluster spec as a GitOps repository
+// holds it: the Cluster naming its AWSIamConfig, and the AWSIamConfig with
+// the mappings.
+func ClusterSpecYAML(users, roles []Mapping) string {
+	var b strings.Builder
+	b.WriteString(`# clusters/` + ClusterName + `/eksa-system/eksa-cluster.yaml (abridged to what kubeiam reads)
+apiVersion: anywhere.eks.amazonaws.com/v1alpha1
+kind: Cluster
+metadata:
+  name: ` + ClusterName + `
+spec:
+  kubernetesVersion: "1.31"
+  # IAM Authenticator
+  identityProviderRefs:
+    - kind: AWSIamConfig
+      name: aws-iam-auth-config
+---
+apiVersion: anywhere.eks.amazonaws.com/v1alpha1
+kind: AWSIamConfig
+metadata:
+  name: aws-iam-auth-config
+spec:
+  awsRegion: us-west-2
+  backendMode:
+    - EKSConfigMap
+  mapRoles:
+`)
+	writeMappings(&b, "roleARN", roles)
+	b.WriteString("  mapUsers:\n")
+	writeMappings(&b, "userARN", users)
+	b.WriteString("  partition: aws\n")
+	return b.String()
+}
+
+func writeMappings(b *strings.Builder, key string, ms []Mapping) {
+	if len(ms) == 0 {
+		// An empty list, not null: null would drop the key from the
+		// AWSIamConfig altogether.
+		b.WriteString("    []\n")
+	}
+	for _, m := range ms {
+		fmt.Fprintf(b, "    - %s: %s\n      username: %q\n      groups:\n", key, m.ARN, m.Username)
+		for _, g := range m.Groups {
+			fmt.Fprintf(b, "        - %s\n", g)
+		}
+	}
+}
+
+// SpecFile is where the scenarios keep the cluster spec: EKS Anywhere's
+// GitOps path inside the rig's directory.
+func (e *Env) SpecFile() string {
+	return filepath.Join(e.Rig.Dir, "gitops", "clusters", ClusterName, "eksa-system", "eksa-cluster.yaml")
+}
+
+// writeSpec writes the cluster spec and narrates it.
+func (e *Env) writeSpec(users, roles []Mapping) error {
+	path := e.SpecFile()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("could not create spec directory: %w", err)
+	}
+	y := ClusterSpecYAML(users, roles)
+	if err := os.WriteFile(path, []byte(y), 0o644); err != nil {
+		return fmt.Errorf("could not write cluster spec: %w", err)
+	}
+	e.say("%s:", e.rel(path))
+	for _, l := range strings.Split(strings.TrimRight(y, "\n"), "\n") {
+		e.say("| %s", l)
+	}
+	return nil
+}
+
+// rel shortens rig paths in the narration.
+func (e *Env) rel(path string) string {
+	if r, err := filepath.Rel(e.Rig.Dir, path); err == nil && !strings.HasPrefix(r, "..") {
+		return filepath.Join("$RIG", r)
+	}
+	return path
+}
+
+// kubeiam runs and narrates one kubeiam command as the cluster admin.
+func (e *Env) kubeiam(ctx context.Context, args ...string) rig.Result {
+	shown := make([]string, len(args))
+	for i, a := range args {
+		shown[i] = strings.ReplaceAll(a, e.Rig.Dir, "$RIG")
+	}
+	fmt.Fprintf(e.Out, "  [admin] $ kubeiam %s\n", strings.Join(shown, " "))
+	cmd := exec.CommandContext(ctx, e.Rig.Bins.Kubeiam, args...)
+	// The apiserver is on 127.0.0.1; keep any proxy of the caller off it.
+	cmd.Env = append(os.Environ(), "NO_PROXY=127.0.0.1,localhost", "no_proxy=127.0.0.1,localhost")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	for _, s := range []string{out.String(), errb.String()} {
+		for _, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+			if l != "" {
+				fmt.Fprintf(e.Out, "      %s\n", strings.ReplaceAll(l, e.Rig.Dir, "$RIG"))
+			}
+		}
+	}
+	if err != nil {
+		err = fmt.Errorf("kubeiam %s: %w\n%s", strings.Join(shown, " "), err, errb.String())
+	}
+	return rig.Result{Args: args, Stdout: out.String(), Stderr: errb.String(), Err: err}
+}
+
+// Install sets up the server side the way a user would: RBAC for the view
+// group (the cluster's own business, not the authenticator's), then
+// `kubeiam server install` from the cluster spec, keeping the cluster ID
+// the rig's authenticator server was started with.
+func (e *Env) Install(ctx context.Context, users, roles []Mapping) error {
+	e.step("RBAC for group %s: read-only everywhere (the cluster's own RBAC, not part of the installer)", ViewGroup)
+	// Not the built-in "view": that role is aggregated by
+	// kube-controller-manager, which the rig does not run, so it stays empty.
+	rbac := `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: e2e-viewer
+rules:
+- apiGroups: ["*"]
+  resources: ["*"]
+  verbs: [get, list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: e2e-viewers
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: e2e-viewer
+subjects:
+- apiGroup: rbac.authorization.k8s.io
+  kind: Group
+  name: ` + ViewGroup + "\n"
+	if err := e.admin(ctx, rbac, "apply", "-f", "-"); err != nil {
+		return err
+	}
+
+	e.step("the cluster spec with the seed's AWSIamConfig")
+	if err := e.writeSpec(users, roles); err != nil {
+		return err
+	}
+
+	e.step("kubeiam server install: the authenticator's objects from the spec (cluster ID %s)", e.Rig.ClusterID)
+	e.say("the rig runs aws-iam-authenticator itself (no kubelet here), so the DaemonSet is applied")
+	e.say("but never scheduled (--wait=false); the running server reads the aws-auth install writes")
+	return e.kubeiam(ctx, "server", "install", "-f", e.SpecFile(), "--kubeconfig", e.Rig.AdminKubeconfig,
+		"--cluster-id", e.Rig.ClusterID, "--image", ServerImage, "--wait=false").Err
+}
+
+// Sync writes the spec with the given mappings and runs `kubeiam server
+// sync`, the seed's upgrade step for mapping changes. want is a line sync
+// must print (the mapping change it made), so a sync that quietly did
+// nothing fails here rather than as a timeout later.
+func (e *Env) Sync(ctx context.Context, users, roles []Mapping, want string) error {
+	if err := e.writeSpec(users, roles); err != nil {
+		return err
+	}
+	res := e.kubeiam(ctx, "server", "sync", "-f", e.SpecFile(), "--kubeconfig", e.Rig.AdminKubeconfig)
+	if res.Err != nil {
+		return res.Err
+	}
+	if !strings.Contains(res.Stderr, want) {
+		return fmt.Errorf("kubeiam server sync did not report %q:\n%s", want, res.Stderr)
+	}
+	return nil
+}
