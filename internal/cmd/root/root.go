@@ -15,6 +15,7 @@ import (
 	cachecmd "github.com/kubeiam/kubeiam/internal/cmd/cache"
 	doctorcmd "github.com/kubeiam/kubeiam/internal/cmd/doctor"
 	kubeconfigcmd "github.com/kubeiam/kubeiam/internal/cmd/kubeconfig"
+	mappingscmd "github.com/kubeiam/kubeiam/internal/cmd/mappings"
 	servercmd "github.com/kubeiam/kubeiam/internal/cmd/server"
 	tokencmd "github.com/kubeiam/kubeiam/internal/cmd/token"
 	verifycmd "github.com/kubeiam/kubeiam/internal/cmd/verify"
@@ -50,6 +51,7 @@ aws-iam-authenticator (EKS Anywhere, EKS), plus the tools around it.`,
 		bundlecmd.NewCmd(io),
 		doctorcmd.NewCmd(io, nil),
 		servercmd.NewCmd(io),
+		mappingscmd.NewCmd(io),
 	)
 	completion.Register(cmd)
 	return cmd

@@ -1,0 +1,174 @@
+package mappings
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubeiam/kubeiam/installer"
+	"github.com/kubeiam/kubeiam/internal/clierr"
+	"github.com/kubeiam/kubeiam/internal/iostreams"
+)
+
+// AddOptions are the flags of `kubeiam mappings add`.
+type AddOptions struct {
+	IO *iostreams.IOStreams
+	editFlags
+	target
+	Username string
+	Groups   []string
+}
+
+// NewAddCmd builds `kubeiam mappings add`; runF replaces RunAdd in tests.
+func NewAddCmd(io *iostreams.IOStreams, runF func(*AddOptions) error) *cobra.Command {
+	opts := &AddOptions{IO: io}
+	cmd := &cobra.Command{
+		Use:   "add -f SPEC (--role-arn|--user-arn ARN --username U [--group G]... | --account ID)",
+		Short: "Map an IAM role, user or account in the spec's AWSIamConfig",
+		Long: `Append a mapping to the AWSIamConfig. An ARN that is mapped already is
+refused (ARNs compare case-insensitively, as the server compares them), and
+so is anything the validator rejects, before the file is touched.`,
+		Example: `  kubeiam mappings add -f clusters/my-cluster/eksa-system/eksa-cluster.yaml \
+      --user-arn arn:aws:iam::111122223333:user/alice --username alice --group viewers
+  kubeiam mappings add -f eksa-cluster.yaml --role-arn arn:aws:iam::111122223333:role/Admin \
+      --username 'admin:{{SessionName}}' --group system:masters --dry-run`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return RunAdd(opts)
+		},
+	}
+	opts.editFlags.add(cmd)
+	opts.target.add(cmd)
+	cmd.Flags().StringVar(&opts.Username, "username", "", "Kubernetes user name (templates: {{AccountID}}, {{SessionName}}, …)")
+	cmd.Flags().StringArrayVar(&opts.Groups, "group", nil, "Kubernetes group (repeat for more)")
+	return cmd
+}
+
+// RunAdd adds the mapping.
+func RunAdd(opts *AddOptions) error {
+	e, err := opts.target.edit()
+	if err != nil {
+		return err
+	}
+	switch {
+	case e.Kind == "account" && (opts.Username != "" || len(opts.Groups) > 0):
+		return clierr.Usagef("--account takes no --username or --group: the server maps an account's identities by ARN")
+	case e.Kind != "account" && opts.Username == "":
+		return clierr.Usagef("--username is required")
+	}
+	e.Username, e.Groups = opts.Username, opts.Groups
+	if err := apply(opts.IO, opts.editFlags, e); err != nil {
+		return err
+	}
+	if !opts.DryRun {
+		what := e.Kind + " " + e.ARN
+		if e.Kind != "account" {
+			what += fmt.Sprintf(" → %s [%s]", e.Username, strings.Join(e.Groups, ", "))
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "%s: added %s\n", opts.File, what)
+		fmt.Fprintln(opts.IO.ErrOut, "commit the file for GitOps, or apply it with: kubeiam server sync -f "+opts.File)
+	}
+	return nil
+}
+
+// RemoveOptions are the flags of `kubeiam mappings remove`.
+type RemoveOptions struct {
+	IO *iostreams.IOStreams
+	editFlags
+	target
+}
+
+// NewRemoveCmd builds `kubeiam mappings remove`; runF replaces RunRemove in tests.
+func NewRemoveCmd(io *iostreams.IOStreams, runF func(*RemoveOptions) error) *cobra.Command {
+	opts := &RemoveOptions{IO: io}
+	cmd := &cobra.Command{
+		Use:     "remove -f SPEC (--role-arn ARN | --user-arn ARN | --account ID)",
+		Aliases: []string{"rm"},
+		Short:   "Remove a mapping from the spec's AWSIamConfig",
+		Example: `  kubeiam mappings remove -f clusters/my-cluster/eksa-system/eksa-cluster.yaml --user-arn arn:aws:iam::111122223333:user/alice`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return RunRemove(opts)
+		},
+	}
+	opts.editFlags.add(cmd)
+	opts.target.add(cmd)
+	return cmd
+}
+
+// RunRemove removes the mapping.
+func RunRemove(opts *RemoveOptions) error {
+	e, err := opts.target.edit()
+	if err != nil {
+		return err
+	}
+	e.Remove = true
+	if err := apply(opts.IO, opts.editFlags, e); err != nil {
+		return err
+	}
+	if !opts.DryRun {
+		fmt.Fprintf(opts.IO.ErrOut, "%s: removed %s %s\n", opts.File, e.Kind, e.ARN)
+	}
+	return nil
+}
+
+// ListOptions are the flags of `kubeiam mappings list`.
+type ListOptions struct {
+	IO   *iostreams.IOStreams
+	File string
+}
+
+// NewListCmd builds `kubeiam mappings list`; runF replaces RunList in tests.
+func NewListCmd(io *iostreams.IOStreams, runF func(*ListOptions) error) *cobra.Command {
+	opts := &ListOptions{IO: io}
+	cmd := &cobra.Command{
+		Use:     "list -f SPEC",
+		Aliases: []string{"ls"},
+		Short:   "List the spec's mappings: kind, ARN, user name, groups",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return RunList(opts)
+		},
+	}
+	cmd.Flags().StringVarP(&opts.File, "filename", "f", "", "cluster spec file (- for stdin)")
+	return cmd
+}
+
+// RunList prints one mapping a line, tab-separated, on stdout.
+func RunList(opts *ListOptions) error {
+	if opts.File == "" {
+		return clierr.Usagef("-f SPEC is required")
+	}
+	spec, err := installer.LoadSpec(opts.File, opts.IO.In)
+	if err != nil {
+		return hint(err)
+	}
+	for _, w := range spec.Warnings {
+		fmt.Fprintln(opts.IO.ErrOut, w.String())
+	}
+	c := spec.Config
+	for _, x := range []struct {
+		kind string
+		ms   []installer.Mapping
+	}{{"role", c.MapRoles}, {"user", c.MapUsers}} {
+		for _, m := range x.ms {
+			fmt.Fprintf(opts.IO.Out, "%s\t%s\t%s\t%s\n", x.kind, m.ARN, m.Username, strings.Join(m.Groups, ","))
+		}
+	}
+	for _, a := range c.MapAccounts {
+		fmt.Fprintf(opts.IO.Out, "account\t%s\t\t\n", a)
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "AWSIamConfig %s of cluster %s: %d roles, %d users, %d accounts\n",
+		c.Name, spec.ClusterName, len(c.MapRoles), len(c.MapUsers), len(c.MapAccounts))
+	return nil
+}
