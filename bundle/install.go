@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -177,7 +178,8 @@ func download(ctx context.Context, f *Fetcher, sel *Selection, tmp *os.File, pro
 		pr, pw = io.Pipe()
 		unpackc = make(chan unpacked, 1)
 		go func() {
-			sum, err := unpackBinary(pr, sel.Binary(), tmp)
+			// Big reads: gzip would otherwise pull 4 KiB at a time through the pipe.
+			sum, err := unpackBinary(bufio.NewReaderSize(pr, chunkSize), sel.Binary(), tmp)
 			// Unblock the pump on failure; on success the rest was drained.
 			pr.CloseWithError(err)
 			unpackc <- unpacked{sum, err}
