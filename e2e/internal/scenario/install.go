@@ -171,13 +171,19 @@ subjects:
 		"--cluster-id", e.Rig.ClusterID, "--image", ServerImage, "--wait=false").Err
 }
 
-// Sync writes the spec with the given mappings and runs `kubeiam server
-// sync`, the seed's upgrade step for mapping changes. want is a line sync
-// must print (the mapping change it made), so a sync that quietly did
-// nothing fails here rather than as a timeout later.
-func (e *Env) Sync(ctx context.Context, users, roles []Mapping, want string) error {
-	if err := e.writeSpec(users, roles); err != nil {
-		return err
+// EditAndSync is the GitOps flow for a mapping change: `kubeiam mappings
+// ARGS -f SPEC` edits the spec in place (shown first as a --dry-run diff,
+// the change a user would commit), then `kubeiam server sync` applies it.
+// want is a line sync must print, so a sync that quietly did nothing fails
+// here rather than as a timeout later.
+func (e *Env) EditAndSync(ctx context.Context, want string, args ...string) error {
+	edit := append([]string{"mappings"}, args...)
+	edit = append(edit, "-f", e.SpecFile())
+	if res := e.kubeiam(ctx, append(edit, "--dry-run")...); res.Err != nil {
+		return res.Err
+	}
+	if res := e.kubeiam(ctx, edit...); res.Err != nil {
+		return res.Err
 	}
 	res := e.kubeiam(ctx, "server", "sync", "-f", e.SpecFile(), "--kubeconfig", e.Rig.AdminKubeconfig)
 	if res.Err != nil {

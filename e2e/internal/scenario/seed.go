@@ -82,16 +82,14 @@ func (e *Env) ChangeMappings(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	users, roles := SeedMappings()
 
 	e.step("before the change: IAM user %s is not mapped", name)
 	if err := e.expectDenied(ctx, u); err != nil {
 		return err
 	}
 
-	e.step("add %s to the AWSIamConfig's mapUsers (as %q in %s), then kubeiam server sync", id.ARN, name, ViewGroup)
-	added := append(users, Mapping{ARN: id.ARN, Username: name, Groups: []string{ViewGroup}})
-	if err := e.Sync(ctx, added, roles, "+ user "+id.ARN); err != nil {
+	e.step("map IAM user %s (as %q in %s) in the spec with kubeiam mappings add, then kubeiam server sync", id.ARN, name, ViewGroup)
+	if err := e.EditAndSync(ctx, "+ user "+id.ARN, "add", "--user-arn", id.ARN, "--username", name, "--group", ViewGroup); err != nil {
 		return err
 	}
 	if err := e.eventually(ctx, 45*time.Second, func() error { return e.expectUser(ctx, u, name, ViewGroup) }); err != nil {
@@ -101,8 +99,8 @@ func (e *Env) ChangeMappings(ctx context.Context) error {
 		return fmt.Errorf("%s: get pods -A: %w\n%s", u.label, res.Err, res.Stderr)
 	}
 
-	e.step("remove %s from mapUsers again, then kubeiam server sync", name)
-	if err := e.Sync(ctx, users, roles, "- user "+id.ARN); err != nil {
+	e.step("unmap %s again with kubeiam mappings remove, then kubeiam server sync", name)
+	if err := e.EditAndSync(ctx, "- user "+id.ARN, "remove", "--user-arn", id.ARN); err != nil {
 		return err
 	}
 	return e.eventually(ctx, 45*time.Second, func() error { return e.expectDenied(ctx, u) })
