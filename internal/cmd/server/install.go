@@ -17,7 +17,7 @@ type InstallOptions struct {
 	specFlags
 	clusterFlags
 	applyFlags
-	Image     string
+	imageFlags
 	ClusterID string
 	CertDir   string
 	Wait      bool
@@ -47,7 +47,7 @@ Secret are kept; a second run with the same spec changes nothing and says so.`,
 	opts.specFlags.add(cmd)
 	opts.clusterFlags.add(cmd)
 	opts.applyFlags.add(cmd)
-	cmd.Flags().StringVar(&opts.Image, "image", "", "aws-iam-authenticator server image (default: the installed DaemonSet's)")
+	opts.imageFlags.add(cmd, "aws-iam-authenticator server image (default: the installed DaemonSet's; or --manifest, or --bundles)")
 	cmd.Flags().StringVar(&opts.ClusterID, "cluster-id", "", "cluster ID for a first install (default: a new UUID; an installed one is always kept)")
 	cmd.Flags().StringVar(&opts.CertDir, "cert-dir", "", "use the certificate `server init` wrote there when the cluster has no CA Secret yet")
 	cmd.Flags().BoolVar(&opts.Wait, "wait", true, "wait for the DaemonSet rollout")
@@ -61,6 +61,10 @@ func RunInstall(ctx context.Context, opts *InstallOptions) error {
 	if err != nil {
 		return err
 	}
+	image, err := opts.imageFlags.resolve(ctx, opts.IO, spec)
+	if err != nil {
+		return err
+	}
 	cert, key, err := readCertDir(opts.CertDir)
 	if err != nil {
 		return err
@@ -71,7 +75,7 @@ func RunInstall(ctx context.Context, opts *InstallOptions) error {
 	}
 	start := time.Now()
 	res, err := installer.Install(ctx, c, spec, installer.Options{
-		Image: opts.Image, ClusterID: opts.ClusterID, CertPEM: cert, KeyPEM: key,
+		Image: image, ClusterID: opts.ClusterID, CertPEM: cert, KeyPEM: key,
 		DryRun: opts.DryRun, ForceConflicts: opts.ForceConflicts, Prune: opts.Prune,
 		Wait: opts.Wait, Timeout: opts.Timeout, Progress: opts.IO.ErrOut,
 	})

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -80,7 +81,7 @@ func RunInit(opts *InitOptions) error {
 type ManifestsOptions struct {
 	IO *iostreams.IOStreams
 	specFlags
-	Image     string
+	imageFlags
 	ClusterID string
 	CertDir   string
 	Output    string
@@ -102,11 +103,11 @@ left out (a printed private key would end up in a repository).`,
 			if runF != nil {
 				return runF(opts)
 			}
-			return RunManifests(opts)
+			return RunManifests(cmd.Context(), opts)
 		},
 	}
 	opts.specFlags.add(cmd)
-	cmd.Flags().StringVar(&opts.Image, "image", "", "aws-iam-authenticator server image")
+	opts.imageFlags.add(cmd, "aws-iam-authenticator server image (or --manifest, or --bundles)")
 	cmd.Flags().StringVar(&opts.ClusterID, "cluster-id", "", "cluster ID (a new UUID when empty)")
 	cmd.Flags().StringVar(&opts.CertDir, "cert-dir", "", "directory written by `server init`: include the CA Secret with its cert.pem/key.pem")
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "yaml", "yaml or json")
@@ -114,20 +115,22 @@ left out (a printed private key would end up in a repository).`,
 }
 
 // RunManifests renders and prints.
-func RunManifests(opts *ManifestsOptions) error {
+func RunManifests(ctx context.Context, opts *ManifestsOptions) error {
 	if opts.Output != "yaml" && opts.Output != "json" {
 		return clierr.Usagef("unknown output format %q: use yaml or json", opts.Output)
-	}
-	if opts.Image == "" {
-		// The EKS-D manifest lookup (--manifest/--bundles) needs the bundle
-		// package, which is not in the tree yet.
-		return clierr.Usagef("--image is required")
 	}
 	spec, err := opts.load(opts.IO)
 	if err != nil {
 		return err
 	}
-	ro := installer.RenderOptions{Image: opts.Image, ClusterID: opts.ClusterID}
+	image, err := opts.imageFlags.resolve(ctx, opts.IO, spec)
+	if err != nil {
+		return err
+	}
+	if image == "" {
+		return clierr.Usagef("one of --image, --manifest, --bundles is required")
+	}
+	ro := installer.RenderOptions{Image: image, ClusterID: opts.ClusterID}
 	if ro.ClusterID == "" {
 		if ro.ClusterID, err = installer.NewClusterID(); err != nil {
 			return err
