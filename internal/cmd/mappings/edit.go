@@ -132,6 +132,7 @@ func NewListCmd(io *iostreams.IOStreams, runF func(*ListOptions) error) *cobra.C
 		Use:     "list -f SPEC",
 		Aliases: []string{"ls"},
 		Short:   "List the spec's mappings: kind, ARN, user name, groups",
+		Example: `  kubeiam mappings list -f clusters/my-cluster/eksa-system/eksa-cluster.yaml`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
