@@ -65,8 +65,8 @@ func TestSmoke(t *testing.T) {
 	if len(res.Merge) != 2 || res.Merge[1].Wall.N != cfg.MergeRuns {
 		t.Errorf("merge results %+v", res.Merge)
 	}
-	if res.Bundle == nil || res.Bundle.Curl.N != cfg.BundleRuns {
-		t.Errorf("download baseline %+v", res.Bundle)
+	if res.Bundle == nil || res.Bundle.Curl.N != cfg.BundleRuns || res.Bundle.Present && res.Bundle.Kubeiam.N != cfg.BundleRuns {
+		t.Errorf("bundle install and its baseline %+v", res.Bundle)
 	}
 	if len(res.Init) != 3 || res.Init[1].Total.Median <= 0 || res.Init[2].Packages <= res.Init[1].Packages {
 		t.Errorf("init results %+v: want the floor, front and core traced, core with more packages than the front", res.Init)
