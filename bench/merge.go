@@ -17,22 +17,24 @@ import (
 
 // MergeResult is `kubeiam kubeconfig write --merge` adding one cluster to a
 // kubeconfig of Contexts contexts, timed as the user runs it (front, then
-// kubeiam-core: process start-up included).
+// kubeiam-core: process start-up included), and kubectl adding a context to
+// the same file for comparison.
 type MergeResult struct {
 	Contexts int     `json:"contexts"`
 	Bytes    int64   `json:"file_bytes"`
 	Wall     Stats   `json:"wall"`
 	PerCtxUS float64 `json:"per_context_us"` // (median − start-up) / contexts
-	wall     []time.Duration
+	// Kubectl is `kubectl config set-context` on the same file: load, add
+	// one context, write; zero when kubectl is not installed.
+	Kubectl Stats `json:"kubectl_set_context_wall,omitzero"`
 }
-
-const startupKey = "core-startup"
 
 // merges times the merge into generated kubeconfigs of each size, and
 // `kubeiam version` (front + core start-up, no file work) beside them so
 // the file work can be told from the process start.
 func merges(ctx context.Context, cfg *config, e *env, r *rig) ([]*MergeResult, Stats, error) {
 	kubeiam := filepath.Join(cfg.Bin, "kubeiam")
+	kubectl, _ := exec.LookPath("kubectl")
 	dir, err := e.freshDir("merge")
 	if err != nil {
 		return nil, Stats{}, err
@@ -42,80 +44,102 @@ func merges(ctx context.Context, cfg *config, e *env, r *rig) ([]*MergeResult, S
 		return nil, Stats{}, err
 	}
 	env := e.with("XDG_CACHE_HOME=" + filepath.Join(dir, "cache"))
-	type unit struct {
+	// A unit is one command on one file size; nil file is the start-up
+	// reference.
+	type file struct {
 		m        *MergeResult
 		pristine []byte
-		target   string
+		path     string
 	}
-	var units []*unit
-	for _, n := range cfg.MergeSizes {
-		data := generateKubeconfig(n)
-		u := &unit{m: &MergeResult{Contexts: n, Bytes: int64(len(data))}, pristine: data, target: filepath.Join(dir, fmt.Sprintf("config-%d", n))}
-		units = append(units, u)
+	type unit struct {
+		f       *file
+		kubectl bool
+		wall    []time.Duration
 	}
-	args := func(u *unit) []string {
-		return []string{"kubeconfig", "write", "--cluster", "bench-new", "--server", "https://10.255.0.1:6443",
-			"--certificate-authority", ca, "--cluster-id", "bench-new", "--merge", "--kubeconfig", u.target}
-	}
-	reset := func(u *unit) error {
-		for _, p := range []string{u.target + ".bak", u.target + ".lock"} {
+	reset := func(f *file) error {
+		for _, p := range []string{f.path + ".bak", f.path + ".lock"} {
 			if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
 				return err
 			}
 		}
-		return os.WriteFile(u.target, u.pristine, 0o600)
+		return os.WriteFile(f.path, f.pristine, 0o600)
 	}
-	// Check once per size that the merge did its job: every context kept,
-	// the new one added.
-	for _, u := range units {
-		if err := reset(u); err != nil {
-			return nil, Stats{}, err
-		}
-		if _, err := timeCmd(command(env, kubeiam, args(u)...)); err != nil {
-			return nil, Stats{}, err
-		}
-		if err := checkMerged(u.target, u.m.Contexts); err != nil {
-			return nil, Stats{}, fmt.Errorf("merge into %d contexts: %w", u.m.Contexts, err)
+	newCmd := func(u *unit) *exec.Cmd {
+		switch {
+		case u.f == nil:
+			return command(env, kubeiam, "version")
+		case u.kubectl:
+			return command(env, kubectl, "--kubeconfig", u.f.path, "config", "set-context", "bench-new-aws", "--cluster=c00000", "--user=c00000-aws")
+		default:
+			return command(env, kubeiam, "kubeconfig", "write", "--cluster", "bench-new", "--server", "https://10.255.0.1:6443",
+				"--certificate-authority", ca, "--cluster-id", "bench-new", "--merge", "--kubeconfig", u.f.path)
 		}
 	}
-	var startup []time.Duration
+	units := []*unit{{}}
+	var files []*file
+	for _, n := range cfg.MergeSizes {
+		data := generateKubeconfig(n)
+		f := &file{m: &MergeResult{Contexts: n, Bytes: int64(len(data))}, pristine: data, path: filepath.Join(dir, fmt.Sprintf("config-%d", n))}
+		files = append(files, f)
+		units = append(units, &unit{f: f})
+		// kubectl takes seconds per call past a thousand contexts; the
+		// smaller files already show how it compares.
+		if kubectl != "" && n <= 1000 {
+			units = append(units, &unit{f: f, kubectl: true})
+		}
+	}
+	// Check once per command and size that the merge did its job: every
+	// entry kept, the new ones added.
+	for _, u := range units[1:] {
+		if err := reset(u.f); err != nil {
+			return nil, Stats{}, err
+		}
+		if _, err := timeCmd(newCmd(u)); err != nil {
+			return nil, Stats{}, err
+		}
+		added := 1
+		if u.kubectl {
+			added = 0 // a context only
+		}
+		if err := checkMerged(u.f.path, u.f.m.Contexts, added); err != nil {
+			return nil, Stats{}, fmt.Errorf("merge into %d contexts: %w", u.f.m.Contexts, err)
+		}
+	}
 	rng := rand.New(rand.NewPCG(3, 0x6d657267))
 	order := slices.Clone(units)
-	order = append(order, nil) // nil: the start-up reference
 	for range cfg.MergeRuns {
 		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		for _, u := range order {
 			if err := ctx.Err(); err != nil {
 				return nil, Stats{}, err
 			}
-			var cmd *exec.Cmd
-			if u == nil {
-				cmd = command(env, kubeiam, "version")
-			} else {
-				if err := reset(u); err != nil {
+			if u.f != nil {
+				if err := reset(u.f); err != nil {
 					return nil, Stats{}, err
 				}
-				cmd = command(env, kubeiam, args(u)...)
 			}
-			s, err := timeCmd(cmd)
+			s, err := timeCmd(newCmd(u))
 			if err != nil {
 				return nil, Stats{}, err
 			}
-			if u == nil {
-				startup = append(startup, s.Wall)
-			} else {
-				u.m.wall = append(u.m.wall, s.Wall)
-			}
+			u.wall = append(u.wall, s.Wall)
 		}
 	}
-	st := summarize(startup)
-	var res []*MergeResult
-	for _, u := range units {
-		u.m.Wall = summarize(u.m.wall)
-		u.m.PerCtxUS = (u.m.Wall.Median - st.Median) * 1000 / float64(u.m.Contexts)
-		res = append(res, u.m)
+	startup := summarize(units[0].wall)
+	for _, u := range units[1:] {
+		if u.kubectl {
+			u.f.m.Kubectl = summarize(u.wall)
+			continue
+		}
+		m := u.f.m
+		m.Wall = summarize(u.wall)
+		m.PerCtxUS = (m.Wall.Median - startup.Median) * 1000 / float64(m.Contexts)
 	}
-	return res, st, nil
+	var res []*MergeResult
+	for _, f := range files {
+		res = append(res, f.m)
+	}
+	return res, startup, nil
 }
 
 // generateKubeconfig writes a kubeconfig of n clusters, users and contexts
@@ -144,7 +168,9 @@ func generateKubeconfig(n int) []byte {
 	return []byte(b.String())
 }
 
-func checkMerged(path string, n int) error {
+// checkMerged checks the file has n+1 contexts and n+entries clusters and
+// users, the new context among them.
+func checkMerged(path string, n, entries int) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
@@ -157,9 +183,9 @@ func checkMerged(path string, n int) error {
 	if err := yaml.Unmarshal(data, &cfg); err != nil {
 		return fmt.Errorf("the merged file does not parse: %v", err)
 	}
-	if len(cfg.Contexts) != n+1 || len(cfg.Clusters) != n+1 || len(cfg.Users) != n+1 {
-		return fmt.Errorf("merged file has %d clusters, %d contexts, %d users; want %d each",
-			len(cfg.Clusters), len(cfg.Contexts), len(cfg.Users), n+1)
+	if len(cfg.Contexts) != n+1 || len(cfg.Clusters) != n+entries || len(cfg.Users) != n+entries {
+		return fmt.Errorf("merged file has %d clusters, %d contexts, %d users; want %d, %d, %d",
+			len(cfg.Clusters), len(cfg.Contexts), len(cfg.Users), n+entries, n+1, n+entries)
 	}
 	if !slices.ContainsFunc(cfg.Contexts, func(c struct{ Name string }) bool { return c.Name == "bench-new-aws" }) {
 		return fmt.Errorf("merged file lacks context bench-new-aws")

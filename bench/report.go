@@ -62,11 +62,18 @@ func renderTable(res *Results) string {
 
 	if len(res.Merge) > 0 {
 		fmt.Fprintf(&b, "\n### `kubeiam kubeconfig write --merge` into a kubeconfig of N contexts (%d runs)\n\n", res.Merge[0].Wall.N)
-		b.WriteString("| contexts | file MB | median ms | p90 ms | µs per context (median − start-up) |\n|--:|--:|--:|--:|--:|\n")
+		b.WriteString("| contexts | file MB | median ms | p90 ms | µs per context (median − start-up) | kubectl config set-context, median ms |\n|--:|--:|--:|--:|--:|--:|\n")
 		for _, m := range res.Merge {
-			fmt.Fprintf(&b, "| %d | %.2f | %.1f | %.1f | %.1f |\n", m.Contexts, float64(m.Bytes)/(1<<20), m.Wall.Median, m.Wall.P90, m.PerCtxUS)
+			kc := "—"
+			if m.Kubectl.N > 0 {
+				kc = fmt.Sprintf("%.1f", m.Kubectl.Median)
+			}
+			fmt.Fprintf(&b, "| %d | %.2f | %.1f | %.1f | %.1f | %s |\n", m.Contexts, float64(m.Bytes)/(1<<20), m.Wall.Median, m.Wall.P90, m.PerCtxUS, kc)
 		}
 		fmt.Fprintf(&b, "\nStart-up reference, `kubeiam version` (front, then kubeiam-core): %.1f ms median.\n", res.Startup.Median)
+		if res.Kubectl != "" {
+			fmt.Fprintf(&b, "kubectl is %s; it adds one context to the same file (no cluster or user), up to 1,000 contexts.\n", res.Kubectl)
+		}
 	}
 
 	if bu := res.Bundle; bu != nil {

@@ -20,6 +20,7 @@ type Results struct {
 	Herds    []*HerdResult    `json:"herds"`
 	Merge    []*MergeResult   `json:"merge"`
 	Startup  Stats            `json:"core_startup"` // `kubeiam version`, beside the merges
+	Kubectl  string           `json:"kubectl,omitempty"`
 	Bundle   *BundleResult    `json:"bundle"`
 	Init     []*InitResult    `json:"init"`
 	Targets  []Target         `json:"targets"`
@@ -132,6 +133,10 @@ func run(ctx context.Context, cfg *config) (*Results, error) {
 	log("kubeconfig merges into %v contexts", cfg.MergeSizes)
 	if res.Merge, res.Startup, err = merges(ctx, cfg, e, r); err != nil {
 		return nil, err
+	}
+	if p, err := exec.LookPath("kubectl"); err == nil {
+		v, _, _ := strings.Cut(output(p, "version", "--client"), "\n")
+		res.Kubectl = p + " (" + v + ")"
 	}
 	log("bundle install of a %d MB archive vs curl | sha256sum", cfg.BundleMB)
 	if res.Bundle, err = bundleInstall(ctx, cfg, e); err != nil {
