@@ -86,16 +86,7 @@ func planMappings(c IAMConfig, current *unstructured.Unstructured, prune bool) (
 	if err != nil {
 		return d, err
 	}
-	want := map[string]entry{}
-	for _, m := range c.MapRoles {
-		want["role:"+strings.ToLower(m.ARN)] = entry{"role", m.ARN, m.Username, m.Groups}
-	}
-	for _, m := range c.MapUsers {
-		want["user:"+strings.ToLower(m.ARN)] = entry{"user", m.ARN, m.Username, m.Groups}
-	}
-	for _, a := range c.MapAccounts {
-		want["account:"+a] = entry{kind: "account", arn: a}
-	}
+	want := entriesOf(c)
 	for _, k := range sortedKeys(want) {
 		w := want[k]
 		h, ok := have[k]
@@ -120,6 +111,21 @@ func planMappings(c IAMConfig, current *unstructured.Unstructured, prune bool) (
 		return d, &ForeignEntriesError{Entries: d.Foreign}
 	}
 	return d, nil
+}
+
+// entriesOf keys a spec's mappings as parseAWSAuth keys aws-auth's.
+func entriesOf(c IAMConfig) map[string]entry {
+	out := map[string]entry{}
+	for _, m := range c.MapRoles {
+		out["role:"+strings.ToLower(m.ARN)] = entry{"role", m.ARN, m.Username, m.Groups}
+	}
+	for _, m := range c.MapUsers {
+		out["user:"+strings.ToLower(m.ARN)] = entry{"user", m.ARN, m.Username, m.Groups}
+	}
+	for _, a := range c.MapAccounts {
+		out["account:"+a] = entry{kind: "account", arn: a}
+	}
+	return out
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -20,6 +20,7 @@ import (
 	tokencmd "github.com/kubeiam/kubeiam/internal/cmd/token"
 	verifycmd "github.com/kubeiam/kubeiam/internal/cmd/verify"
 	versioncmd "github.com/kubeiam/kubeiam/internal/cmd/version"
+	whoamicmd "github.com/kubeiam/kubeiam/internal/cmd/whoami"
 	"github.com/kubeiam/kubeiam/internal/completion"
 	"github.com/kubeiam/kubeiam/internal/execplugin"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
@@ -52,6 +53,7 @@ aws-iam-authenticator (EKS Anywhere, EKS), plus the tools around it.`,
 		doctorcmd.NewCmd(io, nil),
 		servercmd.NewCmd(io),
 		mappingscmd.NewCmd(io),
+		whoamicmd.NewCmd(io, nil),
 	)
 	completion.Register(cmd)
 	return cmd

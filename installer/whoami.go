@@ -1,0 +1,180 @@
+package installer
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// Caller is an AWS identity in the terms the server maps it by: what STS
+// answered for a token, plus the access key the token was signed with.
+type Caller struct {
+	ARN          string
+	CanonicalARN string
+	AccountID    string
+	// SessionName is the part of an assumed-role session after the role
+	// name (the server takes it from UserId "AROA…:SESSION"); empty for
+	// IAM users.
+	SessionName string
+	// AccessKeyID is the token's signing key; empty when no token was made
+	// (the identity was given as an ARN).
+	AccessKeyID string
+}
+
+// Mappings are the identity mappings a server reads, from aws-auth or from
+// a spec, keyed as the server keys them (lower-cased ARNs).
+type Mappings struct{ entries map[string]entry }
+
+// MappingsOfAWSAuth reads ConfigMap kube-system/aws-auth as the server's
+// EKSConfigMap backend does; a nil ConfigMap has no mappings.
+func MappingsOfAWSAuth(cm *unstructured.Unstructured) (Mappings, error) {
+	e, _, err := parseAWSAuth(cm)
+	return Mappings{entries: e}, err
+}
+
+// MappingsOf returns the mappings an AWSIamConfig installs.
+func MappingsOf(c IAMConfig) Mappings { return Mappings{entries: entriesOf(c)} }
+
+// Len is the number of role, user and account entries.
+func (m Mappings) Len() int { return len(m.entries) }
+
+// Match is the mapping that applies to a caller and what the server makes
+// of it.
+type Match struct {
+	// Kind is role, user or account.
+	Kind string `json:"kind"`
+	// ARN is the mapping's ARN as written (the account ID for an account).
+	ARN              string   `json:"arn"`
+	UsernameTemplate string   `json:"usernameTemplate,omitempty"`
+	GroupTemplates   []string `json:"groupTemplates,omitempty"`
+	Username         string   `json:"username"`
+	Groups           []string `json:"groups"`
+	// Unknown lists the templates left unexpanded in Username and Groups
+	// because their value cannot be known here, each with the reason.
+	Unknown []string `json:"unknown,omitempty"`
+	// Problem, when set, is why the server will refuse the login although
+	// an entry matches ({{EC2PrivateDNSName}} for a session that is no EC2
+	// instance).
+	Problem string `json:"problem,omitempty"`
+}
+
+// isInstanceID is the server's test (^i-(\w{8}|\w{17})$) that a session
+// name is an EC2 instance ID, which {{EC2PrivateDNSName}} needs; written
+// out so that no regexp is compiled at package init.
+func isInstanceID(s string) bool {
+	rest, ok := strings.CutPrefix(s, "i-")
+	if !ok || (len(rest) != 8 && len(rest) != 17) {
+		return false
+	}
+	for _, r := range rest {
+		if !(r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// Match finds the mapping the server applies to c, in the server's order:
+// the role mapping of the canonical ARN, then the user mapping, then the
+// caller's account (which maps to the canonical ARN with no groups). ARNs
+// compare case-insensitively, as the server lower-cases both sides.
+func (m Mappings) Match(c Caller) (*Match, bool) {
+	canon := strings.ToLower(c.CanonicalARN)
+	for _, kind := range []string{"role", "user"} {
+		if e, ok := m.entries[kind+":"+canon]; ok {
+			return render(e, c), true
+		}
+	}
+	if e, ok := m.entries["account:"+c.AccountID]; ok && c.AccountID != "" {
+		return &Match{Kind: "account", ARN: e.arn, Username: c.CanonicalARN, Groups: []string{}}, true
+	}
+	return nil, false
+}
+
+// Near lists mappings that look meant for c but that the server never
+// matches: role ARNs with a path whose account and role name are c's (the
+// canonical form has no path). They make the hint of a denial.
+func (m Mappings) Near(c Caller) []string {
+	parts := strings.SplitN(c.CanonicalARN, ":", 6)
+	if len(parts) != 6 || !strings.HasPrefix(parts[5], "role/") {
+		return nil
+	}
+	name := strings.ToLower(strings.TrimPrefix(parts[5], "role/"))
+	prefix := strings.ToLower(strings.Join(parts[:5], ":")) + ":role/"
+	var out []string
+	for _, k := range sortedKeys(m.entries) {
+		e := m.entries[k]
+		a := strings.ToLower(e.arn)
+		if e.kind == "role" && strings.HasPrefix(a, prefix) && strings.HasSuffix(a, "/"+name) && strings.Count(a[len(prefix):], "/") > 0 {
+			out = append(out, e.arn)
+		}
+	}
+	return out
+}
+
+// render expands the username and group templates as the server does. The
+// server fails a login whose {{EC2PrivateDNSName}} it cannot resolve; that
+// shows as Problem.
+func render(e entry, c Caller) *Match {
+	m := &Match{Kind: e.kind, ARN: e.arn, UsernameTemplate: e.username, GroupTemplates: e.groups, Groups: []string{}}
+	unknown := map[string]string{}
+	m.Username = expand(e.username, c, unknown)
+	for _, g := range e.groups {
+		m.Groups = append(m.Groups, expand(g, c, unknown))
+	}
+	for _, t := range []string{"{{EC2PrivateDNSName}}", "{{AccessKeyID}}"} {
+		if why, ok := unknown[t]; ok {
+			m.Unknown = append(m.Unknown, t+": "+why)
+		}
+	}
+	if _, ok := unknown["{{EC2PrivateDNSName}}"]; ok && !isInstanceID(c.SessionName) {
+		m.Problem = fmt.Sprintf("{{EC2PrivateDNSName}} needs a session named after an EC2 instance ID, not %q: the server will deny this login", c.SessionName)
+	}
+	return m
+}
+
+func expand(s string, c Caller, unknown map[string]string) string {
+	if strings.Contains(s, "{{EC2PrivateDNSName}}") {
+		// Only the server resolves it, through the EC2 API.
+		unknown["{{EC2PrivateDNSName}}"] = "the private DNS name of the instance, which the server looks up in EC2"
+	}
+	if strings.Contains(s, "{{AccessKeyID}}") {
+		if c.AccessKeyID == "" {
+			unknown["{{AccessKeyID}}"] = "the signing access key, unknown without a token"
+		} else {
+			s = strings.ReplaceAll(s, "{{AccessKeyID}}", c.AccessKeyID)
+		}
+	}
+	s = strings.ReplaceAll(s, "{{AccountID}}", c.AccountID)
+	// The server replaces "@" in {{SessionName}} (an e-mail address as an
+	// SSO session name is common) and keeps it in {{SessionNameRaw}}.
+	s = strings.ReplaceAll(s, "{{SessionName}}", strings.ReplaceAll(c.SessionName, "@", "-"))
+	s = strings.ReplaceAll(s, "{{SessionNameRaw}}", c.SessionName)
+	return s
+}
+
+// Installed is what a cluster says about identity mapping: the cluster ID
+// its server checks tokens against and its aws-auth mappings.
+type Installed struct {
+	// ClusterID is empty when ConfigMap kube-system/aws-iam-authenticator
+	// is missing.
+	ClusterID string
+	// HasAWSAuth is false when ConfigMap kube-system/aws-auth is missing.
+	HasAWSAuth bool
+	Mappings   Mappings
+}
+
+// ReadInstalled reads the cluster ID and aws-auth the way install does.
+func ReadInstalled(ctx context.Context, c Client) (*Installed, error) {
+	st, err := readState(ctx, c, nil, false)
+	if err != nil {
+		return nil, err
+	}
+	m, err := MappingsOfAWSAuth(st.awsAuth)
+	if err != nil {
+		return nil, err
+	}
+	return &Installed{ClusterID: st.clusterID, HasAWSAuth: st.awsAuth != nil, Mappings: m}, nil
+}
