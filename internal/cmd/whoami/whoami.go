@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"time"
 
@@ -50,6 +51,11 @@ type Options struct {
 	Timeout time.Duration
 
 	Now func() time.Time
+	// HTTPClient carries the GetCallerIdentity GET of the token; nil means
+	// Go's default transport (HTTPS_PROXY, SSL_CERT_FILE), as the server's.
+	HTTPClient *http.Client
+	// Client reads aws-auth; nil means one built from the kubeconfig.
+	Client installer.Client
 }
 
 // NewCmd builds `kubeiam whoami`; runF replaces Run in tests.
@@ -219,7 +225,7 @@ func resolveCaller(ctx context.Context, opts *Options, rep *Report) (installer.C
 	if err != nil {
 		return installer.Caller{}, fmt.Errorf("could not check the token: %w", err)
 	}
-	id, err := claims.CallerIdentity(ctx, nil, req.ClusterID)
+	id, err := claims.CallerIdentity(ctx, opts.HTTPClient, req.ClusterID)
 	if err != nil {
 		return installer.Caller{}, clierr.WithHint(fmt.Errorf("could not get the caller identity: %w", err),
 			"kubeiam doctor checks the credentials and the STS endpoint")
@@ -358,17 +364,20 @@ func loadMappings(ctx context.Context, opts *Options, rep *Report) (installer.Ma
 		rep.Source = fmt.Sprintf("%s (AWSIamConfig %s)", opts.Spec, spec.Config.Name)
 		return installer.MappingsOf(spec.Config), nil
 	}
-	kcfg, kctx := opts.Kubeconfig, ""
-	if kcfg == "" {
-		kctx = rep.Context
-	}
-	cfg, err := installer.RESTConfig(kcfg, kctx)
-	if err != nil {
-		return installer.Mappings{}, err
-	}
-	c, err := installer.NewClient(cfg)
-	if err != nil {
-		return installer.Mappings{}, err
+	c, host := opts.Client, "the cluster"
+	if c == nil {
+		kcfg, kctx := opts.Kubeconfig, ""
+		if kcfg == "" {
+			kctx = rep.Context
+		}
+		cfg, err := installer.RESTConfig(kcfg, kctx)
+		if err != nil {
+			return installer.Mappings{}, err
+		}
+		if c, err = installer.NewClient(cfg); err != nil {
+			return installer.Mappings{}, err
+		}
+		host = cfg.Host
 	}
 	inst, err := installer.ReadInstalled(ctx, c)
 	var fe *installer.ForbiddenError
@@ -378,7 +387,7 @@ func loadMappings(ctx context.Context, opts *Options, rep *Report) (installer.Ma
 	if err != nil {
 		return installer.Mappings{}, err
 	}
-	rep.Source = "ConfigMap kube-system/aws-auth at " + cfg.Host
+	rep.Source = "ConfigMap kube-system/aws-auth at " + host
 	rep.InstalledClusterID = inst.ClusterID
 	if !inst.HasAWSAuth {
 		rep.Source += " (missing)"
