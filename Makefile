@@ -67,7 +67,7 @@ cross: ## cross-compile kubeiam and kubeiam-core for the six release platforms i
 	done
 
 release-snapshot: $(GORELEASER) ## goreleaser build of every platform into dist/ (archives, checksums.txt, krew/iam.yaml); publishes nothing
-	$(GORELEASER) release --snapshot --clean
+	KUBEIAM_COMMIT=$(COMMIT) $(GORELEASER) release --snapshot --clean
 	@mkdir -p dist/krew
 	./scripts/krew-manifest.sh "$$(sed -n 's/.*"version":"\([^"]*\)".*/\1/p' dist/metadata.json)" dist/checksums.txt > dist/krew/iam.yaml
 	@echo "dist/: $$(ls dist/*.tar.gz dist/*.zip | wc -l) archives, dist/checksums.txt, dist/krew/iam.yaml"
