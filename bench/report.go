@@ -134,7 +134,8 @@ func renderMarkdown(res *Results, table string) string {
 	b.WriteString(`How to read it: the machine is shared and noisy, so absolute times mean little; the subjects of
 each table ran interleaved (a new random order every round), so load hits them alike, and the ratios
 are of medians from the same run. Every subject's output was checked once before timing: tokens
-passed ` + "`kubeiam verify --sts`" + ` against the STS stand-in, merged kubeconfigs kept every context. The
+passed ` + "`kubeiam verify --sts`" + ` against the STS stand-in, herds printed one token, merged kubeconfigs
+kept every entry, the installed binary had the archive's SHA-256. The
 floor is a hello-world Go binary (same build flags) printing a small JSON document: the least any Go
 exec plugin can cost. Cached and uncached kubeiam calls run ` + "`bin/kubeiam`" + ` (the small front); misses
 and other verbs continue in ` + "`kubeiam-core`" + `, so their times include both starts.
