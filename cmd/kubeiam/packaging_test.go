@@ -39,6 +39,7 @@ func TestGoreleaserConfig(t *testing.T) {
 			Binary  string
 			Env     []string
 			Flags   []string
+			Tags    []string
 			Ldflags []string
 			Goos    []string
 			Goarch  []string
@@ -51,6 +52,11 @@ func TestGoreleaserConfig(t *testing.T) {
 		}
 	}
 	readYAML(t, ".goreleaser.yaml", &cfg)
+	mk, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	yqTags := regexp.MustCompile(`(?m)^YQ_TAGS := (.*)$`).FindSubmatch(mk)
 	if cfg.Version != 2 {
 		t.Errorf("version = %d, want 2", cfg.Version)
 	}
@@ -62,6 +68,9 @@ func TestGoreleaserConfig(t *testing.T) {
 		}
 		if !slices.Contains(b.Env, "CGO_ENABLED=0") || !slices.Contains(b.Flags, "-trimpath") {
 			t.Errorf("build %s is not static and trimmed: env %v flags %v", b.ID, b.Env, b.Flags)
+		}
+		if yqTags != nil && strings.Join(b.Tags, ",") != strings.TrimSpace(string(yqTags[1])) {
+			t.Errorf("build %s: tags %v, the Makefile builds with %s", b.ID, b.Tags, yqTags[1])
 		}
 		var got []string
 		for _, goos := range b.Goos {
