@@ -1,10 +1,14 @@
 package kubeconfig
 
 import (
+	"io"
 	"path/filepath"
 	"strings"
 
+	"github.com/spf13/pflag"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/kubeiam/kubeiam/internal/execplugin"
 )
 
 // Exec plugin API versions as they appear in a kubeconfig.
@@ -162,4 +166,37 @@ func withEnv(env []clientcmdapi.ExecEnvVar, name, value string) []clientcmdapi.E
 		return nil
 	}
 	return out
+}
+
+// TokenRequest reads an exec block the way the plugin will parse it, for
+// commands that act as that plugin (doctor, whoami): kubeiam and its
+// aws-iam-authenticator drop-in share the token flags; `aws eks get-token`
+// spells cluster and role its own way, which IdentityOf knows. The cluster ID
+// falls back to KUBERNETES_AWS_AUTHENTICATOR_CLUSTER_ID in the exec env.
+// Request.Profile is the flag's only; Identity.Profile also carries
+// AWS_PROFILE from the exec env, and callers decide how to show the two.
+func TokenRequest(e *clientcmdapi.ExecConfig) (execplugin.Request, Identity) {
+	var req execplugin.Request
+	id, _ := IdentityOf(e)
+	if e == nil {
+		return req, id
+	}
+	if id.Client == ClientAWSCLI {
+		req.ClusterID, req.RoleARN, req.Profile = id.ClusterID, id.RoleARN, id.Profile
+		req.Region, _ = flagValue(e.Args, []string{"--region"})
+		return req, id
+	}
+	fs := pflag.NewFlagSet("token", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.ParseErrorsAllowlist.UnknownFlags = true
+	req.AddFlags(fs)
+	args := e.Args
+	if len(args) > 0 && args[0] == "token" {
+		args = args[1:]
+	}
+	_ = fs.Parse(args) // a bad exec block shows when the plugin runs
+	if req.ClusterID == "" {
+		req.ClusterID = envValue(e.Env, execplugin.ClusterIDEnv)
+	}
+	return req, id
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/pflag"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kubeiam/kubeiam/internal/buildinfo"
@@ -113,7 +111,7 @@ func checkKubeconfig(rep *Report, opts *Options) *target {
 		return tgt
 	}
 	tgt.aws = true
-	tgt.req = requestOf(id, ai.Exec)
+	tgt.req, _ = kubeconfig.TokenRequest(ai.Exec)
 	tgt.req.ClusterIDFrom(tgt.getenv)
 	if ai.Exec.APIVersion == "client.authentication.k8s.io/v1alpha1" {
 		rep.fail(name, fmt.Sprintf("set the exec apiVersion of user %q in %s to %s", user, file, kubeconfig.ExecAPIv1beta1),
@@ -137,34 +135,6 @@ func checkKubeconfig(rep *Report, opts *Options) *target {
 	}
 	rep.ok(name, "%s", msg)
 	return tgt
-}
-
-// requestOf reads the exec arguments the way the plugin will. kubeiam and
-// its aws-iam-authenticator drop-in share the flags; `aws eks get-token`
-// spells the cluster and role its own way, which IdentityOf knows.
-func requestOf(id kubeconfig.Identity, e *clientcmdapi.ExecConfig) execplugin.Request {
-	var req execplugin.Request
-	if id.Client == kubeconfig.ClientAWSCLI {
-		req.ClusterID, req.RoleARN, req.Profile = id.ClusterID, id.RoleARN, id.Profile
-		for i, a := range e.Args {
-			if a == "--region" && i+1 < len(e.Args) {
-				req.Region = e.Args[i+1]
-			} else if v, ok := strings.CutPrefix(a, "--region="); ok {
-				req.Region = v
-			}
-		}
-		return req
-	}
-	fs := pflag.NewFlagSet("token", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.ParseErrorsAllowlist.UnknownFlags = true
-	req.AddFlags(fs)
-	args := e.Args
-	if len(args) > 0 && args[0] == "token" {
-		args = args[1:]
-	}
-	_ = fs.Parse(args) // a bad exec block shows in the exec check's run
-	return req
 }
 
 // profileOf is the profile the plugin will use: its flag, else AWS_PROFILE

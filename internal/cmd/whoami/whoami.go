@@ -9,13 +9,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kubeiam/kubeiam/installer"
@@ -313,39 +311,12 @@ func execOf(name string) (string, *clientcmdapi.ExecConfig, error) {
 	return name, ai.Exec, nil
 }
 
-// requestOf reads the exec arguments the way the plugin will, as doctor
-// does: kubeiam and its aws-iam-authenticator drop-in share the token
-// flags; `aws eks get-token` spells cluster and role its own way.
+// requestOf is the request the plugin will make, with AWS_PROFILE from the
+// exec env standing in for a missing --profile, as the plugin sees it.
 func requestOf(e *clientcmdapi.ExecConfig) execplugin.Request {
-	var req execplugin.Request
-	id, _ := kubeconfig.IdentityOf(e)
-	if id.Client == kubeconfig.ClientAWSCLI {
-		req.ClusterID, req.RoleARN, req.Profile = id.ClusterID, id.RoleARN, id.Profile
-		for i, a := range e.Args {
-			if a == "--region" && i+1 < len(e.Args) {
-				req.Region = e.Args[i+1]
-			} else if v, ok := strings.CutPrefix(a, "--region="); ok {
-				req.Region = v
-			}
-		}
-		return req
-	}
-	fs := pflag.NewFlagSet("token", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.ParseErrorsAllowlist.UnknownFlags = true
-	req.AddFlags(fs)
-	args := e.Args
-	if len(args) > 0 && args[0] == "token" {
-		args = args[1:]
-	}
-	_ = fs.Parse(args)
+	req, id := kubeconfig.TokenRequest(e)
 	if req.Profile == "" {
-		req.Profile = id.Profile // AWS_PROFILE in the exec block's env
-	}
-	for _, v := range e.Env {
-		if v.Name == execplugin.ClusterIDEnv && req.ClusterID == "" {
-			req.ClusterID = v.Value
-		}
+		req.Profile = id.Profile
 	}
 	return req
 }
