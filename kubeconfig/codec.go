@@ -280,8 +280,15 @@ var yamlWords = map[string]bool{
 }
 
 func plainSafe(s string) bool {
-	if s == "" || yamlWords[strings.ToLower(s)] {
+	// The longest YAML 1.1 word is "false": no lowering of long values
+	// (certificate data runs to kilobytes).
+	if s == "" || len(s) <= len("false") && yamlWords[strings.ToLower(s)] {
 		return false
+	}
+	if isUUID(s) {
+		// Cluster IDs: 8-4-4-4-12 hex is never a YAML number or timestamp,
+		// and asking the parser for each of a thousand of them is slow.
+		return true
 	}
 	c := s[0]
 	ambiguous := false
@@ -330,6 +337,26 @@ func literalSafe(s string) bool {
 	for _, line := range strings.Split(s, "\n") {
 		if strings.HasSuffix(line, " ") {
 			return false
+		}
+	}
+	return true
+}
+
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+				return false
+			}
 		}
 	}
 	return true

@@ -12,6 +12,7 @@ import (
 
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"sigs.k8s.io/yaml"
 )
 
 // codecInputs are kubeconfigs in the shapes people have: kubectl's layout,
@@ -172,5 +173,28 @@ func TestMergeSpeed(t *testing.T) {
 	t.Logf("merge into 1,000 contexts (%d KB): %s; clientcmd load+write alone: %s", len(data)/1024, ours, theirs)
 	if ours > theirs {
 		t.Errorf("merge (%s) slower than clientcmd's load+write (%s)", ours, theirs)
+	}
+}
+
+// TestPlainSafeUUIDsAgreeWithTheParser: the fast path for cluster IDs says
+// plain exactly when the YAML parser kubectl uses reads them back as the
+// same string.
+func TestPlainSafeUUIDsAgreeWithTheParser(t *testing.T) {
+	for _, s := range []string{
+		"6d9b1f5e-1c2a-4c36-9e0f-2a7d4e1c0b11", "12345678-1234-1234-1234-123456789012",
+		"00000000-0000-0000-0000-000000000000", "ABCDEF01-2345-6789-ABCD-EF0123456789",
+	} {
+		if !isUUID(s) || !plainSafe(s) {
+			t.Errorf("%s: isUUID %t plainSafe %t", s, isUUID(s), plainSafe(s))
+		}
+		js, err := yaml.YAMLToJSON([]byte("v: " + s))
+		if err != nil || string(js) != `{"v":"`+s+`"}` {
+			t.Errorf("%s reads back as %s (%v)", s, js, err)
+		}
+	}
+	for _, s := range []string{"1234567812341234123412345678901234", "6d9b1f5e-1c2a-4c36-9e0f-2a7d4e1c0b1g", "2024-01-01T00:00:00Z-aaaaaaaaaaaaa"} {
+		if isUUID(s) {
+			t.Errorf("%s taken for a UUID", s)
+		}
 	}
 }

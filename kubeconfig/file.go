@@ -81,9 +81,15 @@ func edit(path string, opts EditOptions, fn func(*clientcmdapi.Config) error) (*
 	if err != nil {
 		return nil, err
 	}
-	before, err := encode(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("could not encode %s: %w", path, err)
+	// Whether anything changed is decided on the bytes: the encoder writes
+	// kubectl's layout, so an edit that changes nothing reproduces a file
+	// kubectl or kubeiam wrote byte for byte. A file in another layout is
+	// rewritten once into kubectl's (with the .bak kept). Encoding the old
+	// content again just to compare would be a quarter of a 1,000-context
+	// merge; only a dry run's diff pays for it.
+	var orig *clientcmdapi.Config
+	if old != nil {
+		orig = cfg.DeepCopy()
 	}
 	if opts.Replace {
 		cfg = clientcmdapi.NewConfig()
@@ -96,18 +102,21 @@ func edit(path string, opts EditOptions, fn func(*clientcmdapi.Config) error) (*
 		return nil, fmt.Errorf("could not encode %s: %w", path, err)
 	}
 	res := &EditResult{Path: path}
-	if old != nil && bytes.Equal(before, after) {
+	if old != nil && bytes.Equal(old, after) {
 		return res, nil
 	}
 	res.Changed = true
-	var oldLabel = path
-	if old == nil {
-		oldLabel = "/dev/null"
-		before = nil
-	}
 	if opts.DryRun {
 		// Only a dry run pays for the diff: on a 1,000-context file it
-		// costs more than the rest of the merge.
+		// costs more than the rest of the merge. The old side is shown
+		// in the same layout as the new, so the diff is the change alone.
+		oldLabel, before := "/dev/null", []byte(nil)
+		if old != nil {
+			oldLabel = path
+			if before, err = encode(orig); err != nil {
+				return nil, fmt.Errorf("could not encode %s: %w", path, err)
+			}
+		}
 		res.Diff = diff.Diff(oldLabel, before, path, after)
 		return res, nil
 	}
