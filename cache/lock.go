@@ -39,3 +39,15 @@ func (c *Cache) Lock(ctx context.Context, k Key, timeout time.Duration) (unlock 
 	}
 	return func() { fl.Close() }, nil
 }
+
+// LockPath is the lock file of k, "" when the cache has no directory or is
+// off. The front binary takes this lock itself on a miss and hands it to
+// kubeiam-core across exec (see internal/execplugin), so that a herd waits
+// in small processes instead of starting the heavy one N times; the file is
+// the one Lock uses, so both kinds of holder exclude each other.
+func (c *Cache) LockPath(k Key) string {
+	if c.opts.Backend == None || !c.dirOK {
+		return ""
+	}
+	return c.path(k.ID() + ".lock")
+}

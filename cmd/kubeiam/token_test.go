@@ -253,13 +253,18 @@ func TestTokenForwardSessionNameAndMFA(t *testing.T) {
 // cluster and role make one AssumeRole between them and print the same token.
 func TestTokenHerd(t *testing.T) {
 	rig := ststest.Start(t, ststest.Options{})
+	// A slow STS keeps the refresh going while the whole herd starts.
+	rig.SetLatency(500 * time.Millisecond)
 	alice := rig.Identity("alice")
 	env := append(identityEnv(alice), "AWS_ENDPOINT_URL_STS="+rig.Endpoint, "XDG_CACHE_HOME="+t.TempDir(), "KUBEIAM_CACHE=file")
 	const n = 32
 	tokens := make([]string, n)
+	stderrs := make([]string, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		cmd := kubeiamCmd(t, env, "token", "-i", "herd", "-r", "arn:aws:iam::"+ststest.AccountA+":role/KubeAdmin", "--token-only")
+		cmd := kubeiamCmd(t, env, "token", "-i", "herd", "-r", "arn:aws:iam::"+ststest.AccountA+":role/KubeAdmin", "--token-only", "-v")
+		var errb bytes.Buffer
+		cmd.Stderr = &errb
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -267,10 +272,26 @@ func TestTokenHerd(t *testing.T) {
 			if err != nil {
 				t.Errorf("process %d: %v", i, err)
 			}
-			tokens[i] = strings.TrimSpace(string(out))
+			tokens[i], stderrs[i] = strings.TrimSpace(string(out)), errb.String()
 		}()
 	}
 	wg.Wait()
+	// The herd waits in front processes: they take the entry's lock before
+	// any kubeiam-core starts and hand it over across exec, so exactly one
+	// core runs and every other call is answered from the cache by a front.
+	// A core that had to wait for the lock would say "refreshed by another".
+	fromCache, coresWaited := 0, 0
+	for _, s := range stderrs {
+		if strings.Contains(s, "kubeiam: cached token") {
+			fromCache++
+		}
+		if strings.Contains(s, "token refreshed by another kubeiam process") {
+			coresWaited++
+		}
+	}
+	if fromCache != n-1 || coresWaited != 0 {
+		t.Errorf("%d of %d calls answered from the cache by the front, %d cores waited for the lock; want %d and 0", fromCache, n, coresWaited, n-1)
+	}
 	if got := rig.Count("AssumeRole"); got != 1 {
 		t.Errorf("%d concurrent cold calls made %d AssumeRole calls, want 1", n, got)
 	}

@@ -126,7 +126,18 @@ func signStatic(ctx context.Context, req *Request, info ExecInfo, creds aws.Cred
 	return Write(w, info, req.TokenOnly, tok.Token, tok.Expiration) == nil
 }
 
+// lockPoll and lockTimeout: how often and how long a front waits for the
+// process refreshing the same entry (the core's cache.Lock uses the same).
+const (
+	lockPoll    = 10 * time.Millisecond
+	lockTimeout = 30 * time.Second
+)
+
 // ServeCached answers from the cache when it holds a valid token for req.
+// On a miss it takes the entry's lock before kubeiam-core is started and
+// hands it over across exec, so a herd of kubectl processes waits in small
+// front processes — the first one's core refreshes, the rest find the new
+// token when the lock frees — instead of starting N cores that all queue.
 func ServeCached(ctx context.Context, req *Request, info ExecInfo, getenv func(string) string, w, errOut io.Writer, now time.Time) bool {
 	backend, err := req.Backend(getenv)
 	if err != nil || backend == cache.None {
@@ -140,12 +151,30 @@ func ServeCached(ctx context.Context, req *Request, info ExecInfo, getenv func(s
 	if err != nil {
 		return false
 	}
-	e := Lookup(ctx, c, req.Key(getenv), now, minRemaining)
-	if e == nil {
+	key := req.Key(getenv)
+	serve := func(e *cache.Entry) bool {
+		if req.Verbose {
+			fmt.Fprintf(errOut, "kubeiam: cached token (%s backend), valid until %s\n", c.Backend(), e.TokenExpiry.Format(time.RFC3339))
+		}
+		return Write(w, info, req.TokenOnly, e.Token, e.TokenExpiry) == nil
+	}
+	if e := Lookup(ctx, c, key, now, minRemaining); e != nil {
+		return serve(e)
+	}
+	path := c.LockPath(key)
+	if !handoverSupported || path == "" {
 		return false
 	}
-	if req.Verbose {
-		fmt.Fprintf(errOut, "kubeiam: cached token (%s backend), valid until %s\n", c.Backend(), e.TokenExpiry.Format(time.RFC3339))
+	f, served, err := holdLock(ctx, path, lockTimeout, func() bool {
+		e := Lookup(ctx, c, key, time.Now(), minRemaining)
+		return e != nil && serve(e)
+	})
+	if served || err != nil {
+		// On an error the core locks (and reports) on its own.
+		return served
 	}
-	return Write(w, info, req.TokenOnly, e.Token, e.TokenExpiry) == nil
+	if err := handOver(f, key.ID()); err != nil {
+		f.Close()
+	}
+	return false
 }

@@ -103,7 +103,12 @@ func Run(ctx context.Context, opts *Options) error {
 		opts.debugf("cached token (%s backend), valid until %s", c.Backend(), e.TokenExpiry.Format(time.RFC3339))
 		return execplugin.Write(opts.IO.Out, info, req.TokenOnly, e.Token, e.TokenExpiry)
 	}
-	unlock, err := c.Lock(ctx, key, lockTimeout)
+	// The front may have taken the lock already and handed it over across
+	// exec; then this process holds it from its start.
+	unlock, held := execplugin.AdoptLock(key.ID())
+	if !held {
+		unlock, err = c.Lock(ctx, key, lockTimeout)
+	}
 	if err != nil {
 		fmt.Fprintf(opts.IO.ErrOut, "kubeiam: warning: %v; refreshing without it\n", err)
 		unlock = func() {}

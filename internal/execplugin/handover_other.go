@@ -1,0 +1,24 @@
+//go:build !unix
+
+package execplugin
+
+import (
+	"context"
+	"errors"
+	"os"
+	"time"
+)
+
+// Without exec(2) there is no lock to hand over: kubeiam-core locks itself.
+const handoverSupported = false
+
+const HeldLockEnv = "KUBEIAM_HELD_LOCK"
+
+func holdLock(context.Context, string, time.Duration, func() bool) (*os.File, bool, error) {
+	return nil, false, errors.New("not supported")
+}
+
+func handOver(*os.File, string) error { return errors.New("not supported") }
+
+// AdoptLock never finds a handed-over lock here.
+func AdoptLock(string) (func(), bool) { return nil, false }

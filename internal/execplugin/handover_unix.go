@@ -1,0 +1,89 @@
+//go:build unix
+
+package execplugin
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// HeldLockEnv carries a cache-entry lock the front took across exec to
+// kubeiam-core: "FD:ENTRY-ID". flock(2) locks belong to the open file, which
+// exec keeps when close-on-exec is off, so the core holds the lock from its
+// first instruction and no other process can slip in while it starts.
+const HeldLockEnv = "KUBEIAM_HELD_LOCK"
+
+const handoverSupported = true
+
+// holdLock takes the lock at path, waiting up to timeout for a holder to
+// finish. recheck runs after a wait (the holder may have written what this
+// process wanted): when it reports true the lock is released and
+// served=true. Otherwise the locked file is returned.
+func holdLock(ctx context.Context, path string, timeout time.Duration, recheck func() bool) (f *os.File, served bool, err error) {
+	f, err = os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, false, err
+	}
+	deadline := time.Now().Add(timeout)
+	waited := false
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if err != syscall.EWOULDBLOCK && err != syscall.EINTR {
+			f.Close()
+			return nil, false, err
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			f.Close()
+			return nil, false, fmt.Errorf("another kubeiam process held the cache lock for %s", timeout)
+		}
+		waited = true
+		time.Sleep(lockPoll)
+	}
+	if waited && recheck() {
+		f.Close()
+		return nil, true, nil
+	}
+	return f, false, nil
+}
+
+// handOver keeps f open across exec and tells the next program about it.
+func handOver(f *os.File, entryID string) error {
+	if _, _, errno := syscall.Syscall(syscall.SYS_FCNTL, f.Fd(), syscall.F_SETFD, 0); errno != 0 {
+		return errno
+	}
+	return os.Setenv(HeldLockEnv, strconv.FormatUint(uint64(f.Fd()), 10)+":"+entryID)
+}
+
+// AdoptLock takes over a lock the front handed over for entryID, and returns
+// the function that releases it. ok is false when there is none (the core
+// was started another way), and then the caller locks as usual.
+func AdoptLock(entryID string) (unlock func(), ok bool) {
+	v := os.Getenv(HeldLockEnv)
+	if v == "" {
+		return nil, false
+	}
+	os.Unsetenv(HeldLockEnv) // never passed on to credential_process & co.
+	fdText, id, found := strings.Cut(v, ":")
+	fd, err := strconv.Atoi(fdText)
+	if !found || err != nil || fd < 3 {
+		return nil, false
+	}
+	if id != entryID {
+		// Not this entry's lock (the two processes disagree on the key):
+		// let it go rather than block on it from a second descriptor.
+		syscall.Close(fd)
+		return nil, false
+	}
+	// Close-on-exec again: children (credential_process) must not keep it.
+	syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_SETFD, syscall.FD_CLOEXEC)
+	f := os.NewFile(uintptr(fd), "held-lock")
+	return func() { f.Close() }, true
+}
