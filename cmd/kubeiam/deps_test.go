@@ -26,9 +26,11 @@ var (
 		"github.com/spf13/cobra",  // text/template and the command tree
 		"github.com/mikefarah/yq", // yqlib: ~1× a process start
 		"sigs.k8s.io/",
+		"github.com/kubeiam/kubeiam/internal/ststest",
 	}
 	// kubeiam-core signs tokens on a miss: no clientset (~20-90 ms of init).
 	coreBanned = []string{
+		"github.com/kubeiam/kubeiam/internal/ststest", // test stand-in, never shipped
 		"k8s.io/client-go/kubernetes",
 		"k8s.io/kubernetes/",
 		"sigs.k8s.io/controller-runtime",

@@ -1,5 +1,6 @@
 // Package ststest is a stand-in for AWS STS that verifies SigV4 signatures,
-// for tests only (never import it from non-test code).
+// for tests and the benchmark harness only: never import it from code that
+// ships in the kubeiam binaries.
 //
 // A Server answers the two STS calls kubeiam and aws-iam-authenticator make:
 // GetCallerIdentity (as a presigned GET, the form a token carries, or as a
