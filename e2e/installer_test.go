@@ -22,43 +22,11 @@ import (
 	"github.com/kubeiam/kubeiam/internal/ststest"
 )
 
-const installerImage = "public.ecr.aws/eks-distro/kubernetes-sigs/aws-iam-authenticator:v0.7.2-eks-1-31-1"
-
-// installerSpec is the seed's cluster spec with the rig's identities.
+// installerSpec is the scenarios' spec with the seed's role mapping and the
+// given users, in region.
 func installerSpec(region string, users []scenario.Mapping) string {
-	s := `apiVersion: anywhere.eks.amazonaws.com/v1alpha1
-kind: Cluster
-metadata:
-  name: e2e
-spec:
-  kubernetesVersion: "1.31"
-  identityProviderRefs:
-    - kind: AWSIamConfig
-      name: aws-iam-auth-config
----
-apiVersion: anywhere.eks.amazonaws.com/v1alpha1
-kind: AWSIamConfig
-metadata:
-  name: aws-iam-auth-config
-spec:
-  awsRegion: ` + region + `
-  backendMode:
-    - EKSConfigMap
-  partition: aws
-  mapRoles:
-    - roleARN: ` + scenario.AdminRoleARN + `
-      username: "admin:{{SessionName}}"
-      groups:
-        - system:masters
-  mapUsers:
-`
-	for _, u := range users {
-		s += "    - userARN: " + u.ARN + "\n      username: " + u.Username + "\n      groups:\n"
-		for _, g := range u.Groups {
-			s += "        - " + g + "\n"
-		}
-	}
-	return s
+	_, roles := scenario.SeedMappings()
+	return scenario.ClusterSpecYAMLIn(region, users, roles)
 }
 
 type kubeiamRun struct {
@@ -176,7 +144,7 @@ func TestInstaller_InstallSync(t *testing.T) {
 	// Validation happens before anything is written.
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte(strings.Replace(installerSpec("us-west-2", []scenario.Mapping{alice}), "EKSConfigMap", "MountedFile", 1)), 0o644)
-	if r := kubeiam(ctx, "server", "install", "-f", bad, "--kubeconfig", admin, "--image", installerImage, "--wait=false"); r.err == nil || !strings.Contains(r.stderr, "MountedFile is not supported") {
+	if r := kubeiam(ctx, "server", "install", "-f", bad, "--kubeconfig", admin, "--image", scenario.ServerImage, "--wait=false"); r.err == nil || !strings.Contains(r.stderr, "MountedFile is not supported") {
 		t.Fatalf("invalid spec: err %v\n%s", r.err, r.stderr)
 	}
 	if res := stack.Kubectl(ctx, admin, nil, "", "-n", "kube-system", "get", "daemonset", "aws-iam-authenticator"); res.Err == nil {
@@ -184,7 +152,7 @@ func TestInstaller_InstallSync(t *testing.T) {
 	}
 
 	// --dry-run shows the objects and writes nothing.
-	r := kubeiam(ctx, "server", "install", "-f", specFile, "--kubeconfig", admin, "--image", installerImage, "--dry-run")
+	r := kubeiam(ctx, "server", "install", "-f", specFile, "--kubeconfig", admin, "--image", scenario.ServerImage, "--dry-run")
 	if r.err != nil || !strings.Contains(r.stdout, "--backend-mode=EKSConfigMap") || !strings.Contains(r.stderr, "would change 8 of 8 objects") {
 		t.Fatalf("dry run: %v\nstdout:\n%s\nstderr:\n%s", r.err, r.stdout, r.stderr)
 	}
@@ -194,7 +162,7 @@ func TestInstaller_InstallSync(t *testing.T) {
 
 	// Install. The rig has no kubelet or DaemonSet controller, so the
 	// rollout wait is proven separately below.
-	r = kubeiam(ctx, "server", "install", "-f", specFile, "--kubeconfig", admin, "--image", installerImage, "--wait=false")
+	r = kubeiam(ctx, "server", "install", "-f", specFile, "--kubeconfig", admin, "--image", scenario.ServerImage, "--wait=false")
 	if r.err != nil {
 		t.Fatalf("install: %v\n%s", r.err, r.stderr)
 	}
@@ -209,7 +177,7 @@ func TestInstaller_InstallSync(t *testing.T) {
 	}
 	ds := getJSON(t, ctx, "-n", "kube-system", "daemonset", "aws-iam-authenticator")
 	c0 := dig(ds, "spec", "template", "spec", "containers").([]any)[0].(map[string]any)
-	if args := fmt.Sprint(c0["args"]); !strings.Contains(args, "--backend-mode=EKSConfigMap --partition=aws --config=/etc/aws-iam-authenticator/config.yaml") || c0["image"] != installerImage {
+	if args := fmt.Sprint(c0["args"]); !strings.Contains(args, "--backend-mode=EKSConfigMap --partition=aws --config=/etc/aws-iam-authenticator/config.yaml") || c0["image"] != scenario.ServerImage {
 		t.Errorf("DaemonSet container: args %s image %v", args, c0["image"])
 	}
 	if dig(ds, "spec", "template", "spec", "hostNetwork") != true || dig(ds, "spec", "template", "spec", "securityContext", "runAsUser") != float64(65532) {
@@ -248,7 +216,7 @@ func TestInstaller_InstallSync(t *testing.T) {
 		return b.String()
 	}
 	before := rv()
-	r = kubeiam(ctx, "server", "install", "-f", specFile, "--kubeconfig", admin, "--image", installerImage, "--wait=false")
+	r = kubeiam(ctx, "server", "install", "-f", specFile, "--kubeconfig", admin, "--image", scenario.ServerImage, "--wait=false")
 	if r.err != nil || !strings.Contains(r.stderr, "no change: all 8 objects are as the spec says") {
 		t.Fatalf("second install: %v\n%s", r.err, r.stderr)
 	}

@@ -23,8 +23,14 @@ const ClusterName = "e2e"
 
 // ClusterSpecYAML renders the seed's cluster spec as a GitOps repository
 // holds it: the Cluster naming its AWSIamConfig, and the AWSIamConfig with
-// the mappings.
+// the mappings, in the rig's region.
 func ClusterSpecYAML(users, roles []Mapping) string {
+	return ClusterSpecYAMLIn("us-west-2", users, roles)
+}
+
+// ClusterSpecYAMLIn is ClusterSpecYAML with another awsRegion (an
+// immutable field, for the refusal cases).
+func ClusterSpecYAMLIn(region string, users, roles []Mapping) string {
 	var b strings.Builder
 	b.WriteString(`# clusters/` + ClusterName + `/eksa-system/eksa-cluster.yaml (abridged to what kubeiam reads)
 apiVersion: anywhere.eks.amazonaws.com/v1alpha1
@@ -43,7 +49,7 @@ kind: AWSIamConfig
 metadata:
   name: aws-iam-auth-config
 spec:
-  awsRegion: us-west-2
+  awsRegion: ` + region + `
   backendMode:
     - EKSConfigMap
   mapRoles:
