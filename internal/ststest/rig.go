@@ -59,3 +59,24 @@ func (r *Rig) Env() []string {
 		"no_proxy=127.0.0.1,localhost",
 	}
 }
+
+// UseAs points the AWS SDK of the test process itself at the stand-in as id:
+// its keys in the environment, STS calls to Endpoint, no shared config files
+// (their paths under dir), no profile, region or IMDS from the machine. It
+// uses t.Setenv, so such tests cannot be parallel.
+func (r *Rig) UseAs(t testing.TB, id Identity, dir string) {
+	t.Helper()
+	for k, v := range map[string]string{
+		"AWS_ACCESS_KEY_ID":           id.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY":       id.SecretAccessKey,
+		"AWS_SESSION_TOKEN":           id.SessionToken,
+		"AWS_ENDPOINT_URL_STS":        r.Endpoint,
+		"AWS_CONFIG_FILE":             filepath.Join(dir, "aws-config"),
+		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "aws-credentials"),
+		"AWS_EC2_METADATA_DISABLED":   "true",
+		"AWS_PROFILE":                 "",
+		"AWS_REGION":                  "",
+	} {
+		t.Setenv(k, v)
+	}
+}

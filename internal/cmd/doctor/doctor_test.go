@@ -45,20 +45,12 @@ func setup(t *testing.T, now func() time.Time) (*Options, *ststest.Rig, func() s
 	if err := os.WriteFile(kc, []byte(kubeconfigYAML), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	rig.UseAs(t, alice, dir)
 	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID":           alice.AccessKeyID,
-		"AWS_SECRET_ACCESS_KEY":       alice.SecretAccessKey,
-		"AWS_SESSION_TOKEN":           alice.SessionToken,
-		"AWS_ENDPOINT_URL_STS":        rig.Endpoint,
-		"AWS_CONFIG_FILE":             filepath.Join(dir, "aws-config"),
-		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "aws-credentials"),
-		"AWS_EC2_METADATA_DISABLED":   "true",
-		"AWS_PROFILE":                 "",
-		"AWS_REGION":                  "",
-		"HOME":                        dir,
-		"XDG_CACHE_HOME":              filepath.Join(dir, "cache"),
-		"KUBEIAM_CACHE":               "file",
-		"KUBECONFIG":                  kc,
+		"HOME":           dir,
+		"XDG_CACHE_HOME": filepath.Join(dir, "cache"),
+		"KUBEIAM_CACHE":  "file",
+		"KUBECONFIG":     kc,
 	} {
 		t.Setenv(k, v)
 	}

@@ -102,18 +102,10 @@ func setup(t *testing.T, who string) (*Options, *ststest.Rig, func() string, fun
 	if err := os.WriteFile(kc, []byte(kubeconfigYAML), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	rig.UseAs(t, id, dir)
 	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID":           id.AccessKeyID,
-		"AWS_SECRET_ACCESS_KEY":       id.SecretAccessKey,
-		"AWS_SESSION_TOKEN":           id.SessionToken,
-		"AWS_ENDPOINT_URL_STS":        rig.Endpoint,
-		"AWS_CONFIG_FILE":             filepath.Join(dir, "aws-config"),
-		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "aws-credentials"),
-		"AWS_EC2_METADATA_DISABLED":   "true",
-		"AWS_PROFILE":                 "",
-		"AWS_REGION":                  "",
-		"HOME":                        dir,
-		"KUBECONFIG":                  kc,
+		"HOME":       dir,
+		"KUBECONFIG": kc,
 	} {
 		t.Setenv(k, v)
 	}
