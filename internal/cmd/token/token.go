@@ -99,25 +99,31 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	key := req.Key(getenv)
-	if e := execplugin.Lookup(ctx, c, key, opts.Now(), minRemaining); e != nil {
-		opts.debugf("cached token (%s backend), valid until %s", c.Backend(), e.TokenExpiry.Format(time.RFC3339))
-		return execplugin.Write(opts.IO.Out, info, req.TokenOnly, e.Token, e.TokenExpiry)
-	}
-	// The front may have taken the lock already and handed it over across
-	// exec; then this process holds it from its start.
+	// The front may have looked the entry up, taken its lock and handed the
+	// lock over across exec: then this process holds it from its start and
+	// one look under the lock is all it needs (with a keyring, each look is
+	// a D-Bus round trip).
 	unlock, held := execplugin.AdoptLock(key.ID())
 	if !held {
-		unlock, err = c.Lock(ctx, key, lockTimeout)
-	}
-	if err != nil {
-		fmt.Fprintf(opts.IO.ErrOut, "kubeiam: warning: %v; refreshing without it\n", err)
-		unlock = func() {}
+		if e := execplugin.Lookup(ctx, c, key, opts.Now(), minRemaining); e != nil {
+			opts.debugf("cached token (%s backend), valid until %s", c.Backend(), e.TokenExpiry.Format(time.RFC3339))
+			return execplugin.Write(opts.IO.Out, info, req.TokenOnly, e.Token, e.TokenExpiry)
+		}
+		if unlock, err = c.Lock(ctx, key, lockTimeout); err != nil {
+			fmt.Fprintf(opts.IO.ErrOut, "kubeiam: warning: %v; refreshing without it\n", err)
+			unlock = func() {}
+		}
 	}
 	defer unlock()
-	// Another process may have refreshed the entry while this one waited.
+	// Another process may have refreshed the entry while this one waited
+	// (or, with a handed-over lock, since the front looked).
 	e, _ := c.Get(ctx, key)
 	if e.TokenValid(opts.Now(), minRemaining) {
-		opts.debugf("token refreshed by another kubeiam process")
+		if held {
+			opts.debugf("cached token (%s backend), valid until %s", c.Backend(), e.TokenExpiry.Format(time.RFC3339))
+		} else {
+			opts.debugf("token refreshed by another kubeiam process")
+		}
 		return execplugin.Write(opts.IO.Out, info, req.TokenOnly, e.Token, e.TokenExpiry)
 	}
 
