@@ -56,7 +56,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, w, er
 	if creds, ep, ok := staticFromEnv(&req, getenv); ok {
 		return signStatic(ctx, &req, info, creds, ep, w, errOut, now)
 	}
-	return ServeCached(ctx, &req, info, getenv, w, errOut, now)
+	return serveCached(ctx, &req, info, getenv, w, errOut, now)
 }
 
 // staticFromEnv reports the credentials and endpoint when the AWS SDK's
@@ -133,12 +133,12 @@ const (
 	lockTimeout = 30 * time.Second
 )
 
-// ServeCached answers from the cache when it holds a valid token for req.
+// serveCached answers from the cache when it holds a valid token for req.
 // On a miss it takes the entry's lock before kubeiam-core is started and
 // hands it over across exec, so a herd of kubectl processes waits in small
 // front processes — the first one's core refreshes, the rest find the new
 // token when the lock frees — instead of starting N cores that all queue.
-func ServeCached(ctx context.Context, req *Request, info ExecInfo, getenv func(string) string, w, errOut io.Writer, now time.Time) bool {
+func serveCached(ctx context.Context, req *Request, info ExecInfo, getenv func(string) string, w, errOut io.Writer, now time.Time) bool {
 	backend, err := req.Backend(getenv)
 	if err != nil || backend == cache.None {
 		return false
