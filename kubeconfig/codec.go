@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -20,17 +19,21 @@ import (
 // through go-yaml's character-at-a-time scanner and emitter, twice (YAML to
 // JSON to objects and back). On a kubeconfig of 1,000 clusters, which is
 // mostly base64 CA data, that is ~0.7 s — kubectl's own `config set-context`
-// takes 3 s on such a file. decode and encode produce the same objects and an
-// equivalent file (the tests compare them with clientcmd's on the same
-// inputs) in a fraction of that:
+// takes 1–3 s on such a file. decode and encode produce the same objects and
+// an equivalent file (the tests compare them with clientcmd's on the same
+// inputs) in a small fraction of that:
 //
-//   - decode lifts long base64 values out of the text before go-yaml sees it,
-//     leaving short placeholders of the same lexical class (so they parse
-//     exactly as the values would, in any YAML context), and puts the values
-//     back into the JSON that comes out;
 //   - encode converts to the v1 types with clientcmd's own scheme and writes
-//     block YAML directly, in the layout kubectl writes (sorted keys,
-//     sequences at the parent key's indent).
+//     block YAML straight from them (emit.go), in the layout kubectl writes
+//     (go-yaml's key order, sequences at the parent key's indent);
+//   - decode first tries a line reader for exactly that layout (fastdecode.go),
+//     and keeps its result only if emitting it gives the input back byte for
+//     byte — so it is right whenever the emitter is, and any other file (or
+//     anything the reader misreads) takes the full path;
+//   - the full path lifts long base64 values out of the text before go-yaml
+//     sees it, leaving short placeholders of the same lexical class (so they
+//     parse exactly as the values would, in any YAML context), and puts the
+//     values back into the JSON that comes out.
 
 // blobValue finds, in one line, a `key: value` whose value is a long plain
 // scalar of the base64 alphabet starting with a letter: YAML resolves such a
@@ -79,6 +82,31 @@ func decode(data []byte) (*clientcmdapi.Config, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return clientcmdapi.NewConfig(), nil
 	}
+	// A file in kubectl's layout (what kubectl and kubeiam write) is read
+	// without a YAML library; anything else, or anything the fast reader
+	// gets wrong, takes the full path.
+	v1, ok := decodeFast(data)
+	if !ok {
+		var err error
+		if v1, err = decodeFull(data); err != nil {
+			return nil, err
+		}
+	}
+	return fromV1(v1)
+}
+
+// decodeFast reads data with the line reader, and keeps the result only
+// when emitting it gives data back byte for byte.
+func decodeFast(data []byte) (*clientcmdv1.Config, bool) {
+	var v1 clientcmdv1.Config
+	if !fastDecode(data, &v1) || !emitsAs(&v1, data, layoutOf(data).keep()...) {
+		return nil, false
+	}
+	return &v1, true
+}
+
+// decodeFull reads any YAML (or JSON) kubeconfig as clientcmd does.
+func decodeFull(data []byte) (*clientcmdv1.Config, error) {
 	reduced, restore := liftBlobs(data)
 	js, err := yaml.YAMLToJSON(reduced)
 	if err != nil {
@@ -91,12 +119,16 @@ func decode(data []byte) (*clientcmdapi.Config, error) {
 	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(js, &v1); err != nil {
 		return nil, err
 	}
+	return &v1, nil
+}
+
+func fromV1(v1 *clientcmdv1.Config) (*clientcmdapi.Config, error) {
 	if v1.Kind != "" && v1.Kind != "Config" {
 		return nil, fmt.Errorf("kind %q is not a kubeconfig (want Config)", v1.Kind)
 	}
-	latest.Scheme.Default(&v1)
+	latest.Scheme.Default(v1)
 	cfg := clientcmdapi.NewConfig()
-	if err := latest.Scheme.Convert(&v1, cfg, nil); err != nil {
+	if err := latest.Scheme.Convert(v1, cfg, nil); err != nil {
 		return nil, err
 	}
 	return cfg, nil
@@ -146,132 +178,42 @@ func liftBlobs(data []byte) ([]byte, *strings.Replacer) {
 	return out, strings.NewReplacer(pairs...)
 }
 
-func encode(cfg *clientcmdapi.Config) ([]byte, error) {
+// layout is what a file's writer chose where kubectl versions differ, so
+// that an edit keeps it and an edit that changes nothing changes no byte.
+type layout struct {
+	// emptyPreferences: kubectl before 1.34 writes "preferences: {}";
+	// later ones (client-go's omitzero) leave it out.
+	emptyPreferences bool
+}
+
+func layoutOf(data []byte) layout {
+	// At column 0 this can only be the top-level key: lines of a block
+	// scalar are indented.
+	return layout{emptyPreferences: bytes.HasPrefix(data, []byte("preferences: {}\n")) ||
+		bytes.Contains(data, []byte("\npreferences: {}\n"))}
+}
+
+// encode writes cfg in kubectl's layout; size is the expected length (the
+// previous file's), when known.
+func encode(cfg *clientcmdapi.Config, l layout, size int) ([]byte, error) {
 	var v1 clientcmdv1.Config
 	if err := latest.Scheme.Convert(cfg, &v1, nil); err != nil {
 		return nil, err
 	}
 	v1.APIVersion, v1.Kind = "v1", "Config"
-	js, err := json.Marshal(&v1)
-	if err != nil {
-		return nil, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.UseNumber()
-	var tree any
-	if err := dec.Decode(&tree); err != nil {
-		return nil, err
-	}
-	var b bytes.Buffer
-	b.Grow(len(js) + len(js)/4)
-	emitMap(&b, tree.(map[string]any), 0)
-	return b.Bytes(), nil
+	return emitConfig(&v1, l, size)
 }
 
-func emitMap(b *bytes.Buffer, m map[string]any, indent int) {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for i, k := range keys {
-		if i > 0 || b.Len() == 0 || b.Bytes()[b.Len()-1] == '\n' {
-			b.WriteString(strings.Repeat(" ", indent))
-		}
-		if plainSafe(k) {
-			b.WriteString(k)
-		} else {
-			q, _ := json.Marshal(k)
-			b.Write(q)
-		}
-		b.WriteByte(':')
-		emitValue(b, m[k], indent, true)
-	}
+// emitConfig writes v1; size is the expected length, when known.
+func emitConfig(v1 *clientcmdv1.Config, l layout, size int) ([]byte, error) {
+	return emitTop(v1, size, l.keep()...)
 }
 
-// emitValue writes v after "key:" or "- "; inMap says which.
-func emitValue(b *bytes.Buffer, v any, indent int, inMap bool) {
-	switch t := v.(type) {
-	case map[string]any:
-		if len(t) == 0 {
-			b.WriteString(sep(inMap) + "{}\n")
-			return
-		}
-		if inMap {
-			b.WriteByte('\n')
-			emitMap(b, t, indent+2)
-		} else {
-			// "- key: v" with the rest of the keys under the first.
-			emitMap(b, t, indent+2)
-		}
-	case []any:
-		if len(t) == 0 {
-			b.WriteString(sep(inMap) + "[]\n")
-			return
-		}
-		// kubectl (go-yaml v2) writes a map's sequence at the key's indent.
-		if inMap {
-			b.WriteByte('\n')
-		} else {
-			indent += 2
-		}
-		for i, e := range t {
-			if i > 0 || inMap {
-				b.WriteString(strings.Repeat(" ", indent))
-			}
-			b.WriteString("- ")
-			emitValue(b, e, indent, false)
-		}
-	case nil:
-		b.WriteString(sep(inMap) + "null\n")
-	case bool:
-		fmt.Fprintf(b, "%s%t\n", sep(inMap), t)
-	case json.Number:
-		b.WriteString(sep(inMap) + t.String() + "\n")
-	case string:
-		b.WriteString(sep(inMap))
-		emitString(b, t, indent)
-		b.WriteByte('\n')
-	default:
-		panic(fmt.Sprintf("kubeconfig: unexpected JSON value %T", v))
+func (l layout) keep() []string {
+	if l.emptyPreferences {
+		return []string{"preferences"}
 	}
-}
-
-func sep(inMap bool) string {
-	if inMap {
-		return " "
-	}
-	return ""
-}
-
-// emitString writes s as a plain scalar when YAML can only read it back as
-// that string, as a literal block when it is multi-line text, else
-// double-quoted (JSON's escapes are a subset of YAML's).
-func emitString(b *bytes.Buffer, s string, indent int) {
-	if plainSafe(s) {
-		b.WriteString(s)
-		return
-	}
-	if literalSafe(s) {
-		body := s
-		if strings.HasSuffix(s, "\n") {
-			b.WriteString("|")
-			body = s[:len(s)-1]
-		} else {
-			b.WriteString("|-")
-		}
-		pad := strings.Repeat(" ", indent+2)
-		for _, line := range strings.Split(body, "\n") {
-			b.WriteByte('\n')
-			if line != "" {
-				b.WriteString(pad)
-				b.WriteString(line)
-			}
-		}
-		return
-	}
-	q, _ := json.Marshal(s)
-	b.Write(q)
+	return nil
 }
 
 var yamlWords = map[string]bool{
@@ -308,8 +250,7 @@ func plainSafe(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.IndexByte("_./@%+=,~-", c) >= 0:
+		case plainByte[c]:
 		case c == ':' && i+1 < len(s) && s[i+1] != ' ':
 		case c == ' ' && i+1 < len(s) && s[i+1] != '#' && s[i+1] != ' ':
 		default:
@@ -324,6 +265,14 @@ func plainSafe(s string) bool {
 	}
 	return true
 }
+
+// plainByte marks the bytes a plain scalar may hold anywhere.
+var plainByte = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_./@%+=,~-", byte(c)) >= 0
+	}
+	return t
+}()
 
 func literalSafe(s string) bool {
 	if !strings.Contains(s, "\n") || strings.HasSuffix(s, "\n\n") || strings.HasPrefix(s, " ") || strings.HasPrefix(s, "\n") {

@@ -3,6 +3,7 @@ package kubeconfig
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -81,6 +82,7 @@ func edit(path string, opts EditOptions, fn func(*clientcmdapi.Config) error) (*
 	if err != nil {
 		return nil, err
 	}
+	lay := layoutOf(old)
 	// Whether anything changed is decided on the bytes: the encoder writes
 	// kubectl's layout, so an edit that changes nothing reproduces a file
 	// kubectl or kubeiam wrote byte for byte. A file in another layout is
@@ -88,7 +90,7 @@ func edit(path string, opts EditOptions, fn func(*clientcmdapi.Config) error) (*
 	// content again just to compare would be a quarter of a 1,000-context
 	// merge; only a dry run's diff pays for it.
 	var orig *clientcmdapi.Config
-	if old != nil {
+	if old != nil && opts.DryRun {
 		orig = cfg.DeepCopy()
 	}
 	if opts.Replace {
@@ -97,7 +99,7 @@ func edit(path string, opts EditOptions, fn func(*clientcmdapi.Config) error) (*
 	if err := fn(cfg); err != nil {
 		return nil, err
 	}
-	after, err := encode(cfg)
+	after, err := encode(cfg, lay, len(old))
 	if err != nil {
 		return nil, fmt.Errorf("could not encode %s: %w", path, err)
 	}
@@ -113,7 +115,7 @@ func edit(path string, opts EditOptions, fn func(*clientcmdapi.Config) error) (*
 		oldLabel, before := "/dev/null", []byte(nil)
 		if old != nil {
 			oldLabel = path
-			if before, err = encode(orig); err != nil {
+			if before, err = encode(orig, lay, len(old)); err != nil {
 				return nil, fmt.Errorf("could not encode %s: %w", path, err)
 			}
 		}
@@ -122,7 +124,7 @@ func edit(path string, opts EditOptions, fn func(*clientcmdapi.Config) error) (*
 	}
 	if old != nil {
 		res.Backup = path + ".bak"
-		if err := WriteAtomic(real+".bak", old, mode); err != nil {
+		if err := backup(real, old, mode); err != nil {
 			return nil, err
 		}
 	}
@@ -130,6 +132,22 @@ func edit(path string, opts EditOptions, fn func(*clientcmdapi.Config) error) (*
 		return nil, err
 	}
 	return res, nil
+}
+
+// backup makes <path>.bak the current content of path, which is old. A
+// hard link to the file does it without copying a byte (the rename that
+// follows leaves the old inode to the backup alone); where the filesystem
+// has no hard links, old is written out.
+func backup(path string, old []byte, mode fs.FileMode) error {
+	tmp := fmt.Sprintf("%s.bak.tmp-%s", path, rand.Text()[:10])
+	if err := os.Link(path, tmp); err == nil {
+		if err := os.Rename(tmp, path+".bak"); err != nil {
+			os.Remove(tmp)
+			return fmt.Errorf("could not keep %s.bak: %w", path, err)
+		}
+		return nil
+	}
+	return WriteAtomic(path+".bak", old, mode)
 }
 
 // readExisting returns the file's content and mode, or nil content and

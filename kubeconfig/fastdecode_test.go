@@ -1,0 +1,262 @@
+package kubeconfig
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"sigs.k8s.io/yaml"
+)
+
+// kubectlLayout builds a kubeconfig with every kind of value kubeconfig
+// holds (blobs, booleans, lists, maps, a multi-line string, odd strings that
+// need quotes) and has it written by clientcmd.Write, which is kubectl's
+// writer.
+func kubectlLayout(t testing.TB) []byte {
+	ca := []byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+	cfg := clientcmdapi.NewConfig()
+	cfg.CurrentContext = "a"
+	cfg.Clusters["a"] = &clientcmdapi.Cluster{Server: "https://a:6443", CertificateAuthorityData: ca, TLSServerName: "a.local", ProxyURL: "socks5://p:1080"}
+	cfg.Clusters["b"] = &clientcmdapi.Cluster{Server: "https://10.0.0.1", InsecureSkipTLSVerify: true, DisableCompression: true, CertificateAuthority: "/etc/ca.pem"}
+	cfg.AuthInfos["exec"] = &clientcmdapi.AuthInfo{Exec: &clientcmdapi.ExecConfig{
+		APIVersion: ExecAPIv1beta1, Command: "kubeiam", Args: []string{"token", "-i", "6d9b1f5e-1c2a-4c36-9e0f-2a7d4e1c0b11", "--profile", "yes", "1e3", "", "a: b"},
+		Env:         []clientcmdapi.ExecEnvVar{{Name: "AWS_PROFILE", Value: "dev"}, {Name: "EMPTY", Value: ""}, {Name: "N", Value: "42"}},
+		InstallHint: "Install kubeiam:\n  brew install kubeiam\n", InteractiveMode: "IfAvailable", ProvideClusterInfo: true,
+	}}
+	cfg.AuthInfos["certs"] = &clientcmdapi.AuthInfo{ClientCertificateData: ca, ClientKeyData: []byte("key"), Impersonate: "bob",
+		ImpersonateGroups: []string{"g1", "g2"}, ImpersonateUserExtra: map[string][]string{"a10": {"x"}, "a9": {"y"}, "a-b": {"z"}, "aB": nil}}
+	cfg.AuthInfos["oidc"] = &clientcmdapi.AuthInfo{AuthProvider: &clientcmdapi.AuthProviderConfig{Name: "oidc", Config: map[string]string{"client-id": "x", "idp-issuer-url": "https://i", "k2": "v", "k10": "v"}}}
+	cfg.AuthInfos["token"] = &clientcmdapi.AuthInfo{Token: "abc.def", Username: "u", Password: "p w"}
+	cfg.Contexts["a"] = &clientcmdapi.Context{Cluster: "a", AuthInfo: "exec", Namespace: "kube-system"}
+	cfg.Contexts["b"] = &clientcmdapi.Context{Cluster: "b", AuthInfo: "certs"}
+	cfg.Contexts["null"] = &clientcmdapi.Context{Cluster: "true", AuthInfo: "007"}
+	data, err := clientcmd.Write(*cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// TestFastPathReadsKubectlLayout: files as kubectl writes them take the line
+// reader, which reads them to exactly what clientcmd reads.
+func TestFastPathReadsKubectlLayout(t *testing.T) {
+	inputs := map[string][]byte{
+		"kubectl layout":  kubectlLayout(t),
+		"1,000 contexts":  bigConfig(t, 1000),
+		"older kubectl":   bytes.Replace(kubectlLayout(t), []byte("kind: Config\n"), []byte("kind: Config\npreferences: {}\n"), 1),
+		"no current":      []byte("apiVersion: v1\nclusters: null\ncontexts: null\ncurrent-context: \"\"\nkind: Config\nusers: null\n"),
+		"written by ours": mustEncode(t, kubectlLayout(t)),
+	}
+	if kubectl, err := exec.LookPath("kubectl"); err == nil {
+		// What the kubectl on this machine writes, whatever its version.
+		file := filepath.Join(t.TempDir(), "config")
+		for _, args := range [][]string{
+			{"config", "set-cluster", "x", "--server=https://x:6443", "--insecure-skip-tls-verify=true"},
+			{"config", "set-credentials", "x", "--exec-command=kubeiam", "--exec-arg=token", "--exec-arg=-i", "--exec-arg=x", "--exec-api-version=client.authentication.k8s.io/v1beta1", "--exec-env=AWS_PROFILE=p"},
+			{"config", "set-context", "x", "--cluster=x", "--user=x", "--namespace=n"},
+			{"config", "use-context", "x"},
+		} {
+			if out, err := exec.Command(kubectl, append([]string{"--kubeconfig", file}, args...)...).CombinedOutput(); err != nil {
+				t.Fatalf("kubectl %v: %v\n%s", args, err, out)
+			}
+		}
+		inputs["real kubectl"] = []byte(readFile(t, file))
+	}
+	for name, data := range inputs {
+		t.Run(name, func(t *testing.T) {
+			fast, ok := decodeFast(data)
+			if !ok {
+				t.Fatalf("the line reader did not take this file:\n%s", data)
+			}
+			full, err := decodeFull(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(fast, full) {
+				t.Fatalf("line reader and full path differ:\nfast %#v\nfull %#v", fast, full)
+			}
+			got, err := decode(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := clientcmd.Load(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("decode differs from clientcmd.Load")
+			}
+			// An edit that changes nothing writes the same bytes.
+			if again, err := encode(got, layoutOf(data), 0); err != nil || !bytes.Equal(again, data) {
+				t.Fatalf("re-encoding changed the file (%v):\n%s", err, again)
+			}
+		})
+	}
+}
+
+func mustEncode(t testing.TB, data []byte) []byte {
+	cfg, err := decodeFull(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := emitConfig(cfg, layout{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestFastPathDeclines: files in other layouts, or that the reader would
+// get wrong, are left to the full path — and decode still reads them as
+// clientcmd does.
+func TestFastPathDeclines(t *testing.T) {
+	base := string(kubectlLayout(t))
+	for name, data := range map[string]string{
+		"comment":              strings.Replace(base, "clusters:\n", "# mine\nclusters:\n", 1),
+		"blank line":           strings.Replace(base, "contexts:\n", "\ncontexts:\n", 1),
+		"unsorted keys":        strings.Replace(base, "apiVersion: v1\n", "", 1) + "apiVersion: v1\n",
+		"indented sequence":    strings.ReplaceAll(base, "\n- ", "\n  - "),
+		"flow mapping":         strings.Replace(base, "current-context: a\n", "current-context: {a: b}\n", 1),
+		"yes is a bool":        strings.Replace(base, "namespace: kube-system", "namespace: yes", 1),
+		"number for a string":  strings.Replace(base, "namespace: kube-system", "namespace: 012", 1),
+		"quoted plain":         strings.Replace(base, "server: https://a:6443", `server: "https://a:6443"`, 1),
+		"single quotes":        strings.Replace(base, "server: https://a:6443", "server: 'https://a:6443'", 1),
+		"anchor":               strings.Replace(base, "namespace: kube-system", "namespace: &x kube-system", 1),
+		"extension":            strings.Replace(base, "    namespace: kube-system\n", "    extensions:\n    - extension:\n        k: v\n      name: e\n    namespace: kube-system\n", 1),
+		"unknown field":        strings.Replace(base, "    namespace: kube-system\n", "    namespace: kube-system\n    zzz: 1\n", 1),
+		"no final newline":     strings.TrimSuffix(base, "\n"),
+		"trailing space":       strings.Replace(base, "namespace: kube-system", "namespace: kube-system ", 1),
+		"tab":                  strings.Replace(base, "namespace: kube-system", "namespace:\tkube-system", 1),
+		"base64 not canonical": strings.Replace(base, "client-key-data: a2V5", "client-key-data: a2V=", 1),
+		"pyyaml":               pyYAMLStyle,
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, ok := decodeFast([]byte(data)); ok {
+				t.Fatalf("the line reader took a file not in kubectl's layout:\n%s", data)
+			}
+			want, werr := clientcmd.Load([]byte(data))
+			got, gerr := decode([]byte(data))
+			if (werr == nil) != (gerr == nil) {
+				t.Fatalf("clientcmd: %v; decode: %v", werr, gerr)
+			}
+			if werr == nil && !reflect.DeepEqual(got, want) {
+				t.Fatalf("decode differs from clientcmd.Load")
+			}
+		})
+	}
+}
+
+// pyYAMLStyle is how `aws eks update-kubeconfig` writes: insertion order,
+// and no quotes where YAML allows none.
+const pyYAMLStyle = `apiVersion: v1
+clusters:
+- cluster:
+    certificate-authority-data: LS0tLS1CRUdJTg==
+    server: https://ABC.gr7.us-west-2.eks.amazonaws.com
+  name: arn:aws:eks:us-west-2:111122223333:cluster/prod
+contexts:
+- context:
+    cluster: arn:aws:eks:us-west-2:111122223333:cluster/prod
+    user: arn:aws:eks:us-west-2:111122223333:cluster/prod
+  name: arn:aws:eks:us-west-2:111122223333:cluster/prod
+current-context: arn:aws:eks:us-west-2:111122223333:cluster/prod
+kind: Config
+preferences: {}
+users:
+- name: arn:aws:eks:us-west-2:111122223333:cluster/prod
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      args:
+      - --region
+      - us-west-2
+      - eks
+      - get-token
+      - --cluster-name
+      - prod
+      - --output
+      - json
+      command: aws
+`
+
+// TestEmitterKeyOrderIsGoYAMLs: map keys come out in go-yaml v2's order
+// (digits compared as numbers, punctuation before letters), which kubectl's
+// writer uses, so files with such keys stay on the fast path.
+func TestEmitterKeyOrderIsGoYAMLs(t *testing.T) {
+	keys := []string{"a10", "a9", "a-b", "aB", "ab", "a_b", "a", "b1c", "b01c", "b1", "Z", "k0", "k00", "k1"}
+	m := map[string]string{}
+	for _, k := range keys {
+		m[k] = "v"
+	}
+	ours, err := emitTop(m, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := "{"
+	for i, k := range keys {
+		js += fmt.Sprintf("%s%q: \"v\"", map[bool]string{true: ", "}[i > 0], k)
+	}
+	theirs, err := yaml.JSONToYAML([]byte(js + "}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(ours, theirs) {
+		t.Errorf("key order differs:\n--- ours\n%s--- go-yaml\n%s", ours, theirs)
+	}
+}
+
+// FuzzFastPath: whatever the bytes, when the line reader's result is kept
+// it is what clientcmd reads. `go test -fuzz FuzzFastPath` explores; the
+// seeds run in every test run.
+func FuzzFastPath(f *testing.F) {
+	f.Add(kubectlLayout(f))
+	f.Add(bigConfig(f, 3))
+	f.Add([]byte(pyYAMLStyle))
+	f.Add([]byte(existingConfig))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fast, ok := decodeFast(data)
+		if !ok {
+			return
+		}
+		full, err := decodeFull(data)
+		if err != nil {
+			t.Fatalf("the line reader kept a file the full path refuses (%v):\n%q", err, data)
+		}
+		if !reflect.DeepEqual(fast, full) {
+			t.Fatalf("line reader and full path differ on\n%q\nfast %#v\nfull %#v", data, fast, full)
+		}
+	})
+}
+
+// TestBackupIsTheOldFile: the .bak is the previous file itself (a hard link
+// where the filesystem has them): same bytes and mode, and the new file is
+// another inode, so writing one never changes the other.
+func TestBackupIsTheOldFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "config")
+	writeFile(t, file, existingConfig, 0o640)
+	if _, err := Edit(t.Context(), file, EditOptions{}, addContext("new")); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, file+".bak"); got != existingConfig {
+		t.Fatalf(".bak is not the old content:\n%s", got)
+	}
+	bak, _ := os.Stat(file + ".bak")
+	cur, _ := os.Stat(file)
+	if bak.Mode().Perm() != 0o640 || cur.Mode().Perm() != 0o640 {
+		t.Errorf("modes: .bak %v, file %v; want 0640", bak.Mode(), cur.Mode())
+	}
+	if os.SameFile(bak, cur) {
+		t.Fatal(".bak and the file are one inode")
+	}
+	if names := dirNames(t, filepath.Dir(file)); !slices.Equal(names, []string{"config", "config.bak"}) {
+		t.Errorf("directory holds %v", names)
+	}
+}
