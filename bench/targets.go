@@ -143,6 +143,19 @@ func targets(res *Results) []Target {
 	} else {
 		missing("merge into 1,000 contexts ≤ 100 ms", "≤ 100 ms", "", "size 1000 not run")
 	}
+	// Linear growth: the cost per context (start-up taken off) at the
+	// largest size is at most 1.5× that at 1,000.
+	perCtx := func(m *MergeResult) float64 { return (m.Wall.Median - res.Startup.Median) * 1000 / float64(m.Contexts) }
+	i := slices.IndexFunc(res.Merge, func(m *MergeResult) bool { return m.Contexts == 1000 })
+	if last := len(res.Merge) - 1; i >= 0 && last >= 0 && res.Merge[last].Contexts > 1000 {
+		big := res.Merge[last]
+		ratio := perCtx(big) / perCtx(res.Merge[i])
+		ts = append(ts, Target{Name: "merge cost grows linearly", Limit: "µs per context at the largest size ≤ 1.5× at 1,000",
+			Measured: fmt.Sprintf("%.0f µs at %d vs %.0f µs at 1,000 (%.2f×)", perCtx(big), big.Contexts, perCtx(res.Merge[i]), ratio),
+			Status:   status(ratio <= 1.5), Margin: margin(ratio, 1.5)})
+	} else {
+		missing("merge cost grows linearly", "µs per context at the largest size ≤ 1.5× at 1,000", "", "no size above 1,000 run")
+	}
 	return ts
 }
 

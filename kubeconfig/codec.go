@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/client-go/tools/clientcmd/api/latest"
@@ -279,7 +280,7 @@ func literalSafe(s string) bool {
 		return false
 	}
 	for _, r := range s {
-		if (r < 0x20 && r != '\n') || r == 0x7f || r == 0xfeff {
+		if r != '\n' && !yamlPrintable(r) {
 			return false
 		}
 	}
@@ -289,6 +290,21 @@ func literalSafe(s string) bool {
 		}
 	}
 	return true
+}
+
+// yamlPrintable: r may stand as itself in a YAML scalar and is no line
+// break (YAML 1.1 reads NEL, U+2028 and U+2029 as breaks). Invalid UTF-8
+// arrives as utf8.RuneError and is refused: YAML files are Unicode.
+func yamlPrintable(r rune) bool {
+	switch {
+	case r >= 0x20 && r <= 0x7e:
+		return true
+	case r == utf8.RuneError || r == 0x2028 || r == 0x2029 || r == 0xfeff:
+		return false
+	case r >= 0xa0 && r <= 0xd7ff, r >= 0xe000 && r <= 0xfffd, r >= 0x10000 && r <= 0x10ffff:
+		return true
+	}
+	return false
 }
 
 func isUUID(s string) bool {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 
 	"sigs.k8s.io/yaml"
 )
@@ -186,14 +188,23 @@ func (e *emitter) atLineStart() bool {
 	return e.flushed == 0 || e.lastByte == '\n'
 }
 
+// errLongKey: YAML readers take a key written on its line ("key: v") only
+// up to 1,024 characters; longer ones need the "? key" form, which no
+// kubeconfig needs (kubectl's own writer gets such files wrong).
+var errLongKey = errors.New("a mapping key longer than 1,000 characters")
+
 func (e *emitter) key(k string, i, indent int) {
 	if i > 0 || e.atLineStart() {
 		e.indent(indent)
 	}
+	start := e.b.Len()
 	if plainSafe(k) {
 		e.b.WriteString(k)
 	} else {
 		e.quoted(k)
+	}
+	if e.b.Len()-start > 1000 && e.err == nil {
+		e.err = errLongKey
 	}
 	e.b.WriteByte(':')
 }
@@ -466,18 +477,48 @@ func (e *emitter) str(s string, indent int) {
 	e.quoted(s)
 }
 
-// quoted writes a one-line string that cannot be plain as kubectl's writer
-// (go-yaml) does — 'single' or "double" quotes by its own rules, so files
-// kubectl wrote come out byte for byte — and falls back to JSON's double
-// quotes (a subset of YAML's) where go-yaml would fold the line.
+// quoted writes a string that cannot be plain as kubectl's writer (go-yaml)
+// does — 'single' or "double" quotes by its own rules, so files kubectl
+// wrote come out byte for byte — and in escaped double quotes where go-yaml
+// would fold the line over several or write a character its reader
+// misreads.
 func (e *emitter) quoted(s string) {
+	if strings.IndexFunc(s, func(r rune) bool { return !yamlPrintable(r) }) >= 0 {
+		// go-yaml writes U+2028 unescaped, which its reader takes for a
+		// line break: such strings get escapes.
+		e.doubleQuoted(s)
+		return
+	}
 	if out, err := yaml.Marshal(s); err == nil && len(out) > 0 && bytes.IndexByte(out, '\n') == len(out)-1 {
 		e.b.Write(out[:len(out)-1])
 		return
 	}
-	q, err := json.Marshal(s)
-	if err != nil {
-		panic(fmt.Sprintf("kubeconfig: quoting a string: %v", err))
+	e.doubleQuoted(s)
+}
+
+// doubleQuoted writes s in double quotes with JSON's escapes (which YAML
+// shares), escaping everything YAML would not keep as itself. Invalid UTF-8
+// becomes U+FFFD, as in kubectl's writer (it goes through JSON).
+func (e *emitter) doubleQuoted(s string) {
+	e.b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			e.b.WriteByte('\\')
+			e.b.WriteRune(r)
+		case r == '\n':
+			e.b.WriteString(`\n`)
+		case r == '\t':
+			e.b.WriteString(`\t`)
+		case r == '\r':
+			e.b.WriteString(`\r`)
+		case r == utf8.RuneError:
+			e.b.WriteString(`\ufffd`)
+		case !yamlPrintable(r):
+			fmt.Fprintf(&e.b, `\u%04x`, r)
+		default:
+			e.b.WriteRune(r)
+		}
 	}
-	e.b.Write(q)
+	e.b.WriteByte('"')
 }

@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"reflect"
 	"strconv"
+
+	"sigs.k8s.io/yaml"
 )
 
 // fastDecode reads a file in the layout the emitter writes (kubectl's)
 // straight into v, with no YAML library and no tree in between: a line
-// reader for block mappings, sequences at the key's indent, plain,
-// double-quoted and literal scalars, and "{}"/"[]", storing values by
+// reader for block mappings, sequences at the key's indent, plain, quoted
+// and literal scalars, and "{}"/"[]", storing values by
 // encoding/json's rules for the types kubeconfig uses. It returns false for
 // anything else.
 //
@@ -122,6 +124,14 @@ func (p *fastParser) node(v reflect.Value, col int) {
 	}
 	if _, _, ok := splitKey(t); ok {
 		p.mapping(v, col)
+		return
+	}
+	if t[0] == '|' {
+		// A sequence item's block: its lines are indented as the item's
+		// content ("- " counted).
+		if s, ok := p.literal(t, col-2); ok {
+			p.setString(v, s)
+		}
 		return
 	}
 	p.scalar(v, t)
@@ -308,7 +318,11 @@ func unquote(t []byte) ([]byte, bool) {
 	}
 	var s string
 	if json.Unmarshal(t, &s) != nil {
-		return nil, false
+		// Escapes YAML has and JSON has not (go-yaml writes \x01, \N,
+		// \e...): the YAML reader for this one scalar.
+		if yaml.Unmarshal(t, &s) != nil {
+			return nil, false
+		}
 	}
 	return []byte(s), true
 }

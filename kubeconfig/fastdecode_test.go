@@ -2,6 +2,7 @@ package kubeconfig
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -259,4 +260,58 @@ func TestBackupIsTheOldFile(t *testing.T) {
 	if names := dirNames(t, filepath.Dir(file)); !slices.Equal(names, []string{"config", "config.bak"}) {
 		t.Errorf("directory holds %v", names)
 	}
+}
+
+// FuzzEmitter: whatever the strings, what the emitter writes is read back by
+// the YAML reader kubectl uses as the same config — the property the fast
+// path's byte check rests on — and the line reader takes it.
+func FuzzEmitter(f *testing.F) {
+	for _, s := range []string{"", "a: b", "yes", "N", "1e3", "007", "#x", "- y", "ünïcode", "tab\there", "x\ny\n", "x\n\ny", " lead", "trail ", "it's", "a'b: c", "\"q\"", "null", "~", "0x1F", "1:20", "2024-01-01", "-", "?", "*a", "&a", "!t", "%", "@", "`", "{a}", "[a]", "a #b", "\x01", "\u2028", "\xff"} {
+		f.Add(s, s+"\n"+s)
+	}
+	f.Add(strings.Repeat("k", 200), "v")  // a key kubectl writes as "? key"
+	f.Add(strings.Repeat("k", 1100), "v") // one too long to write on its line
+	f.Fuzz(func(t *testing.T, s, multi string) {
+		cfg := clientcmdapi.NewConfig()
+		cfg.CurrentContext = s
+		cfg.Clusters[s] = &clientcmdapi.Cluster{Server: s, TLSServerName: multi, CertificateAuthorityData: []byte(s)}
+		cfg.AuthInfos[s] = &clientcmdapi.AuthInfo{
+			Exec:                 &clientcmdapi.ExecConfig{Command: s, Args: []string{s, multi}, Env: []clientcmdapi.ExecEnvVar{{Name: s, Value: multi}}, InstallHint: multi, APIVersion: ExecAPIv1beta1, InteractiveMode: "Never"},
+			AuthProvider:         &clientcmdapi.AuthProviderConfig{Name: s, Config: map[string]string{s: multi, multi: s}},
+			ImpersonateUserExtra: map[string][]string{s: {multi}},
+		}
+		cfg.Contexts[multi] = &clientcmdapi.Context{Cluster: s, AuthInfo: multi, Namespace: s}
+		out, err := encode(cfg, layout{}, 0)
+		if errors.Is(err, errLongKey) && len(s)+len(multi) > 300 {
+			return // refused, not written wrong
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := decodeFull(out)
+		if err != nil {
+			t.Fatalf("kubectl's reader refuses the output (%v):\n%s", err, out)
+		}
+		again, err := fromV1(back)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := encode(again, layout{}, 0)
+		if err != nil || !bytes.Equal(want, out) {
+			t.Fatalf("read back differently:\n%s\n---\n%s", out, want)
+		}
+		// JSON replaces invalid UTF-8, as kubectl's writer does; compare
+		// with what clientcmd itself makes of the same config.
+		ref, err := clientcmd.Load(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := decodeFast(out); !ok {
+			t.Fatalf("the line reader declined the emitter's own output:\n%s", out)
+		}
+		got, err := decode(out)
+		if err != nil || !reflect.DeepEqual(got, ref) {
+			t.Fatalf("decode differs from clientcmd.Load (%v)", err)
+		}
+	})
 }
