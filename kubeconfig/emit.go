@@ -20,8 +20,10 @@ import (
 // The emitter writes a value the way kubectl's Write does — json.Marshal
 // semantics (field names from json tags, omitempty, omitzero, []byte as
 // base64, MarshalJSON), then go-yaml v2's block layout (keys in its order,
-// sequences at the parent key's indent) — but straight from the typed
-// structs, without building JSON and a tree of interfaces in between.
+// sequences at the parent key's indent, its quoting of strings that cannot
+// be plain) — but straight from the typed structs, without building JSON
+// and a tree of interfaces in between. Where go-yaml's output would not
+// read back as written (U+2028 and friends) it escapes instead.
 
 // field is one JSON-visible struct field.
 type field struct {
@@ -198,9 +200,13 @@ func (e *emitter) key(k string, i, indent int) {
 		e.indent(indent)
 	}
 	start := e.b.Len()
-	if plainSafe(k) {
+	switch {
+	case plainSafe(k):
 		e.b.WriteString(k)
-	} else {
+	case k == "<<":
+		// go-yaml writes it plain, and then reads a merge key.
+		e.doubleQuoted(k)
+	default:
 		e.quoted(k)
 	}
 	if e.b.Len()-start > 1000 && e.err == nil {

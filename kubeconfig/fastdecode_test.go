@@ -272,15 +272,19 @@ func FuzzEmitter(f *testing.F) {
 	f.Add(strings.Repeat("k", 200), "v")  // a key kubectl writes as "? key"
 	f.Add(strings.Repeat("k", 1100), "v") // one too long to write on its line
 	f.Fuzz(func(t *testing.T, s, multi string) {
+		// Names and keys in valid UTF-8: kubectl's writer (JSON) turns
+		// invalid bytes into U+FFFD, so two different invalid names would
+		// become one. Values keep whatever bytes they have.
+		name, other := strings.ToValidUTF8(s, "\ufffd"), strings.ToValidUTF8(multi, "\ufffd")
 		cfg := clientcmdapi.NewConfig()
 		cfg.CurrentContext = s
-		cfg.Clusters[s] = &clientcmdapi.Cluster{Server: s, TLSServerName: multi, CertificateAuthorityData: []byte(s)}
-		cfg.AuthInfos[s] = &clientcmdapi.AuthInfo{
+		cfg.Clusters[name] = &clientcmdapi.Cluster{Server: s, TLSServerName: multi, CertificateAuthorityData: []byte(s)}
+		cfg.AuthInfos[name] = &clientcmdapi.AuthInfo{
 			Exec:                 &clientcmdapi.ExecConfig{Command: s, Args: []string{s, multi}, Env: []clientcmdapi.ExecEnvVar{{Name: s, Value: multi}}, InstallHint: multi, APIVersion: ExecAPIv1beta1, InteractiveMode: "Never"},
-			AuthProvider:         &clientcmdapi.AuthProviderConfig{Name: s, Config: map[string]string{s: multi, multi: s}},
-			ImpersonateUserExtra: map[string][]string{s: {multi}},
+			AuthProvider:         &clientcmdapi.AuthProviderConfig{Name: s, Config: map[string]string{name: multi, other: s}},
+			ImpersonateUserExtra: map[string][]string{name: {multi}},
 		}
-		cfg.Contexts[multi] = &clientcmdapi.Context{Cluster: s, AuthInfo: multi, Namespace: s}
+		cfg.Contexts[other] = &clientcmdapi.Context{Cluster: s, AuthInfo: multi, Namespace: s}
 		out, err := encode(cfg, layout{}, 0)
 		if errors.Is(err, errLongKey) && len(s)+len(multi) > 300 {
 			return // refused, not written wrong

@@ -126,12 +126,9 @@ func signStatic(ctx context.Context, req *Request, info ExecInfo, creds aws.Cred
 	return Write(w, info, req.TokenOnly, tok.Token, tok.Expiration) == nil
 }
 
-// lockPoll and lockTimeout: how often and how long a front waits for the
-// process refreshing the same entry (the core's cache.Lock uses the same).
-const (
-	lockPoll    = 10 * time.Millisecond
-	lockTimeout = 30 * time.Second
-)
+// lockTimeout: how long a front waits for the process refreshing the same
+// entry.
+const lockTimeout = 30 * time.Second
 
 // serveCached answers from the cache when it holds a valid token for req.
 // On a miss it takes the entry's lock before kubeiam-core is started and

@@ -4,6 +4,7 @@ package execplugin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -24,34 +25,77 @@ const handoverSupported = true
 // finish. recheck runs after a wait (the holder may have written what this
 // process wanted): when it reports true the lock is released and
 // served=true. Otherwise the locked file is returned.
+//
+// Waiters block on a shared lock rather than polling for the exclusive
+// one: when the refreshing process lets go, the kernel wakes every waiter
+// at once and they all read the new entry side by side, instead of one
+// after another at the next poll.
 func holdLock(ctx context.Context, path string, timeout time.Duration, recheck func() bool) (f *os.File, served bool, err error) {
 	f, err = os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, false, err
 	}
 	deadline := time.Now().Add(timeout)
-	waited := false
 	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		err := flock(f, syscall.LOCK_EX|syscall.LOCK_NB)
 		if err == nil {
-			break
+			return f, false, nil
 		}
-		if err != syscall.EWOULDBLOCK && err != syscall.EINTR {
+		if err != syscall.EWOULDBLOCK {
 			f.Close()
 			return nil, false, err
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
+		if err := waitShared(ctx, f, time.Until(deadline)); err != nil {
 			f.Close()
-			return nil, false, fmt.Errorf("another kubeiam process held the cache lock for %s", timeout)
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				err = fmt.Errorf("another kubeiam process held the cache lock for %s", timeout)
+			}
+			return nil, false, err
 		}
-		waited = true
-		time.Sleep(lockPoll)
+		if recheck() {
+			f.Close()
+			return nil, true, nil
+		}
+		// The holder wrote nothing usable (it failed): refresh here. Asking
+		// for the exclusive lock converts the shared one.
 	}
-	if waited && recheck() {
-		f.Close()
-		return nil, true, nil
+}
+
+func flock(f *os.File, how int) error {
+	for {
+		if err := syscall.Flock(int(f.Fd()), how); err != syscall.EINTR {
+			return err
+		}
 	}
-	return f, false, nil
+}
+
+// waitShared blocks until f's shared lock is granted, for at most d. A
+// flock call cannot be interrupted, so on timeout its goroutine is left
+// blocked: the process is about to exit or exec, which ends it.
+func waitShared(ctx context.Context, f *os.File, d time.Duration) error {
+	if d <= 0 {
+		return os.ErrDeadlineExceeded
+	}
+	done := make(chan error, 1)
+	fd := int(f.Fd())
+	go func() {
+		for {
+			if err := syscall.Flock(fd, syscall.LOCK_SH); err != syscall.EINTR {
+				done <- err
+				return
+			}
+		}
+	}()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+		return os.ErrDeadlineExceeded
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // handOver keeps f open across exec and tells the next program about it.
