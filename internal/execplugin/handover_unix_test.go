@@ -31,14 +31,22 @@ func holder(t *testing.T, path string) (release func()) {
 	return release
 }
 
-func lockedElsewhere(t *testing.T, path string) bool {
+// mustHoldExclusive checks holdLock came back holding the lock: another
+// open file of path cannot take it.
+func mustHoldExclusive(t *testing.T, path string, f *os.File, served bool, err error) {
 	t.Helper()
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil || served || f == nil {
+		t.Fatalf("holdLock: file %v, served %t, err %v", f, served, err)
+	}
+	t.Cleanup(func() { f.Close() })
+	other, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	return syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == syscall.EWOULDBLOCK
+	defer other.Close()
+	if syscall.Flock(int(other.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != syscall.EWOULDBLOCK {
+		t.Fatal("the returned file does not hold the exclusive lock")
+	}
 }
 
 // TestHoldLockWaitersWakeTogether: a herd waiting for the refresher wakes
@@ -95,13 +103,7 @@ func TestHoldLockTakesOverAfterAFailedRefresh(t *testing.T) {
 	release := holder(t, path)
 	time.AfterFunc(50*time.Millisecond, release)
 	f, served, err := holdLock(context.Background(), path, 10*time.Second, func() bool { return false })
-	if err != nil || served || f == nil {
-		t.Fatalf("holdLock: file %v, served %t, err %v", f, served, err)
-	}
-	defer f.Close()
-	if !lockedElsewhere(t, path) {
-		t.Fatal("the returned file does not hold the exclusive lock")
-	}
+	mustHoldExclusive(t, path, f, served, err)
 }
 
 // TestHoldLockFreeLockIsTakenAtOnce: no holder, no wait, no recheck.
@@ -111,13 +113,7 @@ func TestHoldLockFreeLockIsTakenAtOnce(t *testing.T) {
 		t.Error("recheck ran without a wait")
 		return true
 	})
-	if err != nil || served || f == nil {
-		t.Fatalf("holdLock: file %v, served %t, err %v", f, served, err)
-	}
-	defer f.Close()
-	if !lockedElsewhere(t, path) {
-		t.Fatal("the returned file does not hold the exclusive lock")
-	}
+	mustHoldExclusive(t, path, f, served, err)
 }
 
 // TestHoldLockGivesUpAfterTheTimeout: a holder that never finishes costs
