@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // Exit codes, documented in the README.
@@ -42,13 +43,27 @@ func Usagef(format string, args ...any) error {
 	return &UsageError{Err: fmt.Errorf(format, args...)}
 }
 
+// KubectlPlugin is how the user runs kubeiam through kubectl (krew installs
+// it as kubectl-iam).
+const KubectlPlugin = "kubectl iam"
+
+// AsTyped rewrites a fix that starts with a kubeiam command for the way the
+// user runs kubeiam: under kubectl, "kubeiam use CTX" is "kubectl iam use
+// CTX". Other mentions of kubeiam in the text (the binary's name) stay.
+func AsTyped(prog, fix string) string {
+	if prog == KubectlPlugin && strings.HasPrefix(fix, "kubeiam ") {
+		return KubectlPlugin + strings.TrimPrefix(fix, "kubeiam")
+	}
+	return fix
+}
+
 // Print writes err as "prog: message" plus an optional "hint: ..." line and
 // returns the exit code for it.
 func Print(w io.Writer, prog string, err error) int {
 	fmt.Fprintf(w, "%s: %s\n", prog, err)
 	var h *HintError
 	if errors.As(err, &h) && h.Hint != "" {
-		fmt.Fprintf(w, "hint: %s\n", h.Hint)
+		fmt.Fprintf(w, "hint: %s\n", AsTyped(prog, h.Hint))
 	}
 	var u *UsageError
 	if errors.As(err, &u) {

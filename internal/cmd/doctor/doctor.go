@@ -168,6 +168,10 @@ check reports an error; warnings alone exit 0.`,
 // Run runs the checks, prints the report and fails when a check failed.
 func Run(cmd *cobra.Command, opts *Options) error {
 	rep := Diagnose(cmd.Context(), opts)
+	// Fixes name commands as the user runs them ("kubectl iam use ...").
+	for i := range rep.Checks {
+		rep.Checks[i].Fix = clierr.AsTyped(cmd.Root().DisplayName(), rep.Checks[i].Fix)
+	}
 	if err := write(opts, rep); err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubeiam/kubeiam/internal/clierr"
 	"github.com/kubeiam/kubeiam/internal/execplugin"
 )
 
@@ -16,7 +17,7 @@ const KubectlPluginName = "kubectl-iam"
 
 // kubectlPluginProg prefixes errors when run as a kubectl plugin, so the
 // message names the command the user typed.
-const kubectlPluginProg = "kubectl iam"
+const kubectlPluginProg = clierr.KubectlPlugin
 
 // isKubectlPlugin tells whether the user ran `kubectl iam`: argv[0] when
 // kubeiam-core itself is installed as kubectl-iam, else the name the front
