@@ -122,13 +122,14 @@ func edit(path string, opts EditOptions, fn func(*clientcmdapi.Config) error) (*
 		res.Diff = diff.Diff(oldLabel, before, path, after)
 		return res, nil
 	}
+	// The backup is taken once the new content is safely in its temporary
+	// file, just before the rename: a write that fails leaves .bak as it was.
+	var keepOld func() error
 	if old != nil {
 		res.Backup = path + ".bak"
-		if err := backup(real, old, mode); err != nil {
-			return nil, err
-		}
+		keepOld = func() error { return backup(real, old, mode) }
 	}
-	if err := WriteAtomic(real, after, mode); err != nil {
+	if err := writeAtomic(real, after, mode, keepOld); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -202,7 +203,13 @@ func LoadFile(path string) (*clientcmdapi.Config, error) {
 // directory, fsynced and renamed over path, so a reader sees the old or the
 // new content and never a mix. On any failure the temporary file is removed
 // and path is untouched.
-func WriteAtomic(path string, data []byte, mode fs.FileMode) (err error) {
+func WriteAtomic(path string, data []byte, mode fs.FileMode) error {
+	return writeAtomic(path, data, mode, nil)
+}
+
+// writeAtomic is WriteAtomic with beforeRename run between the temporary
+// file's fsync and the rename; its error stops the write.
+func writeAtomic(path string, data []byte, mode fs.FileMode, beforeRename func() error) (err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("could not create directory %s: %w", dir, err)
@@ -228,6 +235,11 @@ func WriteAtomic(path string, data []byte, mode fs.FileMode) (err error) {
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("could not write %s: %w", path, err)
+	}
+	if beforeRename != nil {
+		if err := beforeRename(); err != nil {
+			return err
+		}
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("could not write %s: %w", path, err)
