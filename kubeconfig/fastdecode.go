@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strconv"
 
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 )
 
@@ -14,8 +15,9 @@ import (
 // straight into v, with no YAML library and no tree in between: a line
 // reader for block mappings, sequences at the key's indent, plain, quoted
 // and literal scalars, and "{}"/"[]", storing values by
-// encoding/json's rules for the types kubeconfig uses. It returns false for
-// anything else.
+// encoding/json's rules for the types kubeconfig uses; extensions (which
+// minikube writes) are read as any YAML value and kept as JSON. It returns
+// false for anything else.
 //
 // It need not understand YAML: the caller accepts its result only when
 // emitting it reproduces the input byte for byte. The emitter writes only
@@ -88,11 +90,36 @@ func isDash(t []byte) bool {
 
 func (p *fastParser) fail() { p.bad = true }
 
-var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+var (
+	unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+	extensionType   = reflect.TypeFor[runtime.RawExtension]()
+	anyMapType      = reflect.TypeFor[map[string]any]()
+	anySliceType    = reflect.TypeFor[[]any]()
+)
 
-// custom says v decodes itself (extensions): not for this reader.
+// custom says v decodes itself: not for this reader (extensions aside,
+// which take asExtension).
 func custom(v reflect.Value) bool {
 	return reflect.PointerTo(v.Type()).Implements(unmarshalerType)
+}
+
+// asExtension reads an extension (any YAML value) with read into an
+// interface and keeps the JSON of it, as the full path's RawExtension
+// holds it (compact, keys sorted, a null kept as nothing).
+func (p *fastParser) asExtension(v reflect.Value, read func(reflect.Value)) {
+	var x any
+	read(reflect.ValueOf(&x).Elem())
+	if p.bad {
+		return
+	}
+	js, err := json.Marshal(x)
+	if err != nil {
+		p.fail()
+		return
+	}
+	if string(js) != "null" {
+		v.Set(reflect.ValueOf(runtime.RawExtension{Raw: js}))
+	}
 }
 
 // deref allocates through pointers to the value to fill.
@@ -109,6 +136,10 @@ func deref(v reflect.Value) reflect.Value {
 // node reads into v the value whose first line starts at column col: a
 // sequence ("- "), a mapping ("key:"), or a lone scalar.
 func (p *fastParser) node(v reflect.Value, col int) {
+	if v.Type() == extensionType {
+		p.asExtension(v, func(x reflect.Value) { p.node(x, col) })
+		return
+	}
 	if custom(v) {
 		p.fail()
 		return
@@ -140,18 +171,22 @@ func (p *fastParser) node(v reflect.Value, col int) {
 
 func (p *fastParser) sequence(v reflect.Value, col int) {
 	v = deref(v)
-	if v.Kind() != reflect.Slice || v.Type().Elem().Kind() == reflect.Uint8 {
+	typ := v.Type()
+	if v.Kind() == reflect.Interface {
+		typ = anySliceType
+	}
+	if typ.Kind() != reflect.Slice || typ.Elem().Kind() == reflect.Uint8 {
 		p.fail()
 		return
 	}
-	s := reflect.MakeSlice(v.Type(), 0, 4)
+	s := reflect.MakeSlice(typ, 0, 4)
 	for n := 0; !p.bad; n++ {
 		c, t, ok := p.line()
 		if !ok || c != col || !isDash(t) {
 			break
 		}
 		if n == s.Cap() {
-			grown := reflect.MakeSlice(v.Type(), n, 2*n)
+			grown := reflect.MakeSlice(typ, n, 2*n)
 			reflect.Copy(grown, s)
 			s = grown
 		}
@@ -166,6 +201,10 @@ func (p *fastParser) mapping(v reflect.Value, col int) {
 	v = deref(v)
 	var si *structInfo
 	switch {
+	case v.Kind() == reflect.Interface:
+		m := reflect.MakeMap(anyMapType)
+		v.Set(m)
+		v = m
 	case v.Kind() == reflect.Struct:
 		if si = infoOf(v.Type()); !si.ok {
 			p.fail()
@@ -216,6 +255,10 @@ func (p *fastParser) mapping(v reflect.Value, col int) {
 // value reads the value of a key at column col whose text after ": " is
 // rest (empty when the value is on the lines that follow).
 func (p *fastParser) value(v reflect.Value, rest []byte, col int) {
+	if v.Type() == extensionType {
+		p.asExtension(v, func(x reflect.Value) { p.value(x, rest, col) })
+		return
+	}
 	if custom(v) {
 		p.fail()
 		return
@@ -336,16 +379,21 @@ func (p *fastParser) scalar(v reflect.Value, t []byte) {
 		case v.Kind() == reflect.Struct:
 		case v.Kind() == reflect.Map:
 			v.Set(reflect.MakeMap(v.Type()))
+		case v.Kind() == reflect.Interface:
+			v.Set(reflect.MakeMap(anyMapType))
 		default:
 			p.fail()
 		}
 	case string(t) == "[]":
 		v = deref(v)
-		if v.Kind() != reflect.Slice {
+		switch v.Kind() {
+		case reflect.Slice:
+			v.Set(reflect.MakeSlice(v.Type(), 0, 0))
+		case reflect.Interface:
+			v.Set(reflect.MakeSlice(anySliceType, 0, 0))
+		default:
 			p.fail()
-			return
 		}
-		v.Set(reflect.MakeSlice(v.Type(), 0, 0))
 	case t[0] == '"' || t[0] == '\'':
 		s, ok := unquote(t)
 		if quotedEnd(t) != len(t) || !ok {
@@ -369,6 +417,15 @@ func (p *fastParser) scalar(v reflect.Value, t []byte) {
 func (p *fastParser) setPlain(v reflect.Value, t []byte) {
 	v = deref(v)
 	switch v.Kind() {
+	case reflect.Interface:
+		// Inside an extension: the type is YAML's to say (a number, a
+		// bool, a date...), as the full path would convert it.
+		js, err := yaml.YAMLToJSON(t)
+		if err != nil || !json.Valid(js) {
+			p.fail()
+			return
+		}
+		v.Set(reflect.ValueOf(json.RawMessage(js)))
 	case reflect.Bool:
 		switch string(t) {
 		case "true":
@@ -396,6 +453,8 @@ func (p *fastParser) setString(v reflect.Value, t []byte) {
 	switch {
 	case v.Kind() == reflect.String:
 		v.SetString(string(t))
+	case v.Kind() == reflect.Interface:
+		v.Set(reflect.ValueOf(string(t)))
 	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Uint8:
 		b := make([]byte, base64.StdEncoding.DecodedLen(len(t)))
 		n, err := base64.StdEncoding.Decode(b, t)

@@ -55,6 +55,7 @@ func TestFastPathReadsKubectlLayout(t *testing.T) {
 		"older kubectl":   bytes.Replace(kubectlLayout(t), []byte("kind: Config\n"), []byte("kind: Config\npreferences: {}\n"), 1),
 		"no current":      []byte("apiVersion: v1\nclusters: null\ncontexts: null\ncurrent-context: \"\"\nkind: Config\nusers: null\n"),
 		"written by ours": mustEncode(t, kubectlLayout(t)),
+		"extensions":      []byte(minikubeStyle),
 	}
 	if kubectl, err := exec.LookPath("kubectl"); err == nil {
 		// What the kubectl on this machine writes, whatever its version.
@@ -131,7 +132,9 @@ func TestFastPathDeclines(t *testing.T) {
 		"quoted plain":         strings.Replace(base, "server: https://a:6443", `server: "https://a:6443"`, 1),
 		"single quotes":        strings.Replace(base, "server: https://a:6443", "server: 'https://a:6443'", 1),
 		"anchor":               strings.Replace(base, "namespace: kube-system", "namespace: &x kube-system", 1),
-		"extension":            strings.Replace(base, "    namespace: kube-system\n", "    extensions:\n    - extension:\n        k: v\n      name: e\n    namespace: kube-system\n", 1),
+		"extension in flow":    strings.Replace(minikubeStyle, "        provider: minikube.sigs.k8s.io\n", "        provider: {a: b}\n", 1),
+		"extension float":      strings.Replace(minikubeStyle, "        version: v1.34.0\n", "        version: 1.10\n", 1),
+		"extension key n":      strings.Replace(minikubeStyle, "        provider: minikube.sigs.k8s.io\n", "        n: x\n        provider: minikube.sigs.k8s.io\n", 1),
 		"unknown field":        strings.Replace(base, "    namespace: kube-system\n", "    namespace: kube-system\n    zzz: 1\n", 1),
 		"no final newline":     strings.TrimSuffix(base, "\n"),
 		"trailing space":       strings.Replace(base, "namespace: kube-system", "namespace: kube-system ", 1),
@@ -152,6 +155,61 @@ func TestFastPathDeclines(t *testing.T) {
 				t.Fatalf("decode differs from clientcmd.Load")
 			}
 		})
+	}
+}
+
+// minikubeStyle: minikube keeps extensions on its clusters and contexts; the
+// file is as kubectl writes it (the test checks clientcmd writes it back
+// byte for byte).
+const minikubeStyle = `apiVersion: v1
+clusters:
+- cluster:
+    certificate-authority: /home/u/.minikube/ca.crt
+    extensions:
+    - extension:
+        last-update: Thu, 26 Nov 2026 10:00:00 UTC
+        nested:
+          big: 12345678901234567890
+          list:
+          - 1
+          - true
+          - null
+          - text
+        provider: minikube.sigs.k8s.io
+        version: v1.34.0
+      name: cluster_info
+    server: https://192.168.49.2:8443
+  name: minikube
+contexts:
+- context:
+    cluster: minikube
+    extensions:
+    - extension:
+        empty: {}
+        none: []
+        provider: minikube.sigs.k8s.io
+      name: context_info
+    namespace: default
+    user: minikube
+  name: minikube
+current-context: minikube
+kind: Config
+users:
+- name: minikube
+  user:
+    client-certificate: /home/u/.minikube/profiles/minikube/client.crt
+    client-key: /home/u/.minikube/profiles/minikube/client.key
+`
+
+// TestMinikubeStyleIsKubectlLayout keeps minikubeStyle honest.
+func TestMinikubeStyleIsKubectlLayout(t *testing.T) {
+	cfg, err := clientcmd.Load([]byte(minikubeStyle))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := clientcmd.Write(*cfg)
+	if err != nil || string(out) != minikubeStyle {
+		t.Fatalf("kubectl writes it otherwise (%v):\n%s", err, out)
 	}
 }
 
@@ -222,6 +280,7 @@ func FuzzFastPath(f *testing.F) {
 	f.Add(bigConfig(f, 3))
 	f.Add([]byte(pyYAMLStyle))
 	f.Add([]byte(existingConfig))
+	f.Add([]byte(minikubeStyle))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fast, ok := decodeFast(data)
 		if !ok {
