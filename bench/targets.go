@@ -135,7 +135,8 @@ func targets(res *Results) []Target {
 		missing("bundle install peak RSS ≤ 40 MB", "≤ 40 MB", "", why)
 	}
 
-	if i := slices.IndexFunc(res.Merge, func(m *MergeResult) bool { return m.Contexts == 1000 }); i >= 0 {
+	i := slices.IndexFunc(res.Merge, func(m *MergeResult) bool { return m.Contexts == 1000 })
+	if i >= 0 {
 		m := res.Merge[i]
 		ts = append(ts, Target{Name: "merge into 1,000 contexts ≤ 100 ms", Limit: "≤ 100 ms",
 			Measured: fmt.Sprintf("%.1f ms (of which %.1f ms is process start-up)", m.Wall.Median, res.Startup.Median),
@@ -146,7 +147,6 @@ func targets(res *Results) []Target {
 	// Linear growth: the cost per context (start-up taken off) at the
 	// largest size is at most 1.5× that at 1,000.
 	perCtx := func(m *MergeResult) float64 { return (m.Wall.Median - res.Startup.Median) * 1000 / float64(m.Contexts) }
-	i := slices.IndexFunc(res.Merge, func(m *MergeResult) bool { return m.Contexts == 1000 })
 	if last := len(res.Merge) - 1; i >= 0 && last >= 0 && res.Merge[last].Contexts > 1000 {
 		big := res.Merge[last]
 		ratio := perCtx(big) / perCtx(res.Merge[i])

@@ -37,7 +37,7 @@ func holdLock(ctx context.Context, path string, timeout time.Duration, recheck f
 	}
 	deadline := time.Now().Add(timeout)
 	for {
-		err := flock(f, syscall.LOCK_EX|syscall.LOCK_NB)
+		err := flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if err == nil {
 			return f, false, nil
 		}
@@ -61,9 +61,9 @@ func holdLock(ctx context.Context, path string, timeout time.Duration, recheck f
 	}
 }
 
-func flock(f *os.File, how int) error {
+func flock(fd, how int) error {
 	for {
-		if err := syscall.Flock(int(f.Fd()), how); err != syscall.EINTR {
+		if err := syscall.Flock(fd, how); err != syscall.EINTR {
 			return err
 		}
 	}
@@ -78,14 +78,7 @@ func waitShared(ctx context.Context, f *os.File, d time.Duration) error {
 	}
 	done := make(chan error, 1)
 	fd := int(f.Fd())
-	go func() {
-		for {
-			if err := syscall.Flock(fd, syscall.LOCK_SH); err != syscall.EINTR {
-				done <- err
-				return
-			}
-		}
-	}()
+	go func() { done <- flock(fd, syscall.LOCK_SH) }()
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
