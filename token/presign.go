@@ -68,10 +68,21 @@ func (e *ExpiringError) Error() string {
 	if e.Refreshed {
 		again = " (also after a refresh)"
 	}
-	if left := e.Expires.Sub(e.Now).Round(time.Second); left > 0 {
-		return fmt.Sprintf("%s expire at %s, in %s%s; a token needs them for at least %s", what, at, left, again, MinCredentialLife)
+	if left := e.Expires.Sub(e.Now); left > 0 {
+		return fmt.Sprintf("%s expire at %s, in %s%s; a token needs them for at least %s", what, at, roughly(left), again, MinCredentialLife)
 	}
-	return fmt.Sprintf("%s expired at %s, %s ago%s", what, at, e.Now.Sub(e.Expires).Round(time.Second), again)
+	return fmt.Sprintf("%s expired at %s, %s ago%s", what, at, roughly(e.Now.Sub(e.Expires)), again)
+}
+
+// roughly prints d to the second when that helps: within the hour.
+func roughly(d time.Duration) string {
+	switch {
+	case d < time.Hour:
+		return d.Round(time.Second).String()
+	case d < 48*time.Hour:
+		return d.Round(time.Minute).String()
+	}
+	return fmt.Sprintf("%d days", d/(24*time.Hour))
 }
 
 // CheckFresh returns an *ExpiringError when creds expire within

@@ -16,14 +16,17 @@ type RegionError struct {
 }
 
 func (e *RegionError) Error() string {
-	what := "region"
-	if e.Source != "" {
-		what = e.Source
+	what := fmt.Sprintf("region %q", e.Region)
+	switch {
+	case strings.HasPrefix(e.Source, "profile "):
+		what += " of " + e.Source
+	case e.Source != "":
+		what = fmt.Sprintf("%s %q", e.Source, e.Region)
 	}
 	if strings.TrimSpace(e.Region) == "" {
-		return fmt.Sprintf("%s %q is blank, not an AWS region; did you mean %s?", what, e.Region, e.Suggestion)
+		return fmt.Sprintf("%s is blank, not an AWS region; did you mean %s?", what, e.Suggestion)
 	}
-	return fmt.Sprintf("%s %q is not an AWS region; did you mean %s?", what, e.Region, e.Suggestion)
+	return fmt.Sprintf("%s is not an AWS region; did you mean %s?", what, e.Suggestion)
 }
 
 // CheckRegion tells whether region is well-formed — lowercase letters,

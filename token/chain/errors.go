@@ -81,12 +81,12 @@ func configFiles() []string {
 
 // describeExpiring names the source of credentials that are still too short
 // after a refresh, and how to renew them (never their values).
-func describeExpiring(err error, creds aws.Credentials, s *Session) error {
+func describeExpiring(err error, creds aws.Credentials, s *Session, refreshed bool) error {
 	var ee *token.ExpiringError
 	if !errors.As(err, &ee) {
 		return err
 	}
-	ee.Refreshed = true
+	ee.Refreshed = refreshed
 	profile := ""
 	if s.Profile != "" {
 		profile = fmt.Sprintf(" of profile %q", s.Profile)

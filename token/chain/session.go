@@ -142,12 +142,23 @@ func NewSession(ctx context.Context, opts Options) (*Session, error) {
 	var re *token.RegionError
 	if errors.As(err, &re) {
 		re.Source = regionSource(opts, cfg)
-		return nil, clierr.WithHint(re, "regions are lowercase, like us-east-1 or eu-west-2; fix or unset %s", re.Source)
+		return nil, clierr.WithHint(re, "AWS regions are lowercase, like us-east-1 or eu-west-2: fix or unset %s", regionSetting(re.Source))
 	}
 	if err != nil {
 		return nil, err
 	}
 	return &Session{Options: opts, Config: cfg, Endpoint: ep, Profile: activeProfile(cfg)}, nil
+}
+
+// regionSetting names the setting to fix for a region from source.
+func regionSetting(source string) string {
+	switch {
+	case strings.HasPrefix(source, "profile "):
+		return "the region of " + source
+	case source == "":
+		return "the region setting"
+	}
+	return source
 }
 
 // regionSource names where the SDK took cfg.Region from, for messages.
@@ -166,11 +177,11 @@ func regionSource(opts Options, cfg aws.Config) string {
 			}
 		case config.SharedConfig:
 			if c.Region != "" {
-				return fmt.Sprintf("the region of profile %q", c.Profile)
+				return fmt.Sprintf("profile %q", c.Profile)
 			}
 		}
 	}
-	return "the region"
+	return ""
 }
 
 // Credentials returns the credentials that sign the token: the base chain's,
@@ -204,8 +215,10 @@ func (s *Session) Credentials(ctx context.Context) (aws.Credentials, error) {
 	if err != nil {
 		return aws.Credentials{}, err
 	}
-	if token.CheckFresh(creds, s.Options.now()) == nil {
+	if err := token.CheckFresh(creds, s.Options.now()); err == nil {
 		return creds, nil
+	} else if creds.Source == EnvSource {
+		return aws.Credentials{}, describeExpiring(err, creds, s, false) // nothing to ask again
 	}
 	// Too close to their end to sign with: ask the source once more
 	// (credential_process runs again, SSO and AssumeRole are called again).
@@ -219,7 +232,7 @@ func (s *Session) Credentials(ctx context.Context) (aws.Credentials, error) {
 		return aws.Credentials{}, err
 	}
 	if err := token.CheckFresh(creds, s.Options.now()); err != nil {
-		return aws.Credentials{}, describeExpiring(err, creds, s)
+		return aws.Credentials{}, describeExpiring(err, creds, s, true)
 	}
 	return creds, nil
 }
