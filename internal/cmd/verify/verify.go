@@ -28,8 +28,8 @@ type Options struct {
 	// metadata): it also accepts that region's STS host.
 	ServerRegion string
 	STS          bool
-	Output    string
-	Now       func() time.Time
+	Output       string
+	Now          func() time.Time
 }
 
 // NewCmd builds `kubeiam verify`; runF replaces Run in tests.
