@@ -37,7 +37,17 @@ type Partition struct {
 
 // partitions is built on first use, not at package init: the front binary
 // links this package and most calls never look at a region.
-var partitions = sync.OnceValue(func() []Partition {
+func partitions() []Partition {
+	partitionsOnce.Do(func() { partitionTable = newPartitionTable() })
+	return partitionTable
+}
+
+var (
+	partitionsOnce sync.Once
+	partitionTable []Partition
+)
+
+func newPartitionTable() []Partition {
 	return []Partition{
 		{ID: "aws", DNSSuffix: "amazonaws.com", RegionRegex: regexp.MustCompile(`^(us|eu|ap|sa|ca|me|af|il|mx)\-\w+\-\d+$`), GlobalHost: "sts.amazonaws.com",
 			Regions: []string{"af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-south-2",
@@ -52,7 +62,7 @@ var partitions = sync.OnceValue(func() []Partition {
 		{ID: "aws-iso-f", DNSSuffix: "csp.hci.ic.gov", RegionRegex: regexp.MustCompile(`^us\-isof\-\w+\-\d+$`), Regions: []string{"us-isof-east-1", "us-isof-south-1"}},
 		{ID: "aws-eusc", DNSSuffix: "amazonaws.eu", RegionRegex: regexp.MustCompile(`^eusc\-(de)\-\w+\-\d+$`), Regions: []string{"eusc-de-east-1"}},
 	}
-})
+}
 
 // Partitions returns the known partitions, aws first.
 func Partitions() []Partition { return slices.Clone(partitions()) }
