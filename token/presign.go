@@ -30,6 +30,12 @@ const (
 	// own expiry: STS rejects a presigned URL whose session has ended.
 	credentialMargin = time.Minute
 
+	// MinCredentialLife is the least time credentials must have left to
+	// sign a token: the token is reported valid until credentialMargin
+	// before they end, and kubectl needs the rest to use it. Shorter-lived
+	// credentials make a token the server refuses by the time it arrives.
+	MinCredentialLife = 2 * time.Minute
+
 	// emptySHA256 is the payload hash of a GET without a body.
 	emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 )
@@ -41,14 +47,65 @@ type Token struct {
 	SignedAt   time.Time
 }
 
+// ExpiringError: the credentials have less than MinCredentialLife left (or
+// none) at Now, so no token is made from them.
+type ExpiringError struct {
+	Expires, Now time.Time
+	// Source names where the credentials came from, when known
+	// (`credential_process "get-creds" of profile "dev"`).
+	Source string
+	// Refreshed: they were asked for again, and came back no better.
+	Refreshed bool
+}
+
+func (e *ExpiringError) Error() string {
+	what := "the AWS credentials"
+	if e.Source != "" {
+		what += " from " + e.Source
+	}
+	at := e.Expires.UTC().Format(time.RFC3339)
+	again := ""
+	if e.Refreshed {
+		again = " (also after a refresh)"
+	}
+	if left := e.Expires.Sub(e.Now); left > 0 {
+		return fmt.Sprintf("%s expire at %s, in %s%s; a token needs them for at least %s", what, at, roughly(left), again, MinCredentialLife)
+	}
+	return fmt.Sprintf("%s expired at %s, %s ago%s", what, at, roughly(e.Now.Sub(e.Expires)), again)
+}
+
+// roughly prints d to the second when that helps: within the hour.
+func roughly(d time.Duration) string {
+	switch {
+	case d < time.Hour:
+		return d.Round(time.Second).String()
+	case d < 48*time.Hour:
+		return d.Round(time.Minute).String()
+	}
+	return fmt.Sprintf("%d days", d/(24*time.Hour))
+}
+
+// CheckFresh returns an *ExpiringError when creds expire within
+// MinCredentialLife of now.
+func CheckFresh(creds aws.Credentials, now time.Time) error {
+	if creds.CanExpire && !creds.Expires.IsZero() && creds.Expires.Sub(now) < MinCredentialLife {
+		return &ExpiringError{Expires: creds.Expires, Now: now}
+	}
+	return nil
+}
+
 // Presign makes a token for clusterID from creds at time now. It makes no
-// network call.
+// network call, and refuses credentials that CheckFresh refuses: their token
+// would be expired, or about to be, when printed.
 func Presign(ctx context.Context, creds aws.Credentials, clusterID string, ep Endpoint, now time.Time) (Token, error) {
 	if clusterID == "" {
 		return Token{}, fmt.Errorf("could not make a token: the cluster ID is empty")
 	}
 	if !creds.HasKeys() {
 		return Token{}, fmt.Errorf("could not make a token: the credentials have no access key")
+	}
+	if err := CheckFresh(creds, now); err != nil {
+		return Token{}, err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet,
 		"https://"+ep.Host+"/?Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Expires="+presignExpires, nil)

@@ -3,6 +3,7 @@ package token
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"flag"
 	"net/url"
 	"os"
@@ -161,5 +162,38 @@ func TestPresignRejectsBadInput(t *testing.T) {
 	}
 	if _, err := Presign(context.Background(), aws.Credentials{}, "c", ep, fixedNow); err == nil {
 		t.Error("empty credentials accepted")
+	}
+}
+
+// TestPresignRefusesExpiringCredentials: credentials with under
+// MinCredentialLife left, or already expired, make no token.
+func TestPresignRefusesExpiringCredentials(t *testing.T) {
+	ep := mustEndpoint(t, "us-west-2", false, false)
+	for left, ok := range map[time.Duration]bool{
+		-time.Minute:      false,
+		0:                 false,
+		30 * time.Second:  false,
+		2*time.Minute - 1: false,
+		MinCredentialLife: true,
+		time.Hour:         true,
+	} {
+		creds := staticCreds
+		creds.CanExpire, creds.Expires = true, fixedNow.Add(left)
+		tok, err := Presign(context.Background(), creds, "c", ep, fixedNow)
+		var ee *ExpiringError
+		switch {
+		case ok && err != nil:
+			t.Errorf("%s left: %v", left, err)
+		case ok && !tok.Expiration.After(fixedNow):
+			t.Errorf("%s left: token expires at %s", left, tok.Expiration)
+		case !ok && !errors.As(err, &ee):
+			t.Errorf("%s left: err = %v, want an ExpiringError", left, err)
+		}
+	}
+	creds := staticCreds
+	creds.CanExpire, creds.Expires = true, fixedNow.Add(-time.Minute)
+	_, err := Presign(context.Background(), creds, "c", ep, fixedNow)
+	if want := "the AWS credentials expired at 2026-11-26T11:59:00Z, 1m0s ago"; err == nil || err.Error() != want {
+		t.Errorf("message %v, want %q", err, want)
 	}
 }

@@ -50,8 +50,10 @@ const amzDateFormat = "20060102T150405Z"
 
 // Verify applies the checks an aws-iam-authenticator server makes before it
 // calls STS, in the server's order, against partition (empty means "aws")
-// at time now. It cannot check the signature or the cluster ID: only STS
-// holds the secret, see Claims.CallerIdentity.
+// at time now, taking any host of the partition's form (see
+// Partition.HostRegion); Server.Verify applies one server version's host
+// table instead. Neither can check the signature or the cluster ID: only
+// STS holds the secret, see Claims.CallerIdentity.
 func Verify(tok, partition string, now time.Time) (*Claims, error) {
 	if partition == "" {
 		partition = "aws"
@@ -60,6 +62,30 @@ func Verify(tok, partition string, now time.Time) (*Claims, error) {
 	if err != nil {
 		return nil, fail("partition", "%v", err)
 	}
+	return verify(tok, p.ID, now, func(host string) (string, error) {
+		region, ok := p.HostRegion(host)
+		if !ok {
+			return "", fmt.Errorf("%q is not an STS host of partition %s", host, p.ID)
+		}
+		return region, nil
+	})
+}
+
+// Verify is Verify with the server's own host table: what this server
+// version, running for partition in serverRegion ("" off EC2), accepts.
+func (s *Server) Verify(tok, partition, serverRegion string, now time.Time) (*Claims, error) {
+	if partition == "" {
+		partition = "aws"
+	}
+	if _, err := PartitionByID(partition); err != nil {
+		return nil, fail("partition", "%v", err)
+	}
+	return verify(tok, partition, now, func(host string) (string, error) {
+		return s.HostRegion(partition, serverRegion, host)
+	})
+}
+
+func verify(tok, partition string, now time.Time, hostRegion func(host string) (string, error)) (*Claims, error) {
 	if len(tok) > MaxLength {
 		return nil, fail("length", "the token is %d bytes; the server accepts at most %d", len(tok), MaxLength)
 	}
@@ -78,9 +104,9 @@ func Verify(tok, partition string, now time.Time) (*Claims, error) {
 		return nil, fail("scheme", "the URL scheme is %q, want https", u.Scheme)
 	}
 	// The server compares the host with the port, so any port fails.
-	region, ok := p.HostRegion(u.Host)
-	if !ok {
-		return nil, fail("host", "%q is not an STS host of partition %s", u.Host, p.ID)
+	region, err := hostRegion(u.Host)
+	if err != nil {
+		return nil, fail("host", "%v", err)
 	}
 	if u.Path != "/" {
 		return nil, fail("path", "the URL path is %q, want /", u.Path)
@@ -128,7 +154,7 @@ func Verify(tok, partition string, now time.Time) (*Claims, error) {
 	}
 	c := &Claims{
 		Host:         u.Host,
-		Partition:    p.ID,
+		Partition:    partition,
 		Region:       region,
 		AccessKeyID:  strings.Split(lower["x-amz-credential"], "/")[0],
 		SignedAt:     signedAt,

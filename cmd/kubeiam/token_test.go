@@ -356,11 +356,14 @@ func TestFrontStaticMatchesCore(t *testing.T) {
 		{"govcloud fips", []string{"AWS_REGION=us-gov-west-1", "AWS_USE_FIPS_ENDPOINT=true"}, nil},
 		{"china", []string{"AWS_REGION=cn-north-1"}, nil},
 		{"session token", []string{"AWS_REGION=eu-west-1", "AWS_SESSION_TOKEN=FwoGZXIvYXdzEXAMPLE"}, nil},
+		{"region newer than the table", []string{"AWS_REGION=ap-southeast-9"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := append(append([]string{}, keys...), tc.env...)
 			args := append([]string{"token", "-i", "c1", "--token-only"}, tc.args...)
 			front := kubeiamCmd(t, append(env, "KUBEIAM_CORE=/nonexistent"), args...)
+			var frontErr bytes.Buffer
+			front.Stderr = &frontErr
 			fo, err := front.Output()
 			if err != nil {
 				t.Fatalf("the front did not answer alone: %v", err)
@@ -371,12 +374,21 @@ func TestFrontStaticMatchesCore(t *testing.T) {
 			if err := os.Symlink(mustExecutable(t), core.Path); err != nil {
 				t.Fatal(err)
 			}
-			co, err := core.CombinedOutput()
+			var coreErr bytes.Buffer
+			core.Stderr = &coreErr
+			co, err := core.Output()
 			if err != nil {
-				t.Fatalf("core: %v: %s", err, co)
+				t.Fatalf("core: %v: %s", err, coreErr.String())
 			}
 			if a, b := stripSignature(t, string(fo)), stripSignature(t, string(co)); a != b {
 				t.Errorf("front and core differ:\nfront %s\ncore  %s", a, b)
+			}
+			// Warnings too (an unknown region's).
+			if warned := strings.Contains(frontErr.String(), "kubeiam: warning: region ap-southeast-9 is not in kubeiam's region table"); warned != strings.Contains(tc.name, "newer") {
+				t.Errorf("front stderr %q", frontErr.String())
+			}
+			if frontErr.String() != coreErr.String() {
+				t.Errorf("front and core warn differently:\nfront %q\ncore  %q", frontErr.String(), coreErr.String())
 			}
 		})
 	}

@@ -123,6 +123,9 @@ func signStatic(ctx context.Context, req *Request, info ExecInfo, creds aws.Cred
 	if req.Verbose {
 		fmt.Fprintf(errOut, "kubeiam: signing with static keys from the environment for %s (region %s, partition %s)\n", ep.Host, ep.SigningRegion, ep.Partition)
 	}
+	if w := ep.Warning(); w != "" {
+		fmt.Fprintln(errOut, w)
+	}
 	return Write(w, info, req.TokenOnly, tok.Token, tok.Expiration) == nil
 }
 

@@ -6,10 +6,15 @@ import (
 	"os"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/processcreds"
+	"github.com/aws/aws-sdk-go-v2/credentials/ssocreds"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/smithy-go"
 
 	"github.com/kubeiam/kubeiam/internal/clierr"
+	"github.com/kubeiam/kubeiam/token"
 )
 
 // describeConfigError turns configuration-loading failures into one line
@@ -72,4 +77,76 @@ func configFiles() []string {
 		creds = home + "/.aws/credentials"
 	}
 	return []string{cfg, creds}
+}
+
+// describeExpiring names the source of credentials that are still too short
+// after a refresh, and how to renew them (never their values).
+func describeExpiring(err error, creds aws.Credentials, s *Session, refreshed bool) error {
+	var ee *token.ExpiringError
+	if !errors.As(err, &ee) {
+		return err
+	}
+	ee.Refreshed = refreshed
+	profile := ""
+	if s.Profile != "" {
+		profile = fmt.Sprintf(" of profile %q", s.Profile)
+	}
+	src := sourceName(creds.Source) + profile
+	var fix string
+	switch {
+	case s.Options.RoleARN != "":
+		src = "role " + s.Options.RoleARN
+		fix = "STS gave a session shorter than kubeiam asked for: check the role's maximum session duration"
+	case strings.HasPrefix(creds.Source, processcreds.ProviderName):
+		if cmd := processCommand(s.Config); cmd != "" {
+			src = fmt.Sprintf("credential_process %q%s", cmd, profile)
+		}
+		fix = "make the credential_process command return credentials that last longer (its Expiration field), or renew what it reads"
+	case strings.HasPrefix(creds.Source, ssocreds.ProviderName):
+		fix = fmt.Sprintf("run 'aws sso login%s'", strings.Replace(profile, " of profile ", " --profile ", 1))
+	case strings.HasPrefix(creds.Source, stscreds.WebIdentityProviderName):
+		fix = "renew the web identity token file (AWS_WEB_IDENTITY_TOKEN_FILE) or the role's session duration"
+	case creds.Source == EnvSource:
+		src = "the environment (AWS_ACCESS_KEY_ID, " + credentialExpirationEnv + ")"
+		fix = "export fresh credentials, e.g. eval \"$(aws configure export-credentials --format env)\""
+	default:
+		fix = "renew the credentials of that source (for SSO profiles: aws sso login) and retry"
+	}
+	ee.Source = src
+	return clierr.WithHint(ee, "%s", fix)
+}
+
+// sourceName turns the SDK's provider names into what a person recognises.
+func sourceName(source string) string {
+	for _, n := range []struct{ prefix, name string }{
+		{processcreds.ProviderName, "credential_process"},
+		{ssocreds.ProviderName, "SSO"},
+		{stscreds.ProviderName, "AssumeRole"},
+		{stscreds.WebIdentityProviderName, "web identity"},
+		{"EC2RoleProvider", "the EC2 instance role"},
+		{"CredentialsEndpointProvider", "the container credentials endpoint"},
+		{"SharedConfigCredentials", "the shared credentials file"},
+		{EnvSource, "the environment"},
+	} {
+		if strings.HasPrefix(source, n.prefix) {
+			return n.name
+		}
+	}
+	if source == "" {
+		return "the AWS credential chain"
+	}
+	return source
+}
+
+// processCommand is the program a profile's credential_process runs: its
+// first word only, as the rest may carry secrets.
+func processCommand(cfg aws.Config) string {
+	for _, src := range cfg.ConfigSources {
+		if sc, ok := src.(config.SharedConfig); ok && sc.CredentialProcess != "" {
+			if f := strings.Fields(sc.CredentialProcess); len(f) > 0 {
+				return strings.Trim(f[0], `"'`)
+			}
+		}
+	}
+	return ""
 }

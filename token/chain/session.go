@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/kubeiam/kubeiam/internal/clierr"
 	"github.com/kubeiam/kubeiam/token"
 )
 
@@ -137,10 +139,49 @@ func NewSession(ctx context.Context, opts Options) (*Session, error) {
 		}
 	}
 	ep, err := token.EndpointFor(cfg.Region, opts.STSGlobal, fips)
+	var re *token.RegionError
+	if errors.As(err, &re) {
+		re.Source = regionSource(opts, cfg)
+		return nil, clierr.WithHint(re, "AWS regions are lowercase, like us-east-1 or eu-west-2: fix or unset %s", regionSetting(re.Source))
+	}
 	if err != nil {
 		return nil, err
 	}
 	return &Session{Options: opts, Config: cfg, Endpoint: ep, Profile: activeProfile(cfg)}, nil
+}
+
+// regionSetting names the setting to fix for a region from source.
+func regionSetting(source string) string {
+	switch {
+	case strings.HasPrefix(source, "profile "):
+		return "the region of " + source
+	case source == "":
+		return "the region setting"
+	}
+	return source
+}
+
+// regionSource names where the SDK took cfg.Region from, for messages.
+func regionSource(opts Options, cfg aws.Config) string {
+	if opts.Region != "" {
+		return "--region"
+	}
+	for _, src := range cfg.ConfigSources {
+		switch c := src.(type) {
+		case config.EnvConfig:
+			if c.Region != "" {
+				if os.Getenv("AWS_REGION") == c.Region {
+					return "AWS_REGION"
+				}
+				return "AWS_DEFAULT_REGION"
+			}
+		case config.SharedConfig:
+			if c.Region != "" {
+				return fmt.Sprintf("profile %q", c.Profile)
+			}
+		}
+	}
+	return ""
 }
 
 // Credentials returns the credentials that sign the token: the base chain's,
@@ -170,12 +211,69 @@ func (s *Session) Credentials(ctx context.Context) (aws.Credentials, error) {
 	if provider == nil {
 		return aws.Credentials{}, describeCredentialsError(errors.New("no credential source found"), s)
 	}
+	creds, err := s.retrieve(ctx, provider)
+	if err != nil {
+		return aws.Credentials{}, err
+	}
+	if err := token.CheckFresh(creds, s.Options.now()); err == nil {
+		return creds, nil
+	} else if creds.Source == EnvSource {
+		return aws.Credentials{}, describeExpiring(err, creds, s, false) // nothing to ask again
+	}
+	// Too close to their end to sign with: ask the source once more
+	// (credential_process runs again, SSO and AssumeRole are called again).
+	// The SDK's cache would hand back the same credentials until they have
+	// expired, so it is told to forget them.
+	s.Options.debugf("the credentials from %s expire at %s; refreshing them", sourceName(creds.Source), creds.Expires.UTC().Format(time.RFC3339))
+	if c, ok := provider.(interface{ Invalidate() }); ok {
+		c.Invalidate()
+	}
+	if creds, err = s.retrieve(ctx, provider); err != nil {
+		return aws.Credentials{}, err
+	}
+	if err := token.CheckFresh(creds, s.Options.now()); err != nil {
+		return aws.Credentials{}, describeExpiring(err, creds, s, true)
+	}
+	return creds, nil
+}
+
+// retrieve gets credentials from provider, with the expiry that
+// AWS_CREDENTIAL_EXPIRATION gives keys from the environment.
+func (s *Session) retrieve(ctx context.Context, provider aws.CredentialsProvider) (aws.Credentials, error) {
 	creds, err := provider.Retrieve(ctx)
 	if err != nil {
 		return aws.Credentials{}, describeCredentialsError(err, s)
 	}
+	if err := s.applyEnvExpiration(&creds); err != nil {
+		return aws.Credentials{}, err
+	}
 	return creds, nil
 }
+
+// applyEnvExpiration honours AWS_CREDENTIAL_EXPIRATION, which the AWS CLI
+// reads and tools that export temporary credentials (aws configure
+// export-credentials, aws-vault) set, but the Go SDK ignores: without it a
+// token made from expired environment keys looks valid for 14 minutes.
+func (s *Session) applyEnvExpiration(creds *aws.Credentials) error {
+	v := os.Getenv(credentialExpirationEnv)
+	if v == "" || creds.CanExpire || s.Options.RoleARN != "" || creds.AccessKeyID != os.Getenv("AWS_ACCESS_KEY_ID") {
+		return nil
+	}
+	exp, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return clierr.WithHint(fmt.Errorf("%s=%q is not an RFC 3339 time", credentialExpirationEnv, v),
+			"set it as the AWS CLI writes it (2006-01-02T15:04:05Z), or unset it")
+	}
+	creds.CanExpire, creds.Expires = true, exp
+	creds.Source = EnvSource
+	return nil
+}
+
+const credentialExpirationEnv = "AWS_CREDENTIAL_EXPIRATION"
+
+// EnvSource is the Source of environment keys that AWS_CREDENTIAL_EXPIRATION
+// made temporary; they are not worth caching, the environment holds them.
+const EnvSource = "EnvConfigCredentials"
 
 // Token makes a token: Credentials, then Presign at the session's clock.
 func (s *Session) Token(ctx context.Context) (token.Token, aws.Credentials, error) {

@@ -147,11 +147,15 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	opts.debugf("signing for %s (region %s, partition %s)", sess.Endpoint.Host, sess.Endpoint.SigningRegion, sess.Endpoint.Partition)
+	if _, err := token.ServerV072.HostRegion(sess.Endpoint.Partition, "", sess.Endpoint.Host); err != nil {
+		opts.debugf("note: %v, unless it runs in that region", err)
+	}
 
 	var creds aws.Credentials
 	// Cached credentials must outlive the token's own minimum by the margin
-	// Expiration keeps before a session's end.
-	if e.CredentialsValid(opts.Now(), minRemaining+time.Minute) {
+	// Expiration keeps before a session's end, and never sign closer to
+	// their end than token.MinCredentialLife.
+	if e.CredentialsValid(opts.Now(), max(minRemaining+time.Minute, token.MinCredentialLife)) {
 		cc := e.Credentials
 		opts.debugf("signing with cached credentials valid until %s", cc.Expires.Format(time.RFC3339))
 		creds = aws.Credentials{AccessKeyID: cc.AccessKeyID, SecretAccessKey: cc.SecretAccessKey, SessionToken: cc.SessionToken,
@@ -163,11 +167,14 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	if w := sess.Endpoint.Warning(); w != "" {
+		fmt.Fprintln(opts.IO.ErrOut, w)
+	}
 	entry := &cache.Entry{Key: key, Token: tok.Token, TokenExpiry: tok.Expiration}
 	// Only temporary credentials are worth keeping: they cost a network
 	// call (AssumeRole, SSO, IMDS) or an MFA prompt to get again. Long-lived
-	// keys stay where the user keeps them.
-	if creds.CanExpire {
+	// keys, and any in the environment, stay where the user keeps them.
+	if creds.CanExpire && creds.Source != chain.EnvSource {
 		entry.Credentials = &cache.Credentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey,
 			SessionToken: creds.SessionToken, Source: creds.Source, CanExpire: true, Expires: creds.Expires}
 	}

@@ -24,9 +24,12 @@ type Options struct {
 	Token     string
 	ClusterID string
 	Partition string
-	STS       bool
-	Output    string
-	Now       func() time.Time
+	// ServerRegion is the region the server runs in (its EC2 instance
+	// metadata): it also accepts that region's STS host.
+	ServerRegion string
+	STS          bool
+	Output       string
+	Now          func() time.Time
 }
 
 // NewCmd builds `kubeiam verify`; runF replaces Run in tests.
@@ -35,11 +38,14 @@ func NewCmd(io *iostreams.IOStreams, runF func(context.Context, *Options) error)
 	cmd := &cobra.Command{
 		Use:   "verify -t TOKEN -i CLUSTER_ID",
 		Short: "Check a token the way the aws-iam-authenticator server does",
-		Long: `Check a token offline with the server's rules (length, prefix, encoding, STS
-host of the partition, path, query parameters, signed cluster ID header,
-X-Amz-Expires, 15-minute lifetime) and print what it says. With --sts, also
-call STS with the cluster ID header as the server does, which checks the
-signature and the cluster ID, and print the caller and its canonical ARN.
+		Long: `Check a token offline with the rules of the ` + server.Name + `
+server (length, prefix, encoding, STS host in that version's host table for
+the partition, path, query parameters, signed cluster ID header,
+X-Amz-Expires, 15-minute lifetime) and print what it says. The cluster ID is
+not in the token, only in its signature, so offline it is not checked. With
+--sts, also call STS with the cluster ID header as the server does, which
+checks the signature and the cluster ID, and print the caller and its
+canonical ARN.
 
 A failed check exits 1 and names the check. -t - reads the token from stdin.`,
 		Example: `  kubeiam verify -t "$(kubeiam token -i my-cluster --token-only)" -i my-cluster
@@ -61,11 +67,17 @@ A failed check exits 1 and names the check. -t - reads the token from stdin.`,
 	f := cmd.Flags()
 	f.StringVarP(&opts.Token, "token", "t", "", "the token (k8s-aws-v1.…), or - to read it from stdin")
 	f.StringVarP(&opts.ClusterID, "cluster-id", "i", "", "the cluster ID the server expects")
-	f.StringVar(&opts.Partition, "partition", "aws", "the server's partition: aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b")
+	f.StringVar(&opts.Partition, "partition", "aws", "the server's partition: aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, aws-iso-e, aws-iso-f")
+	f.StringVar(&opts.ServerRegion, "server-region", "", "the region the server runs in (EC2 instance metadata), whose STS host it also accepts")
 	f.BoolVar(&opts.STS, "sts", false, "also call STS as the server does (checks signature and cluster ID)")
 	f.StringVarP(&opts.Output, "output", "o", "", "output format: json")
 	return cmd
 }
+
+// server is the aws-iam-authenticator version whose checks verify applies.
+var server = token.ServerV072
+
+const clusterIDNotChecked = "cluster ID not checked offline; use --sts"
 
 // Run checks the token and prints the findings.
 func Run(ctx context.Context, opts *Options) error {
@@ -81,7 +93,7 @@ func Run(ctx context.Context, opts *Options) error {
 		tok = line
 	}
 	tok = strings.TrimSpace(tok)
-	claims, err := token.Verify(tok, opts.Partition, opts.Now())
+	claims, err := server.Verify(tok, opts.Partition, opts.ServerRegion, opts.Now())
 	if err != nil {
 		return err
 	}
@@ -92,14 +104,22 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 	}
 	if opts.Output == "json" {
+		if id == nil {
+			fmt.Fprintf(opts.IO.ErrOut, "kubeiam: %s\n", clusterIDNotChecked)
+		}
 		enc := json.NewEncoder(opts.IO.Out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(struct {
+			Server string `json:"server"`
 			*token.Claims
-			Caller *token.Identity `json:"caller,omitempty"`
-		}{claims, id})
+			// ClusterIDChecked: STS recomputed the signature with the
+			// cluster ID header (--sts); offline it cannot be checked.
+			ClusterIDChecked bool            `json:"clusterIDChecked"`
+			Caller           *token.Identity `json:"caller,omitempty"`
+		}{server.Name, claims, id != nil, id})
 	}
 	w := tabwriter.NewWriter(opts.IO.Out, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "checks\tof %s's server\n", server.Name)
 	fmt.Fprintf(w, "host\t%s\n", claims.Host)
 	fmt.Fprintf(w, "partition\t%s\n", claims.Partition)
 	fmt.Fprintf(w, "region\t%s\n", claims.Region)
@@ -107,7 +127,10 @@ func Run(ctx context.Context, opts *Options) error {
 	fmt.Fprintf(w, "signed at\t%s\n", claims.SignedAt.Format(time.RFC3339))
 	fmt.Fprintf(w, "expires\t%s (in %s)\n", claims.Expires.Format(time.RFC3339), claims.Expires.Sub(opts.Now()).Round(time.Second))
 	fmt.Fprintf(w, "session token\t%t\n", claims.SessionToken)
-	if id != nil {
+	if id == nil {
+		fmt.Fprintf(w, "cluster ID\t%s\n", clusterIDNotChecked)
+	} else {
+		fmt.Fprintf(w, "cluster ID\t%s (checked by STS)\n", opts.ClusterID)
 		fmt.Fprintf(w, "caller\t%s\n", id.ARN)
 		fmt.Fprintf(w, "canonical ARN\t%s\n", id.CanonicalARN)
 		fmt.Fprintf(w, "account\t%s\n", id.Account)

@@ -1,0 +1,97 @@
+package token
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// RegionError is a region that is not well-formed: no server has an STS
+// host for it, so no token is signed. Source names where it came from
+// ("--region", "AWS_REGION", `profile "dev"`), when the caller knows.
+type RegionError struct {
+	Region     string
+	Source     string
+	Suggestion string
+}
+
+func (e *RegionError) Error() string {
+	what := fmt.Sprintf("region %q", e.Region)
+	switch {
+	case strings.HasPrefix(e.Source, "profile "):
+		what += " of " + e.Source
+	case e.Source != "":
+		what = fmt.Sprintf("%s %q", e.Source, e.Region)
+	}
+	if strings.TrimSpace(e.Region) == "" {
+		return fmt.Sprintf("%s is blank, not an AWS region; did you mean %s?", what, e.Suggestion)
+	}
+	return fmt.Sprintf("%s is not an AWS region; did you mean %s?", what, e.Suggestion)
+}
+
+// CheckRegion tells whether region is well-formed — lowercase letters,
+// digits and hyphens fitting one partition's naming pattern (the SDK's
+// regionRegex) — and whether it is in the partition table. A region that is
+// not well-formed is a *RegionError suggesting the closest known region.
+func CheckRegion(region string) (known bool, err error) {
+	if wellFormed(region) {
+		for _, p := range partitions() {
+			if p.RegionRegex.MatchString(region) {
+				return slices.Contains(p.Regions, region), nil
+			}
+		}
+	}
+	return false, &RegionError{Region: region, Suggestion: closestRegion(region)}
+}
+
+func wellFormed(region string) bool {
+	if region == "" || strings.HasPrefix(region, "-") || strings.HasSuffix(region, "-") {
+		return false
+	}
+	for _, c := range region {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// closestRegion is the known region with the smallest edit distance from
+// region, compared in lowercase without surrounding spaces (so US-EAST-1
+// and " us-east-1" point at us-east-1); ties go to the first in table order.
+func closestRegion(region string) string {
+	s := strings.ToLower(strings.TrimSpace(region))
+	if s == "" {
+		return DefaultRegion
+	}
+	best, bestDist := DefaultRegion, -1
+	for _, p := range partitions() {
+		for _, r := range p.Regions {
+			if d := editDistance(s, r); bestDist < 0 || d < bestDist {
+				best, bestDist = r, d
+			}
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
