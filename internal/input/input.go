@@ -8,6 +8,7 @@ package input
 
 import (
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/spf13/pflag"
@@ -19,10 +20,31 @@ type Error struct {
 	Name   string
 	Value  string
 	Reason string
+	// Secret keeps the value out of the message (env values, tokens).
+	Secret bool
 }
 
 func (e *Error) Error() string {
+	if e.Secret {
+		return fmt.Sprintf("invalid %s (value not shown): %s", e.Name, e.Reason)
+	}
 	return fmt.Sprintf("invalid %s %s: %s", e.Name, quote(e.Value), e.Reason)
+}
+
+// Invalid names the flag in err, an error from a parser that does not know
+// which flag its input came from.
+func Invalid(name, value string, err error) error {
+	return &Error{Name: name, Value: value, Reason: err.Error()}
+}
+
+// Display is s for a terminal: as it is when Text accepts it, else quoted
+// with every control character escaped, so a value read from a file cannot
+// forge rows or rewrite the screen.
+func Display(s string) string {
+	if Text("", s) == nil {
+		return s
+	}
+	return fmt.Sprintf("%+q", s)
 }
 
 // quote shows a value with every control and invisible character escaped,
@@ -52,7 +74,7 @@ func Text(name, value string) error {
 	}
 	for _, r := range value {
 		if what := forbidden(r); what != "" {
-			return &Error{Name: name, Value: value, Reason: fmt.Sprintf("contains %s (U+%04X); kubeiam writes no control characters into kubeconfigs or specs", what, r)}
+			return &Error{Name: name, Value: value, Reason: fmt.Sprintf("contains %s (U+%04X)", what, r)}
 		}
 	}
 	return nil
@@ -69,6 +91,23 @@ func forbidden(r rune) string {
 	}
 	return ""
 }
+
+// Env checks one NAME=VALUE environment entry for an exec block; the
+// message names the variable and never shows the value, which may be a
+// secret.
+func Env(name, kv string) error {
+	k, _, _ := strings.Cut(kv, "=")
+	if err := Text(name, kv); err != nil {
+		e := err.(*Error)
+		e.Name, e.Secret = name+" "+quote(k), true
+		return e
+	}
+	return nil
+}
+
+// secretFlags hold values that must not be echoed in an error: exec env
+// entries, tokens, external IDs.
+var secretFlags = map[string]bool{"env": true, "token": true, "external-id": true}
 
 // FreeText is the annotation that exempts a flag from CheckFlags: its value
 // is an expression or a document, never written into a file (yq's --query
@@ -96,9 +135,28 @@ func CheckFlags(fs *pflag.FlagSet) error {
 		}
 		for _, v := range values {
 			if err = Text("--"+f.Name, v); err != nil {
+				err.(*Error).Secret = secretFlags[f.Name]
 				return
 			}
 		}
 	})
 	return err
+}
+
+// ClusterID accepts what aws-iam-authenticator accepts as a cluster ID: any
+// non-empty string (a UUID on EKS Anywhere, the cluster name on EKS) without
+// whitespace, which would only come from a copy-paste accident, and without
+// what Text refuses. The ID travels in a signed HTTP header and is written
+// into kubeconfigs and the server's config.yaml.
+func ClusterID(name, id string) error {
+	if id == "" {
+		return fmt.Errorf("%s is empty", name)
+	}
+	if err := Text(name, id); err != nil {
+		return err
+	}
+	if strings.ContainsRune(id, ' ') {
+		return &Error{Name: name, Value: id, Reason: "contains whitespace"}
+	}
+	return nil
 }

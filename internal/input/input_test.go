@@ -74,3 +74,20 @@ func TestCheckFlags(t *testing.T) {
 		}
 	}
 }
+
+// Env values and tokens may be secrets: the error names the variable or
+// flag and never shows the value.
+func TestSecretsStayOut(t *testing.T) {
+	err := Env("--env", "AWS_SECRET_ACCESS_KEY=wJalr\nXUtnFEMI")
+	if err == nil || err.Error() != `invalid --env "AWS_SECRET_ACCESS_KEY" (value not shown): contains a line break (U+000A)` {
+		t.Errorf("Env: %v", err)
+	}
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	fs.String("token", "", "")
+	if err := fs.Parse([]string{"--token=k8s-aws-v1.secret\x00"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckFlags(fs); err == nil || strings.Contains(err.Error(), "secret") || !strings.HasPrefix(err.Error(), "invalid --token (value not shown)") {
+		t.Errorf("CheckFlags: %v", err)
+	}
+}
