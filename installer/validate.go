@@ -8,6 +8,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/kubeiam/kubeiam/internal/input"
 	"github.com/kubeiam/kubeiam/token"
 )
 
@@ -108,6 +109,11 @@ func (v *validator) str(n *yaml.Node, path string) (string, bool) {
 	}
 	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
 		v.errorf(n, path, "must be a string")
+		return "", false
+	}
+	// Every value may end up in aws-auth, a kubeconfig or a terminal.
+	if err := input.Text(path, n.Value); err != nil {
+		v.errorf(n, path, "%s", err.(*input.Error).Reason)
 		return "", false
 	}
 	return n.Value, true
