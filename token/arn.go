@@ -78,7 +78,7 @@ func ParseRoleARN(s string) (RoleARN, error) {
 		return r, fmt.Errorf("service %q is not iam (%s)", service, want)
 	case region != "":
 		return r, fmt.Errorf("IAM ARNs have no region (got %q)", region)
-	case !isAccount(account):
+	case !IsAccountID(account):
 		return r, fmt.Errorf("account %q is not 12 digits", account)
 	case !strings.HasPrefix(resource, "role/"):
 		typ, _, _ := strings.Cut(resource, "/")
@@ -109,7 +109,8 @@ func ParseRoleARN(s string) (RoleARN, error) {
 	return r, nil
 }
 
-func isAccount(s string) bool {
+// IsAccountID reports whether s is a 12-digit AWS account ID.
+func IsAccountID(s string) bool {
 	if len(s) != 12 {
 		return false
 	}
