@@ -35,13 +35,25 @@ AUTHENTICATOR_VERSION ?= v0.7.2
 AUTHENTICATOR_BIN := $(CACHE_DIR)/e2e/bin/aws-iam-authenticator-$(AUTHENTICATOR_VERSION)/aws-iam-authenticator
 export KUBEIAM_AUTHENTICATOR_BIN := $(AUTHENTICATOR_BIN)
 
+# krew and its manifest validator, to check plugins/iam.yaml and install the
+# release archive through the real kubectl plugin manager in cmd/kubeiam's
+# install tests (KUBEIAM_TEST_PEERS=1); ~1.5 min the first time.
+KREW_VERSION ?= v0.4.3
+KREW_BIN := $(CACHE_DIR)/tools/krew-$(KREW_VERSION)/krew
+export KUBEIAM_KREW_BIN := $(KREW_BIN)
+
 .PHONY: tools walkthrough
-tools: $(AUTHENTICATOR_BIN) ## build the peer and rig binaries the tests need (cached)
+tools: $(AUTHENTICATOR_BIN) $(KREW_BIN) ## build the peer and rig binaries the tests need (cached)
 
 $(AUTHENTICATOR_BIN):
 	@echo "building aws-iam-authenticator $(AUTHENTICATOR_VERSION) (first time only, ~10 min on 2 cores)..."
 	@mkdir -p $(dir $@)
 	GOBIN=$(dir $@) $(GO) install -v sigs.k8s.io/aws-iam-authenticator/cmd/aws-iam-authenticator@$(AUTHENTICATOR_VERSION) 2>&1 | awk '{n++; printf "\r  %d packages built", n; fflush()} END {print ""}'
+
+$(KREW_BIN):
+	@echo "building krew $(KREW_VERSION) (first time only)..."
+	@mkdir -p $(dir $@)
+	GOBIN=$(dir $@) $(GO) install -v sigs.k8s.io/krew/cmd/krew@$(KREW_VERSION) sigs.k8s.io/krew/cmd/validate-krew-manifest@$(KREW_VERSION) 2>&1 | awk '{n++; printf "\r  %d packages built", n; fflush()} END {print ""}'
 
 walkthrough: build ## a local tour of token + verify with example credentials (no cluster)
 	@./scripts/walkthrough.sh $(BIN)/kubeiam

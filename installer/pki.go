@@ -16,6 +16,10 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/kubeiam/kubeiam/internal/input"
 )
 
 // Where the server listens; the webhook kubeconfig points there.
@@ -136,6 +140,18 @@ func NewClusterID() (string, error) {
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:], nil
 }
 
+// ConfigYAML is the server's config.yaml for a cluster ID. The ID is checked
+// as kubeiam token checks it and quoted as YAML needs: spliced in as text, a
+// newline would add keys, and an ID like "on" or "0123" would read back as
+// a bool or a number.
+func ConfigYAML(clusterID string) (string, error) {
+	if err := input.ClusterID("cluster ID", clusterID); err != nil {
+		return "", err
+	}
+	b, err := yaml.Marshal(map[string]string{"clusterID": clusterID})
+	return string(b), err
+}
+
 // InitOptions configure Init.
 type InitOptions struct {
 	ClusterID string
@@ -157,8 +173,9 @@ type InitResult struct {
 // /var/lib/kubeadm/aws-iam-authenticator/ so the directory can be copied
 // there as it is.
 func Init(opts InitOptions) (*InitResult, error) {
-	if opts.ClusterID == "" {
-		return nil, fmt.Errorf("could not initialise: no cluster ID")
+	config, err := ConfigYAML(opts.ClusterID)
+	if err != nil {
+		return nil, fmt.Errorf("could not initialise: %w", err)
 	}
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
@@ -195,7 +212,7 @@ func Init(opts InitOptions) (*InitResult, error) {
 		mode os.FileMode
 	}{
 		{"kubeconfig.yaml", WebhookKubeconfig(certPEM, ""), 0o644},
-		{"config.yaml", []byte("clusterID: " + opts.ClusterID + "\n"), 0o644},
+		{"config.yaml", []byte(config), 0o644},
 		{"kubeadm-patch.yaml", KubeadmPatch(), 0o644},
 	}
 	for _, f := range files {

@@ -57,8 +57,9 @@ func Render(spec *Spec, opts RenderOptions) ([]*unstructured.Unstructured, error
 	if opts.Image == "" {
 		return nil, fmt.Errorf("could not render manifests: no image")
 	}
-	if opts.ClusterID == "" {
-		return nil, fmt.Errorf("could not render manifests: no cluster ID")
+	config, err := ConfigYAML(opts.ClusterID)
+	if err != nil {
+		return nil, fmt.Errorf("could not render manifests: %w", err)
 	}
 	awsAuth, err := AWSAuth(spec.Config)
 	if err != nil {
@@ -77,7 +78,7 @@ func Render(spec *Spec, opts RenderOptions) ([]*unstructured.Unstructured, error
 		&corev1.ConfigMap{
 			TypeMeta:   tm("v1", "ConfigMap"),
 			ObjectMeta: withLabels(meta(Name, Namespace)),
-			Data:       map[string]string{ConfigKey: "clusterID: " + opts.ClusterID + "\n"},
+			Data:       map[string]string{ConfigKey: config},
 		},
 		awsAuth,
 	}

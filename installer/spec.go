@@ -163,6 +163,9 @@ func splitDocuments(data []byte) ([]*document, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := resolveAliases(&n); err != nil {
+			return nil, fmt.Errorf("document %d: %w", i, err)
+		}
 		d := &document{index: i}
 		if len(n.Content) > 0 {
 			d.root = n.Content[0]

@@ -8,6 +8,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/kubeiam/kubeiam/internal/input"
 	"github.com/kubeiam/kubeiam/token"
 )
 
@@ -108,6 +109,11 @@ func (v *validator) str(n *yaml.Node, path string) (string, bool) {
 	}
 	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
 		v.errorf(n, path, "must be a string")
+		return "", false
+	}
+	// Every value may end up in aws-auth, a kubeconfig or a terminal.
+	if err := input.Text(path, n.Value); err != nil {
+		v.errorf(n, path, "%s", err.(*input.Error).Reason)
 		return "", false
 	}
 	return n.Value, true
@@ -234,7 +240,7 @@ func (v *validator) accounts(n *yaml.Node) ([]string, []*yaml.Node) {
 		if !ok {
 			continue
 		}
-		if !isAccountID(s) {
+		if !token.IsAccountID(s) {
 			v.errorf(e, path, "%q is not a 12-digit account ID", s)
 			continue
 		}
@@ -242,18 +248,6 @@ func (v *validator) accounts(n *yaml.Node) ([]string, []*yaml.Node) {
 		nodes = append(nodes, e)
 	}
 	return out, nodes
-}
-
-func isAccountID(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // mappings reads and checks mapRoles or mapUsers; kind is "role" or "user".
@@ -359,7 +353,7 @@ func (v *validator) arn(n *yaml.Node, path, s, kind, partition string) {
 	if part != partition {
 		v.errorf(n, path, "partition %q does not match spec.partition %q", part, partition)
 	}
-	if !isAccountID(account) {
+	if !token.IsAccountID(account) {
 		v.errorf(n, path, "account %q is not 12 digits", account)
 	}
 	if service == "sts" {

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/kubeiam/kubeiam/internal/input"
 )
 
 // Adoption is the outcome for one context.
@@ -98,6 +100,32 @@ func (t tokenArgs) kubeiam() []string {
 	return args
 }
 
+// check refuses to carry over what kubeiam would not write itself: control
+// characters anywhere, a role that is not an IAM role ARN (kubeiam token
+// refuses it before calling STS), a cluster ID with whitespace. The entry is
+// then left as it is, with the reason.
+func (t tokenArgs) check(env []clientcmdapi.ExecEnvVar) string {
+	if err := input.ClusterID("cluster ID", t.clusterID); err != nil {
+		return err.Error()
+	}
+	if err := ValidateRoleARN("role", t.role); err != nil {
+		return err.Error()
+	}
+	for _, f := range []struct{ name, v string }{
+		{"external ID", t.externalID}, {"session name", t.sessionName}, {"region", t.region}, {"profile", t.profile},
+	} {
+		if err := input.Text(f.name, f.v); err != nil {
+			return err.Error()
+		}
+	}
+	for _, e := range env {
+		if err := input.Env("env", e.Name+"="+e.Value); err != nil {
+			return err.Error()
+		}
+	}
+	return ""
+}
+
 func adoptExec(old *clientcmdapi.ExecConfig) (*clientcmdapi.ExecConfig, string) {
 	var t tokenArgs
 	var reason string
@@ -120,6 +148,9 @@ func adoptExec(old *clientcmdapi.ExecConfig) (*clientcmdapi.ExecConfig, string) 
 	env := old.Env
 	if p := envValue(env, "AWS_PROFILE"); p != "" && t.profile == "" {
 		t.profile = p
+	}
+	if reason := t.check(env); reason != "" {
+		return nil, reason
 	}
 	env = withEnv(env, "AWS_PROFILE", "")
 	apiVersion := old.APIVersion

@@ -2,9 +2,7 @@ package kubeconfig
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -13,6 +11,8 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
+
+	"github.com/kubeiam/kubeiam/internal/input"
 )
 
 // The ConfigMap in which EKS Anywhere stores the authenticator's cluster ID
@@ -66,17 +66,10 @@ func ParseClusterID(configYAML string) (string, error) {
 	return c.ClusterID, nil
 }
 
-// ValidateClusterID accepts what aws-iam-authenticator accepts as an ID: any
-// non-empty string (a UUID on EKS Anywhere, the cluster name on EKS), but
-// without whitespace, which would only come from a copy-paste accident.
+// ValidateClusterID accepts what aws-iam-authenticator accepts as an ID (see
+// input.ClusterID).
 func ValidateClusterID(id string) error {
-	if id == "" {
-		return errors.New("cluster ID is empty")
-	}
-	if strings.ContainsAny(id, " \t\r\n") {
-		return fmt.Errorf("cluster ID %q contains whitespace", id)
-	}
-	return nil
+	return input.ClusterID("cluster ID", id)
 }
 
 func unstructuredString(obj map[string]any, fields ...string) (string, bool, error) {

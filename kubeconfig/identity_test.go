@@ -32,7 +32,7 @@ users:
     exec:
       apiVersion: client.authentication.k8s.io/v1beta1
       command: aws
-      args: [--region, eu-west-1, eks, get-token, --cluster-name, b, --role-arn=arn:aws:iam::1:role/dev, --output, json]
+      args: [--region, eu-west-1, eks, get-token, --cluster-name, b, --role-arn=arn:aws:iam::111122223333:role/dev, --output, json]
       env: [{name: AWS_PROFILE, value: dev}]
 - name: weird
   user:
@@ -93,12 +93,12 @@ func TestAdoptKeepsIdentity(t *testing.T) {
 		t.Errorf("env = %v: AWS_PROFILE should move to --profile, the rest stay", a.Env)
 	}
 	b := cfg.AuthInfos["b-eks"].Exec
-	if !slices.Equal(b.Args, []string{"token", "-i", "b", "--role-arn", "arn:aws:iam::1:role/dev", "--region", "eu-west-1", "--profile", "dev"}) {
+	if !slices.Equal(b.Args, []string{"token", "-i", "b", "--role-arn", "arn:aws:iam::111122223333:role/dev", "--region", "eu-west-1", "--profile", "dev"}) {
 		t.Errorf("b args = %v", b.Args)
 	}
 	// The identity read back is the one that went in.
 	id, _ := IdentityOf(b)
-	if id.ClusterID != "b" || id.Profile != "dev" || id.RoleARN != "arn:aws:iam::1:role/dev" {
+	if id.ClusterID != "b" || id.Profile != "dev" || id.RoleARN != "arn:aws:iam::111122223333:role/dev" {
 		t.Errorf("identity = %+v", id)
 	}
 	if w := cfg.AuthInfos["weird"].Exec; w.Command != "aws-iam-authenticator" {
@@ -130,7 +130,7 @@ func TestSetProfile(t *testing.T) {
 	if id.Profile != "prod" || id.RoleARN != "arn:aws:iam::111122223333:role/ops" {
 		t.Errorf("role should stay when not given: %+v", id)
 	}
-	SetProfile(cfg, "a-aws", "prod", "arn:aws:iam::1:role/x", true)
+	SetProfile(cfg, "a-aws", "prod", "arn:aws:iam::111122223333:role/x", true)
 	args := cfg.AuthInfos["a-aws"].Exec.Args
 	if n := strings.Count(strings.Join(args, " "), "--profile"); n != 1 {
 		t.Errorf("args = %v", args)
@@ -155,7 +155,7 @@ func TestBindings(t *testing.T) {
 	bs := Bindings(loadString(t, upstreamConfig))
 	want := []Binding{
 		{Context: "a-aws", Cluster: "a", ClusterID: uuid, Profile: "ops", RoleARN: "arn:aws:iam::111122223333:role/ops", Command: "/usr/local/bin/aws-iam-authenticator"},
-		{Context: "b", Cluster: "b", ClusterID: "b", Profile: "dev", RoleARN: "arn:aws:iam::1:role/dev", Command: "aws"},
+		{Context: "b", Cluster: "b", ClusterID: "b", Profile: "dev", RoleARN: "arn:aws:iam::111122223333:role/dev", Command: "aws"},
 		{Context: "plain", Cluster: "a", Current: true},
 		{Context: "weird", Cluster: "a", ClusterID: "c", Command: "aws-iam-authenticator"},
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/kubeiam/kubeiam/internal/input"
 )
 
 // ContextNotFoundError names a context that no kubeconfig file defines.
@@ -99,6 +101,12 @@ func (l *Loaded) UserFile(contextName string) (string, string, error) {
 // one, so AWS_ACCESS_KEY_ID in the caller's environment cannot override it.
 // It returns a warning for clients that only read AWS_PROFILE.
 func SetProfile(cfg *clientcmdapi.Config, user, profile string, roleARN string, roleSet bool) (string, error) {
+	if err := input.Text("--profile", profile); err != nil {
+		return "", err
+	}
+	if err := ValidateRoleARN("--role-arn", roleARN); err != nil {
+		return "", err
+	}
 	u, ok := cfg.AuthInfos[user]
 	if !ok {
 		return "", fmt.Errorf("could not find user %q", user)

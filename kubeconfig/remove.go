@@ -19,6 +19,9 @@ type Removal struct {
 // context of the same cluster. current-context is cleared if it pointed at
 // the removed context.
 func Remove(cfg *clientcmdapi.Config, cluster string) (*Removal, error) {
+	if err := ValidateClusterName(cluster); err != nil {
+		return nil, err
+	}
 	ctxName, userName := cluster+"-aws", cluster+"-aws"
 	_, hasCtx := cfg.Contexts[ctxName]
 	_, hasUser := cfg.AuthInfos[userName]

@@ -13,11 +13,14 @@ import (
 	"sort"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kubeiam/kubeiam/internal/execplugin"
+	"github.com/kubeiam/kubeiam/internal/input"
+	"github.com/kubeiam/kubeiam/token"
 )
 
 // WriteInput describes the kubeconfig of one cluster for IAM users.
@@ -82,11 +85,8 @@ type Entries struct {
 // Build resolves the sources (admin kubeconfig or flags, cluster ID from the
 // cluster when not given) and returns the entries to write.
 func Build(ctx context.Context, in WriteInput) (*Entries, error) {
-	if in.Cluster == "" {
-		return nil, errors.New("cluster name is empty")
-	}
-	if (in.Server == "") != (in.CAFile == "") {
-		return nil, errors.New("--server and --certificate-authority go together")
+	if err := in.validate(); err != nil {
+		return nil, err
 	}
 	cluster := &clientcmdapi.Cluster{}
 	var admin *clientcmdapi.Config
@@ -121,6 +121,11 @@ func Build(ctx context.Context, in WriteInput) (*Entries, error) {
 		}
 		adminContext = ctxName
 		if in.Server == "" {
+			for _, f := range []struct{ what, v string }{{"server", c.Server}, {"tls-server-name", c.TLSServerName}, {"proxy-url", c.ProxyURL}} {
+				if err := input.Text(fmt.Sprintf("%s of cluster %q in %s", f.what, name, from), f.v); err != nil {
+					return nil, err
+				}
+			}
 			cluster.Server = c.Server
 			cluster.TLSServerName = c.TLSServerName
 			cluster.ProxyURL = c.ProxyURL
@@ -180,6 +185,75 @@ func Build(ctx context.Context, in WriteInput) (*Entries, error) {
 		ClusterID:   id,
 	}
 	return e, nil
+}
+
+// validate checks every value Build writes into the kubeconfig before
+// anything is read or fetched: the name (it becomes file names), the profile,
+// role and env values (a newline in one would forge entries), the role's
+// syntax (STS would refuse it on every kubectl call). Errors name the flag.
+func (in *WriteInput) validate() error {
+	if err := ValidateClusterName(in.Cluster); err != nil {
+		return err
+	}
+	if (in.Server == "") != (in.CAFile == "") {
+		return errors.New("--server and --certificate-authority go together")
+	}
+	if in.Server != "" {
+		if err := input.Text("--server", in.Server); err != nil {
+			return err
+		}
+	}
+	if in.ClusterID != "" {
+		if err := input.ClusterID("--cluster-id", in.ClusterID); err != nil {
+			return err
+		}
+	}
+	if err := input.Text("--exec-command", in.ExecCommand); err != nil {
+		return err
+	}
+	if err := input.Text("--profile", in.Profile); err != nil {
+		return err
+	}
+	if err := ValidateRoleARN("--role-arn", in.RoleARN); err != nil {
+		return err
+	}
+	for _, kv := range in.Env {
+		k, _, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("could not use --env %q: want NAME=VALUE", kv)
+		}
+		if err := input.Env("--env", kv); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ValidateClusterName accepts the names kubeiam builds paths and entry names
+// from (NAME/NAME-aws.kubeconfig, user and context NAME-aws): DNS-1123 labels,
+// so "../escape" or "a/b" never leave the working directory. Upper-case
+// letters pass: EKS Anywhere allows them in cluster names ("testCluster-123"
+// in its own validation message), and they are as safe in a path.
+func ValidateClusterName(name string) error {
+	if name == "" {
+		return errors.New("--cluster is empty")
+	}
+	if errs := validation.IsDNS1123Label(strings.ToLower(name)); len(errs) > 0 {
+		return &input.Error{Name: "--cluster", Value: name,
+			Reason: "a cluster name is a DNS-1123 label: at most 63 letters, digits and '-', starting and ending with a letter or digit"}
+	}
+	return nil
+}
+
+// ValidateRoleARN checks a role ARN from flag name ("" passes: no role).
+func ValidateRoleARN(name, arn string) error {
+	if arn == "" {
+		return nil
+	}
+	if _, err := token.ParseRoleARN(arn); err != nil {
+		return input.Invalid(name, arn, err)
+	}
+	return nil
 }
 
 // pickCluster finds the admin kubeconfig's entry for the cluster: the one
@@ -299,10 +373,7 @@ func execConfig(in WriteInput, id string) (*clientcmdapi.ExecConfig, error) {
 	d := dialects[client]
 	e.Args = withFlag(e.Args, d.role, d.roleCanon, in.RoleARN)
 	for _, kv := range in.Env {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return nil, fmt.Errorf("could not use --env %q: want NAME=VALUE", kv)
-		}
+		k, v, _ := strings.Cut(kv, "=")
 		e.Env = withEnv(e.Env, k, v)
 	}
 	if in.Profile != "" {
@@ -330,13 +401,16 @@ func absoluteCommand(command string, client Client, executable string) (string, 
 		if r, err := filepath.EvalSymlinks(executable); err == nil {
 			executable = r
 		}
-		return executable, nil
+		return executable, input.Text("--exec-absolute path", executable)
 	}
 	p, err := exec.LookPath(command)
 	if err != nil {
 		return "", fmt.Errorf("could not find %s in PATH for --exec-absolute: %w", command, err)
 	}
-	return filepath.Abs(p)
+	if p, err = filepath.Abs(p); err != nil {
+		return "", err
+	}
+	return p, input.Text("--exec-absolute path", p)
 }
 
 func installHint(c Client) string {
@@ -346,8 +420,8 @@ Install the version that matches the cluster with: kubeiam bundle install
 or see https://github.com/kubernetes-sigs/aws-iam-authenticator#4-set-up-kubectl-to-use-authentication-tokens-provided-by-aws-iam-authenticator-for-kubernetes`
 	}
 	return `kubeiam is needed to log in to this cluster (it makes AWS IAM tokens for kubectl).
-Install it with: go install github.com/kubeiam/kubeiam/cmd/kubeiam@latest
-and make sure it is in PATH.`
+Install it (kubeiam and kubeiam-core) with: go install github.com/kubeiam/kubeiam/cmd/...@latest
+and make sure both are in PATH.`
 }
 
 // Standalone is the kubeconfig of e alone, current-context set.

@@ -105,7 +105,7 @@ func TestWriteFlagsVariants(t *testing.T) {
 	os.WriteFile(caFile, testCA(t), 0o600)
 	out := filepath.Join(dir, "out")
 	in := WriteInput{Cluster: "c1", Server: "https://10.0.0.1:6443", CAFile: caFile, ClusterID: "id-1",
-		ExecCommand: "aws-iam-authenticator", ExecAPIVersion: "v1", Profile: "p", RoleARN: "arn:aws:iam::1:role/r", Env: []string{"A=b"}}
+		ExecCommand: "aws-iam-authenticator", ExecAPIVersion: "v1", Profile: "p", RoleARN: "arn:aws:iam::111122223333:role/r", Env: []string{"A=b"}}
 	if _, _, err := Write(context.Background(), in, OutputOptions{Output: out}); err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestWriteFlagsVariants(t *testing.T) {
 		t.Errorf("v1 exec = %+v", x)
 	}
 	// The upstream client has no --profile: the profile goes to AWS_PROFILE.
-	if !slices.Equal(x.Args, []string{"token", "-i", "id-1", "-r", "arn:aws:iam::1:role/r"}) {
+	if !slices.Equal(x.Args, []string{"token", "-i", "id-1", "-r", "arn:aws:iam::111122223333:role/r"}) {
 		t.Errorf("args = %v", x.Args)
 	}
 	if !slices.Equal(x.Env, []clientcmdapi.ExecEnvVar{{Name: "A", Value: "b"}, {Name: "AWS_PROFILE", Value: "p"}}) {

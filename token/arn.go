@@ -2,6 +2,7 @@ package token
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -29,4 +30,98 @@ func CanonicalARN(arn string) (string, error) {
 		return arn, nil
 	}
 	return "", fmt.Errorf("unsupported ARN %q: want an IAM user or role, or an STS assumed-role session", arn)
+}
+
+// rolePartitions are the partitions an IAM role ARN may name. The list is
+// longer than the endpoint table: a role in a partition kubeiam cannot sign
+// for yet is still a role.
+var rolePartitions = []string{"aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"}
+
+// RoleARN is an IAM role ARN taken apart.
+type RoleARN struct {
+	Partition string
+	Account   string
+	// Path is "/" or "/a/b/", as IAM writes it.
+	Path string
+	Name string
+}
+
+// String is the ARN as IAM writes it.
+func (r RoleARN) String() string {
+	return "arn:" + r.Partition + ":iam::" + r.Account + ":role" + r.Path + r.Name
+}
+
+// ParseRoleARN accepts arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME with
+// IAM's own rules: a known partition, no region, a 12-digit account, a path
+// of printable ASCII up to 512 characters and a name of 1–64 characters
+// from [A-Za-z0-9+=,.@_-]. Anything else would only fail later, at STS,
+// after a network call — or worse, be written into a kubeconfig. The error
+// says what is wrong; callers add the flag.
+func ParseRoleARN(s string) (RoleARN, error) {
+	const want = "want arn:aws:iam::123456789012:role/NAME"
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" {
+		return RoleARN{}, fmt.Errorf("not an ARN (%s)", want)
+	}
+	var r RoleARN
+	partition, service, region, account, resource := parts[1], parts[2], parts[3], parts[4], parts[5]
+	switch {
+	case !slices.Contains(rolePartitions, partition):
+		return r, fmt.Errorf("unknown partition %q (known: %s)", partition, strings.Join(rolePartitions, ", "))
+	case service == "sts" && strings.HasPrefix(resource, "assumed-role/"):
+		hint := ""
+		if c, err := CanonicalARN(s); err == nil {
+			hint = "; the role is " + c
+		}
+		return r, fmt.Errorf("an STS session, not a role%s", hint)
+	case service != "iam":
+		return r, fmt.Errorf("service %q is not iam (%s)", service, want)
+	case region != "":
+		return r, fmt.Errorf("IAM ARNs have no region (got %q)", region)
+	case !IsAccountID(account):
+		return r, fmt.Errorf("account %q is not 12 digits", account)
+	case !strings.HasPrefix(resource, "role/"):
+		typ, _, _ := strings.Cut(resource, "/")
+		return r, fmt.Errorf("a %s, not a role (%s)", typ, want)
+	}
+	rest := strings.TrimPrefix(resource, "role")
+	i := strings.LastIndex(rest, "/")
+	r.Partition, r.Account, r.Path, r.Name = partition, account, rest[:i+1], rest[i+1:]
+	if len(r.Path) > 512 {
+		return r, fmt.Errorf("role path is longer than 512 characters")
+	}
+	for _, c := range r.Path {
+		if c < 0x21 || c > 0x7e {
+			return r, fmt.Errorf("role path %+q has a character IAM does not allow (%+q)", r.Path, c)
+		}
+	}
+	if strings.Contains(r.Path, "//") {
+		return r, fmt.Errorf("role path %q has an empty segment", r.Path)
+	}
+	if r.Name == "" || len(r.Name) > 64 {
+		return r, fmt.Errorf("role name must be 1 to 64 characters (%s)", want)
+	}
+	for _, c := range r.Name {
+		if !isRoleNameChar(c) {
+			return r, fmt.Errorf("role name %+q has a character IAM does not allow (%+q; allowed: letters, digits and +=,.@_-)", r.Name, c)
+		}
+	}
+	return r, nil
+}
+
+// IsAccountID reports whether s is a 12-digit AWS account ID.
+func IsAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func isRoleNameChar(c rune) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("+=,.@_-", c)
 }

@@ -45,6 +45,11 @@ func TestScripts(t *testing.T) {
 			if p, err := exec.LookPath("kubeiam"); err == nil {
 				env.Setenv("BIN", filepath.Dir(p))
 			}
+			// Characters a script cannot type, for the bad-input cases:
+			// --profile prod${NL}forged.
+			env.Setenv("NL", "\n")
+			env.Setenv("CR", "\r")
+			env.Setenv("LS", "\u2028")
 			return nil
 		},
 	})

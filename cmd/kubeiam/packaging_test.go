@@ -184,6 +184,34 @@ func TestKrewManifest(t *testing.T) {
 	if !strings.Contains(string(out), "version: v1.2.3") || !strings.Contains(string(out), "/download/v1.2.3/kubeiam_1.2.3_linux_amd64.tar.gz") {
 		t.Errorf("version not filled in:\n%s", out)
 	}
+	// Named platforms keep only their blocks (a local build of one
+	// platform); an unknown one is an error. darwin/arm64 is the second
+	// platform, so its checksum is b….
+	one, err := exec.Command("bash", "../../scripts/krew-manifest.sh", "1.2.3", filepath.Join(dir, "checksums.txt"), "darwin_arm64").Output()
+	if err != nil {
+		t.Fatalf("krew-manifest.sh darwin_arm64: %v", err)
+	}
+	var sub struct {
+		Spec struct {
+			Platforms []struct {
+				Selector struct {
+					MatchLabels map[string]string `json:"matchLabels"`
+				}
+				Sha256 string
+				Bin    string
+			}
+		}
+	}
+	if err := yaml.Unmarshal(one, &sub); err != nil {
+		t.Fatal(err)
+	}
+	if ps := sub.Spec.Platforms; len(ps) != 1 || ps[0].Selector.MatchLabels["os"] != "darwin" || ps[0].Selector.MatchLabels["arch"] != "arm64" ||
+		ps[0].Sha256 != strings.Repeat("b", 64) || ps[0].Bin != "kubectl-iam" {
+		t.Errorf("darwin_arm64 alone:\n%s", one)
+	}
+	if err := exec.Command("bash", "../../scripts/krew-manifest.sh", "1.2.3", filepath.Join(dir, "checksums.txt"), "plan9_amd64").Run(); err == nil {
+		t.Error("krew-manifest.sh accepted an unknown platform")
+	}
 	// A missing archive is an error, not an empty checksum.
 	short := strings.Join(strings.Split(sums.String(), "\n")[1:], "\n")
 	if err := os.WriteFile(filepath.Join(dir, "short.txt"), []byte(short), 0o644); err != nil {

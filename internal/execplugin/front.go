@@ -46,7 +46,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, w, er
 		return false
 	}
 	req.ClusterIDFrom(getenv)
-	if req.ClusterID == "" {
+	if req.Validate() != nil {
 		return false
 	}
 	info, err := ParseExecInfo(getenv(ExecInfoEnv))

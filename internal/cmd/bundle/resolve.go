@@ -10,6 +10,7 @@ import (
 
 	"github.com/kubeiam/kubeiam/bundle"
 	"github.com/kubeiam/kubeiam/internal/clierr"
+	"github.com/kubeiam/kubeiam/internal/input"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
 )
 
@@ -63,6 +64,8 @@ the aws-iam-authenticator server image instead.`,
 	opts.SourceFlags.add(cmd)
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "output format: table (default), json or yaml")
 	cmd.Flags().StringVar(&opts.Query, "query", "", "yq expression to evaluate over the EKS-D release manifest")
+	// An expression may span lines; it is evaluated, never written.
+	_ = cmd.Flags().SetAnnotation("query", input.FreeText, []string{"true"})
 	cmd.Flags().BoolVar(&opts.Image, "image", false, "print the aws-iam-authenticator server image instead of a client archive")
 	return cmd
 }

@@ -365,6 +365,13 @@ func checkEKSA(rep *Report, opts *Options, tgt *target) {
 	if cluster == "" {
 		return
 	}
+	// The name becomes paths: only names kubeconfig write accepts.
+	if err := kubeconfig.ValidateClusterName(cluster); err != nil {
+		if explicit {
+			rep.fail(name, "pass the EKS Anywhere cluster name", "%v", err)
+		}
+		return
+	}
 	if fi, err := os.Stat(cluster); err != nil || !fi.IsDir() {
 		if explicit {
 			rep.fail(name, "run doctor in the folder where eksctl anywhere create cluster ran",

@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubeiam/kubeiam/internal/clierr"
+	"github.com/kubeiam/kubeiam/internal/input"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
 	"github.com/kubeiam/kubeiam/kubeconfig"
 )
@@ -163,18 +164,20 @@ func RunProfileList(opts *ProfileListOptions) error {
 	}
 	tw := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CURRENT\tCONTEXT\tCLUSTER\tCLUSTER ID\tPROFILE\tROLE\tCOMMAND")
+	// Values come from kubeconfig files, which may hold anything: a newline
+	// in a profile would print as a row of its own.
 	dash := func(s string) string {
 		if s == "" {
 			return "-"
 		}
-		return s
+		return input.Display(s)
 	}
 	for _, b := range bs {
 		cur := ""
 		if b.Current {
 			cur = "*"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cur, b.Context, dash(b.Cluster), dash(b.ClusterID), dash(b.Profile), dash(b.RoleARN), dash(b.Command))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cur, input.Display(b.Context), dash(b.Cluster), dash(b.ClusterID), dash(b.Profile), dash(b.RoleARN), dash(b.Command))
 	}
 	return tw.Flush()
 }

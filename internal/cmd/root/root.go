@@ -23,6 +23,7 @@ import (
 	whoamicmd "github.com/kubeiam/kubeiam/internal/cmd/whoami"
 	"github.com/kubeiam/kubeiam/internal/completion"
 	"github.com/kubeiam/kubeiam/internal/execplugin"
+	"github.com/kubeiam/kubeiam/internal/input"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
 )
 
@@ -35,6 +36,9 @@ func NewCmd(io *iostreams.IOStreams) *cobra.Command {
 aws-iam-authenticator (EKS Anywhere, EKS), plus the tools around it.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// No verb takes a control character from the command line; see
+		// checkFlags.
+		PersistentPreRunE: checkFlags,
 	}
 	cmd.SetOut(io.Out)
 	cmd.SetErr(io.ErrOut)
@@ -64,10 +68,11 @@ aws-iam-authenticator (EKS Anywhere, EKS), plus the tools around it.`,
 // that client work when kubeiam is installed under its name.
 func NewAuthenticatorCmd(io *iostreams.IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:           "aws-iam-authenticator",
-		Short:         "kubeiam, answering as the aws-iam-authenticator client",
-		SilenceUsage:  true,
-		SilenceErrors: true,
+		Use:               "aws-iam-authenticator",
+		Short:             "kubeiam, answering as the aws-iam-authenticator client",
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		PersistentPreRunE: checkFlags,
 	}
 	cmd.SetOut(io.Out)
 	cmd.SetErr(io.ErrOut)
@@ -98,6 +103,18 @@ func Main(ctx context.Context, args []string, io *iostreams.IOStreams) int {
 		return clierr.Print(io.ErrOut, prog, err)
 	}
 	return 0
+}
+
+// checkFlags refuses control characters in every string flag of every verb
+// before it runs, naming the flag: the values end up in kubeconfigs, specs,
+// HTTP headers and terminals, where a newline forges entries and rows. The
+// libraries check what they write too; this catches each verb, present or
+// future, at one place.
+func checkFlags(c *cobra.Command, _ []string) error {
+	if err := input.CheckFlags(c.Flags()); err != nil {
+		return &clierr.UsageError{Err: err}
+	}
+	return nil
 }
 
 func isAuthenticatorName(argv0 string) bool {

@@ -67,6 +67,9 @@ identity make one STS call between them.`,
 				return clierr.WithHint(clierr.Usagef("a cluster ID is required"),
 					"pass -i CLUSTER_ID (EKS-A keeps it in ConfigMap kube-system/aws-iam-authenticator) or set %s", execplugin.ClusterIDEnv)
 			}
+			if err := opts.Request.Validate(); err != nil {
+				return &clierr.UsageError{Err: err}
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
