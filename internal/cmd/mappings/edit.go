@@ -61,8 +61,12 @@ func RunAdd(opts *AddOptions) error {
 		return clierr.Usagef("--username is required")
 	}
 	e.Username, e.Groups = opts.Username, opts.Groups
-	if err := apply(opts.IO, opts.editFlags, e); err != nil {
+	res, err := apply(opts.IO, opts.editFlags, e)
+	if err != nil {
 		return err
+	}
+	if res.Stored != "" {
+		e.ARN = res.Stored
 	}
 	if !opts.DryRun {
 		what := e.Kind + " " + e.ARN
@@ -110,7 +114,7 @@ func RunRemove(opts *RemoveOptions) error {
 		return err
 	}
 	e.Remove = true
-	if err := apply(opts.IO, opts.editFlags, e); err != nil {
+	if _, err := apply(opts.IO, opts.editFlags, e); err != nil {
 		return err
 	}
 	if !opts.DryRun {

@@ -52,6 +52,9 @@ func (s *specFlags) load(io *iostreams.IOStreams) (*installer.Spec, error) {
 	spec, err := installer.LoadSpec(s.File, io.In)
 	var ve *installer.ValidationError
 	if errors.As(err, &ve) {
+		if n := installer.Fixable(ve.Problems); n > 0 && s.File != "-" {
+			return nil, clierr.WithHint(err, "kubeiam mappings fix -f %s rewrites the %d marked (use ...); fix the other lines by hand; nothing was changed", s.File, n)
+		}
 		return nil, clierr.WithHint(err, "fix every line listed; nothing was changed")
 	}
 	if err != nil {
@@ -59,6 +62,9 @@ func (s *specFlags) load(io *iostreams.IOStreams) (*installer.Spec, error) {
 	}
 	for _, w := range spec.Warnings {
 		fmt.Fprintln(io.ErrOut, w.String())
+	}
+	if n := installer.Fixable(spec.Warnings); n > 0 && s.File != "-" {
+		fmt.Fprintf(io.ErrOut, "hint: these %d %s never match a caller; kubeiam mappings fix -f %s rewrites them to the form the server matches\n", n, plural(n, "entry", "entries"), s.File)
 	}
 	return spec, nil
 }
@@ -191,3 +197,10 @@ func readCertDir(dir string) (cert, key []byte, err error) {
 }
 
 func defaultTimeout() time.Duration { return 5 * time.Minute }
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
