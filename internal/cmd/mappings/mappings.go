@@ -31,7 +31,7 @@ validated before and after the edit; nothing is written if either fails.
 
 The default GitOps path is clusters/<cluster>/eksa-system/eksa-cluster.yaml.`,
 	}
-	cmd.AddCommand(NewListCmd(io, nil), NewAddCmd(io, nil), NewRemoveCmd(io, nil), NewFixCmd(io, nil))
+	cmd.AddCommand(NewListCmd(io, nil), NewAddCmd(io, nil), NewRemoveCmd(io, nil), NewFixCmd(io, nil), NewExplainCmd(io, nil))
 	return cmd
 }
 
