@@ -41,6 +41,7 @@ var resources = map[string]schema.GroupVersionResource{
 	"DaemonSet":          {Group: "apps", Version: "v1", Resource: "daemonsets"},
 	"ClusterRole":        {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"},
 	"ClusterRoleBinding": {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterrolebindings"},
+	"SelfSubjectReview":  {Group: "authentication.k8s.io", Version: "v1", Resource: "selfsubjectreviews"},
 }
 
 type dynamicClient struct{ dyn dynamic.Interface }
@@ -145,4 +146,35 @@ func explain(err error) error {
 		return &ForbiddenError{Err: err}
 	}
 	return err
+}
+
+func (c *dynamicClient) List(ctx context.Context, kind, namespace string) ([]*unstructured.Unstructured, error) {
+	r, err := c.res(kind, namespace)
+	if err != nil {
+		return nil, err
+	}
+	l, err := r.List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, explain(fmt.Errorf("could not list %s: %w", kind, err))
+	}
+	out := make([]*unstructured.Unstructured, len(l.Items))
+	for i := range l.Items {
+		out[i] = &l.Items[i]
+	}
+	return out, nil
+}
+
+// SelfSubjectReview asks the apiserver who the client is, as `kubectl auth
+// whoami` does; nil, nil where the API is missing (before Kubernetes 1.27).
+func (c *dynamicClient) SelfSubjectReview(ctx context.Context) (*unstructured.Unstructured, error) {
+	r, _ := c.res("SelfSubjectReview", "")
+	req := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}}
+	u, err := r.Create(ctx, req, metav1.CreateOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, explain(fmt.Errorf("could not ask the cluster who this kubeconfig is: %w", err))
+	}
+	return u, nil
 }

@@ -110,7 +110,7 @@ func (s *specFile) commit(io *iostreams.IOStreams, dryRun bool, after []byte) er
 
 // apply runs one edit against the file: validate, edit, validate, then
 // either print the diff (--dry-run) or replace the file.
-func apply(io *iostreams.IOStreams, f editFlags, e installer.MappingEdit) (*installer.EditResult, error) {
+func apply(io *iostreams.IOStreams, f editFlags, e installer.MappingEdit, check func(before []byte, after *installer.Spec) error) (*installer.EditResult, error) {
 	sf, err := readSpecFile(f.File)
 	if err != nil {
 		return nil, err
@@ -118,6 +118,11 @@ func apply(io *iostreams.IOStreams, f editFlags, e installer.MappingEdit) (*inst
 	res, err := installer.EditSpec(f.File, sf.data, e)
 	if err != nil {
 		return nil, hint(err)
+	}
+	if check != nil {
+		if err := check(sf.data, res.Spec); err != nil {
+			return nil, err
+		}
 	}
 	if res.Stored != "" {
 		fmt.Fprintf(io.ErrOut, "%s: storing %s, the form the server matches (%s)\n", f.File, res.Stored, res.Why)

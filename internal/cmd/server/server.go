@@ -93,12 +93,14 @@ type applyFlags struct {
 	DryRun         bool
 	ForceConflicts bool
 	Prune          bool
+	AllowLockout   bool
 }
 
 func (a *applyFlags) add(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&a.DryRun, "dry-run", false, "server-side dry run: print the diff and change nothing")
 	cmd.Flags().BoolVar(&a.ForceConflicts, "force-conflicts", false, "take over fields another field manager owns (e.g. after EKS Anywhere or kubectl apply)")
 	cmd.Flags().BoolVar(&a.Prune, "prune", false, "drop aws-auth entries kubeiam did not write and the spec does not have")
+	cmd.Flags().BoolVar(&a.AllowLockout, "allow-lockout", false, "apply a mapping change after which no mapping reaches cluster-admin, or that unmaps your own identity")
 }
 
 // hint adds the way out for the installer's typed errors.
@@ -111,6 +113,7 @@ func hint(err error) error {
 		id        *installer.ClusterIDError
 		notInst   *installer.NotInstalledError
 		timeout   *installer.RolloutTimeoutError
+		lockout   *installer.LockoutError
 	)
 	switch {
 	case errors.As(err, &conflict):
@@ -125,6 +128,8 @@ func hint(err error) error {
 		return clierr.WithHint(err, "leave out --cluster-id to keep the installed one")
 	case errors.As(err, &notInst):
 		return clierr.WithHint(err, "run kubeiam server install first")
+	case errors.As(err, &lockout):
+		return clierr.WithHint(err, "keep an admin mapping in the spec, or rerun with --allow-lockout if you have another way in; nothing was changed")
 	case errors.As(err, &timeout):
 		return clierr.WithHint(err, "kubectl -n kube-system describe daemonset aws-iam-authenticator; the objects are applied, rerun with --wait=false to skip waiting")
 	}
@@ -146,6 +151,7 @@ func report(io *iostreams.IOStreams, res *installer.Result) error {
 		for _, s := range m.Removed {
 			fmt.Fprintln(io.ErrOut, "  - "+s)
 		}
+		fmt.Fprint(io.ErrOut, installer.DescribeAdmins(res.Admins, res.AdminSource))
 	}
 	if res.DryRun {
 		for _, o := range res.Objects {
