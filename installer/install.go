@@ -352,16 +352,30 @@ func key(o *unstructured.Unstructured) string {
 func applyAll(ctx context.Context, c Client, objs []*unstructured.Unstructured, before map[string]*unstructured.Unstructured, nsMissing bool, opts Options, res *Result) error {
 	ao := ApplyOptions{DryRun: true, Force: opts.ForceConflicts}
 	after := map[string]*unstructured.Unstructured{}
+	// Every object's conflicts are gathered before refusing, so one run
+	// shows all the fields another manager owns.
+	var conflicts *ConflictError
 	for _, o := range objs {
 		if nsMissing && o.GetNamespace() == CANamespace {
 			after[key(o)] = o
 			continue
 		}
 		got, err := c.Apply(ctx, o, ao)
+		var ce *ConflictError
+		if errors.As(err, &ce) && len(ce.Fields) > 0 {
+			if conflicts == nil {
+				conflicts = &ConflictError{Err: ce.Err}
+			}
+			conflicts.Fields = append(conflicts.Fields, ce.Fields...)
+			continue
+		}
 		if err != nil {
 			return err
 		}
 		after[key(o)] = got
+	}
+	if conflicts != nil {
+		return conflicts
 	}
 	for _, o := range objs {
 		k := key(o)
