@@ -155,12 +155,14 @@ func CallerOf(ctx context.Context, c Client) (*Caller, error) {
 	}
 	extra, _, _ := unstructured.NestedMap(u.Object, "status", "userInfo", "extra")
 	first := func(k string) string {
-		v, _ := extra[k].([]any)
-		if len(v) == 0 {
-			return ""
+		for ek, ev := range extra {
+			// Some paths lower-case extra keys (impersonation does).
+			if v, _ := ev.([]any); strings.EqualFold(ek, k) && len(v) > 0 {
+				s, _ := v[0].(string)
+				return s
+			}
 		}
-		s, _ := v[0].(string)
-		return s
+		return ""
 	}
 	if first("arn") == "" || first("canonicalArn") == "" {
 		return nil, nil
