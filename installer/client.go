@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -41,6 +42,7 @@ var resources = map[string]schema.GroupVersionResource{
 	"DaemonSet":          {Group: "apps", Version: "v1", Resource: "daemonsets"},
 	"ClusterRole":        {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"},
 	"ClusterRoleBinding": {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterrolebindings"},
+	"SelfSubjectReview":  {Group: "authentication.k8s.io", Version: "v1", Resource: "selfsubjectreviews"},
 }
 
 type dynamicClient struct{ dyn dynamic.Interface }
@@ -106,6 +108,9 @@ func (c *dynamicClient) Apply(ctx context.Context, obj *unstructured.Unstructure
 		ao.DryRun = []string{metav1.DryRunAll}
 	}
 	u, err := r.Apply(ctx, obj.GetName(), obj, ao)
+	if apierrors.IsConflict(err) {
+		return nil, conflictOf(obj, fmt.Errorf("could not apply %s %s: %w", obj.GetKind(), objName(obj.GetNamespace(), obj.GetName()), err))
+	}
 	if err != nil {
 		return nil, explain(fmt.Errorf("could not apply %s %s: %w", obj.GetKind(), objName(obj.GetNamespace(), obj.GetName()), err))
 	}
@@ -119,12 +124,52 @@ func objName(namespace, name string) string {
 	return namespace + "/" + name
 }
 
-// ConflictError is a server-side apply conflict: another field manager
-// owns a field kubeiam would change.
-type ConflictError struct{ Err error }
+// ConflictError is a server-side apply conflict: other field managers
+// (EKS Anywhere's controller, kubectl) own fields kubeiam would change.
+// Fields lists each with its owner, from the API's status causes.
+type ConflictError struct {
+	Err    error
+	Fields []FieldConflict
+}
 
-func (e *ConflictError) Error() string { return e.Err.Error() }
+// FieldConflict is one field another manager owns.
+type FieldConflict struct {
+	// Object is "DaemonSet kube-system/aws-iam-authenticator".
+	Object string
+	// Field is the managed-fields path, e.g.
+	// .spec.template.spec.containers[name="aws-iam-authenticator"].image.
+	Field string
+	// Owner is the API's own words: conflict with "eks-a" using apps/v1.
+	Owner string
+}
+
+func (e *ConflictError) Error() string {
+	if len(e.Fields) == 0 {
+		return e.Err.Error()
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d %s owned by another field manager (server-side apply conflict):", len(e.Fields), plural(len(e.Fields), "field is", "fields are"))
+	for _, f := range e.Fields {
+		fmt.Fprintf(&b, "\n  %s %s: %s", f.Object, f.Field, f.Owner)
+	}
+	return b.String()
+}
+
 func (e *ConflictError) Unwrap() error { return e.Err }
+
+// conflictOf reads the conflicting fields of an apply error.
+func conflictOf(obj *unstructured.Unstructured, err error) *ConflictError {
+	ce := &ConflictError{Err: err}
+	var st apierrors.APIStatus
+	if errors.As(err, &st) && st.Status().Details != nil {
+		for _, c := range st.Status().Details.Causes {
+			if c.Type == metav1.CauseTypeFieldManagerConflict {
+				ce.Fields = append(ce.Fields, FieldConflict{Object: obj.GetKind() + " " + objName(obj.GetNamespace(), obj.GetName()), Field: c.Field, Owner: c.Message})
+			}
+		}
+	}
+	return ce
+}
 
 // ForbiddenError is an RBAC denial.
 type ForbiddenError struct{ Err error }
@@ -145,4 +190,35 @@ func explain(err error) error {
 		return &ForbiddenError{Err: err}
 	}
 	return err
+}
+
+func (c *dynamicClient) List(ctx context.Context, kind, namespace string) ([]*unstructured.Unstructured, error) {
+	r, err := c.res(kind, namespace)
+	if err != nil {
+		return nil, err
+	}
+	l, err := r.List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, explain(fmt.Errorf("could not list %s: %w", kind, err))
+	}
+	out := make([]*unstructured.Unstructured, len(l.Items))
+	for i := range l.Items {
+		out[i] = &l.Items[i]
+	}
+	return out, nil
+}
+
+// SelfSubjectReview asks the apiserver who the client is, as `kubectl auth
+// whoami` does; nil, nil where the API is missing (before Kubernetes 1.27).
+func (c *dynamicClient) SelfSubjectReview(ctx context.Context) (*unstructured.Unstructured, error) {
+	r, _ := c.res("SelfSubjectReview", "")
+	req := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}}
+	u, err := r.Create(ctx, req, metav1.CreateOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, explain(fmt.Errorf("could not ask the cluster who this kubeconfig is: %w", err))
+	}
+	return u, nil
 }

@@ -33,6 +33,9 @@ type Options struct {
 	ForceConflicts bool
 	// Prune lets the apply drop aws-auth entries kubeiam did not write.
 	Prune bool
+	// AllowLockout applies a mapping change after which no mapping
+	// reaches cluster-admin, or that unmaps the command's own identity.
+	AllowLockout bool
 	// Wait for the DaemonSet rollout, up to Timeout.
 	Wait    bool
 	Timeout time.Duration
@@ -58,7 +61,11 @@ type Result struct {
 	CAKept        bool
 	Objects       []ObjectChange
 	Mappings      MappingDiff
-	DryRun        bool
+	// Admins are the mappings with cluster-admin power after the change,
+	// judged against AdminSource.
+	Admins      []string
+	AdminSource string
+	DryRun      bool
 }
 
 // Changed tells whether anything was (or would be) changed.
@@ -243,6 +250,9 @@ func Install(ctx context.Context, c Client, spec *Spec, opts Options) (*Result, 
 	if res.Mappings, err = planMappings(spec.Config, st.awsAuth, opts.Prune); err != nil {
 		return nil, err
 	}
+	if err := guardLockout(ctx, c, st.awsAuth, spec, opts, res); err != nil {
+		return nil, err
+	}
 	objs, err := Render(spec, ro)
 	if err != nil {
 		return nil, err
@@ -281,6 +291,9 @@ func Sync(ctx context.Context, c Client, spec *Spec, opts Options) (*Result, err
 	if res.Mappings, err = planMappings(spec.Config, st.awsAuth, opts.Prune); err != nil {
 		return nil, err
 	}
+	if err := guardLockout(ctx, c, st.awsAuth, spec, opts, res); err != nil {
+		return nil, err
+	}
 	cm, err := AWSAuth(spec.Config)
 	if err != nil {
 		return nil, err
@@ -290,6 +303,29 @@ func Sync(ctx context.Context, c Client, spec *Spec, opts Options) (*Result, err
 		return nil, err
 	}
 	return res, applyAll(ctx, c, []*unstructured.Unstructured{u}, map[string]*unstructured.Unstructured{key(u): st.awsAuth}, false, opts, res)
+}
+
+// guardLockout checks the aws-auth change against the cluster's
+// cluster-admin bindings and the command's own identity, and records who
+// will be admin. Neither lookup is essential: without them the check
+// falls back to system:masters and skips the caller.
+func guardLockout(ctx context.Context, c Client, current *unstructured.Unstructured, spec *Spec, opts Options, res *Result) error {
+	before, err := MappingsOfAWSAuth(current)
+	if err != nil {
+		return err
+	}
+	lc := LockoutCheck{Before: before, After: MappingsOf(spec.Config)}
+	if lc.Admins, err = ReadAdminSubjects(ctx, c); err != nil {
+		lc.Admins.Source += fmt.Sprintf(" (%v)", err)
+	}
+	lc.Caller, _ = CallerOf(ctx, c)
+	res.AdminSource = lc.Admins.Source
+	if opts.AllowLockout {
+		res.Admins = lc.After.Admins(lc.Admins)
+		return nil
+	}
+	res.Admins, err = CheckLockout(lc)
+	return err
 }
 
 // NotInstalledError: sync found nothing to sync.
@@ -316,16 +352,30 @@ func key(o *unstructured.Unstructured) string {
 func applyAll(ctx context.Context, c Client, objs []*unstructured.Unstructured, before map[string]*unstructured.Unstructured, nsMissing bool, opts Options, res *Result) error {
 	ao := ApplyOptions{DryRun: true, Force: opts.ForceConflicts}
 	after := map[string]*unstructured.Unstructured{}
+	// Every object's conflicts are gathered before refusing, so one run
+	// shows all the fields another manager owns.
+	var conflicts *ConflictError
 	for _, o := range objs {
 		if nsMissing && o.GetNamespace() == CANamespace {
 			after[key(o)] = o
 			continue
 		}
 		got, err := c.Apply(ctx, o, ao)
+		var ce *ConflictError
+		if errors.As(err, &ce) && len(ce.Fields) > 0 {
+			if conflicts == nil {
+				conflicts = &ConflictError{Err: ce.Err}
+			}
+			conflicts.Fields = append(conflicts.Fields, ce.Fields...)
+			continue
+		}
 		if err != nil {
 			return err
 		}
 		after[key(o)] = got
+	}
+	if conflicts != nil {
+		return conflicts
 	}
 	for _, o := range objs {
 		k := key(o)

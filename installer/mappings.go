@@ -35,6 +35,8 @@ func (e *ForeignEntriesError) Error() string {
 type entry struct {
 	kind, arn, username string
 	groups              []string
+	// line is the entry's line in a spec (0 for aws-auth).
+	line int
 }
 
 func (e entry) String() string {
@@ -62,7 +64,7 @@ func parseAWSAuth(cm *unstructured.Unstructured) (map[string]entry, []string, er
 			if k.kind == "user" {
 				arn = e.UserARN
 			}
-			out[k.kind+":"+strings.ToLower(arn)] = entry{k.kind, arn, e.Username, e.Groups}
+			out[k.kind+":"+strings.ToLower(arn)] = entry{kind: k.kind, arn: arn, username: e.Username, groups: e.Groups}
 		}
 	}
 	if s := strings.TrimSpace(data["mapAccounts"]); s != "" {
@@ -117,10 +119,10 @@ func planMappings(c IAMConfig, current *unstructured.Unstructured, prune bool) (
 func entriesOf(c IAMConfig) map[string]entry {
 	out := map[string]entry{}
 	for _, m := range c.MapRoles {
-		out["role:"+strings.ToLower(m.ARN)] = entry{"role", m.ARN, m.Username, m.Groups}
+		out["role:"+strings.ToLower(m.ARN)] = entry{"role", m.ARN, m.Username, m.Groups, m.Line}
 	}
 	for _, m := range c.MapUsers {
-		out["user:"+strings.ToLower(m.ARN)] = entry{"user", m.ARN, m.Username, m.Groups}
+		out["user:"+strings.ToLower(m.ARN)] = entry{"user", m.ARN, m.Username, m.Groups, m.Line}
 	}
 	for _, a := range c.MapAccounts {
 		out["account:"+a] = entry{kind: "account", arn: a}

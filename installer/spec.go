@@ -67,6 +67,9 @@ type Problem struct {
 	Msg     string
 	Hint    string
 	Warning bool
+	// Fix is the value that would make the node at Path right, when one
+	// rewrite does (the ARN the server matches); `mappings fix` writes it.
+	Fix string
 }
 
 func (p Problem) String() string {

@@ -49,7 +49,7 @@ func TestValidationReportsEverything(t *testing.T) {
 	}
 	msg := err.Error()
 	for _, want := range []string{
-		"13 problems",
+		"12 problems",
 		"bad.yaml:15: AWSIamConfig iam (document 2): spec.awsRegion: region cn-north-1 is in partition aws-cn, not aws",
 		"bad.yaml:17: AWSIamConfig iam (document 2): spec.backendMode[0]: MountedFile is not supported",
 		"bad.yaml:19: AWSIamConfig iam (document 2): spec.backendMode[2]: EKSConfigMap is listed twice",
@@ -57,12 +57,14 @@ func TestValidationReportsEverything(t *testing.T) {
 		"spec.mapRoles[1].roleARN: arn:aws:sts::111122223333:assumed-role/Dev/alice is an STS session ARN; the server maps IAM role ARNs (use arn:aws:iam::111122223333:role/Dev)",
 		"bad.yaml:25: AWSIamConfig iam (document 2): spec.mapRoles[1].username: unknown template {{Session}}",
 		"bad.yaml:26: warning: AWSIamConfig iam (document 2): spec.mapRoles[2].rolearn: write roleARN",
-		`spec.mapRoles[2].roleARN: account "1234" is not 12 digits`,
+		`spec.mapRoles[2].rolearn: account "1234" is not 12 digits`,
 		"spec.mapRoles[3].roleARN: arn:aws:iam::111122223333:user/NotARole is not an IAM role ARN (it belongs in mapUsers)",
 		"bad.yaml:30: AWSIamConfig iam (document 2): spec.mapRoles[4].roleARN: ARN:AWS:IAM::111122223333:ROLE/TEAM/ADMIN is mapped twice (also line 21)",
 		`spec.mapRoles[4].groups[0]: group " padded" has leading or trailing spaces`,
 		"bad.yaml:35: AWSIamConfig iam (document 2): spec.mapUsers[0].usrname: unknown field",
-		"spec.mapUsers[0].username: required",
+		"bad.yaml:34: AWSIamConfig iam (document 2): spec.mapUsers[0]: the entry has neither username nor groups",
+		// The server compares lower-cased: upper case is no error, the path is.
+		"bad.yaml:30: warning: AWSIamConfig iam (document 2): spec.mapRoles[4].roleARN: role paths are not matched by the server (use arn:aws:iam::111122223333:role/ADMIN)",
 		`bad.yaml:37: AWSIamConfig iam (document 2): spec.mapAccounts[0]: account ID 012345678901 is a YAML number (quote it: "012345678901")`,
 	} {
 		if !strings.Contains(msg, want) {

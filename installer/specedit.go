@@ -2,6 +2,8 @@ package installer
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"reflect"
@@ -56,22 +58,172 @@ func (e *MappingNotFoundError) Error() string {
 	return fmt.Sprintf("could not remove %s %s: the AWSIamConfig does not map it", e.Kind, e.ARN)
 }
 
+// EditResult is a spec file after an edit.
+type EditResult struct {
+	Data []byte
+	// Spec is the edited file, parsed; nil when the file still has errors
+	// (FixSpec only).
+	Spec *Spec
+	// Stored is the ARN as written, when an add stored another form than
+	// the one given (the form the server matches); Why says what changed.
+	Stored, Why string
+}
+
 // EditSpec applies edit to the AWSIamConfig that the spec's Cluster names
 // and returns the whole file after it, with the new spec parsed from it.
 //
 // The spec is validated first (a broken file is not edited further) and
-// again after the edit, so the result is one `server sync` accepts. Only
-// the AWSIamConfig document is re-encoded, through yqlib, which keeps its
-// comments and key order; every other document, and every separator, is
-// copied byte for byte.
-func EditSpec(file string, data []byte, edit MappingEdit) ([]byte, *Spec, error) {
+// again after the edit, so the result is one `server sync` accepts. An
+// added ARN is stored in the form the server matches (a role's path
+// dropped, a session ARN turned into its role), and the result says so.
+func EditSpec(file string, data []byte, edit MappingEdit) (*EditResult, error) {
 	spec, err := ParseSpec(file, data)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
+	}
+	res := &EditResult{}
+	if !edit.Remove && edit.Kind != "account" {
+		// Another partition is a mistake to show, not to rewrite: the
+		// validator reports it below.
+		if fixed, why, err := CanonicalMappingARN(edit.ARN, edit.Kind, partitionOf(spec.Config)); err == nil && fixed != edit.ARN &&
+			strings.SplitN(fixed, ":", 3)[1] == strings.SplitN(strings.TrimSpace(edit.ARN), ":", 3)[1] {
+			edit.ARN, res.Stored, res.Why = fixed, fixed, why
+		}
 	}
 	if err := checkEdit(spec.Config, edit); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
+	res.Data, err = editConfigDocument(file, data, spec.Config.Name, func(body string) (string, error) { return editDocument(body, edit) })
+	if err != nil {
+		return nil, err
+	}
+	if res.Spec, err = ParseSpec(file, res.Data); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// FixSpec rewrites every mapping ARN that can never match to the form the
+// server matches (the Fix of its Problem), keeping comments and layout. A
+// fix that would map an identity twice is left out. The result has the
+// problems no rewrite solves, and Spec only when none are left.
+func FixSpec(file string, data []byte) (res *EditResult, fixed, left []Problem, err error) {
+	spec, perr := ParseSpec(file, data)
+	var problems []Problem
+	var ve *ValidationError
+	switch {
+	case errors.As(perr, &ve):
+		problems = ve.Problems
+	case perr != nil:
+		return nil, nil, nil, perr
+	default:
+		problems = spec.Warnings
+	}
+	name, ok := configName(data)
+	if !ok {
+		return nil, nil, nil, perr // no AWSIamConfig to fix: the parse error says why
+	}
+	taken := map[string]bool{} // lists' ARNs after the fixes, lower-cased
+	for _, p := range problems {
+		if p.Fix == "" {
+			if !p.Warning {
+				left = append(left, p)
+			}
+			continue
+		}
+		fixed = append(fixed, p)
+	}
+	var expr []string
+	vars := map[string]string{}
+	for _, m := range mappingARNs(data, name) {
+		taken[m] = true
+	}
+	kept := fixed[:0]
+	for _, p := range fixed {
+		list := p.Path[:strings.Index(p.Path, "[")]
+		if taken[list+" "+strings.ToLower(p.Fix)] {
+			p.Msg, p.Hint = fmt.Sprintf("not fixed: %s is mapped already", p.Fix), "remove one of the two entries"
+			p.Warning = false
+			left = append(left, p)
+			continue
+		}
+		taken[list+" "+strings.ToLower(p.Fix)] = true
+		v := fmt.Sprintf("f%d", len(kept))
+		vars[v] = yamlString(p.Fix)
+		expr = append(expr, fmt.Sprintf(".%s = $%s", p.Path, v))
+		kept = append(kept, p)
+	}
+	fixed = kept
+	res = &EditResult{Data: data}
+	if len(expr) > 0 {
+		res.Data, err = editConfigDocument(file, data, name, func(body string) (string, error) {
+			return runYQ(body, strings.Join(expr, " | "), vars, nil)
+		})
+		if err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	if len(left) == 0 {
+		if res.Spec, err = ParseSpec(file, res.Data); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return res, fixed, left, nil
+}
+
+// configName is the name of the AWSIamConfig the Cluster refers to, read
+// without validating anything.
+func configName(data []byte) (string, bool) {
+	docs, err := splitDocuments(data)
+	if err != nil {
+		return "", false
+	}
+	for _, d := range docs {
+		if d.kind != KindCluster {
+			continue
+		}
+		refs := get(get(d.root, "spec"), "identityProviderRefs")
+		for _, r := range contentOf(refs) {
+			if scalar(get(r, "kind")) == KindAWSIamConfig {
+				return scalar(get(r, "name")), true
+			}
+		}
+	}
+	return "", false
+}
+
+// mappingARNs lists "spec.mapRoles <arn>" and "spec.mapUsers <arn>",
+// lower-cased, of the named AWSIamConfig.
+func mappingARNs(data []byte, name string) []string {
+	docs, _ := splitDocuments(data)
+	var out []string
+	for _, d := range docs {
+		if d.kind != KindAWSIamConfig || d.name != name {
+			continue
+		}
+		for _, l := range []string{"mapRoles", "mapUsers"} {
+			for _, e := range contentOf(get(get(d.root, "spec"), l)) {
+				for i := 0; e.Kind == yaml.MappingNode && i+1 < len(e.Content); i += 2 {
+					if strings.EqualFold(e.Content[i].Value, "roleARN") || strings.EqualFold(e.Content[i].Value, "userARN") {
+						out = append(out, "spec."+l+" "+strings.ToLower(e.Content[i+1].Value))
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func contentOf(n *yaml.Node) []*yaml.Node {
+	if n == nil {
+		return nil
+	}
+	return n.Content
+}
+
+// editConfigDocument runs edit over the text of AWSIamConfig name alone;
+// every other document, and every separator, is copied byte for byte.
+func editConfigDocument(file string, data []byte, name string, edit func(body string) (string, error)) ([]byte, error) {
 	chunks := splitRaw(data)
 	target := -1
 	for i, c := range chunks {
@@ -81,19 +233,19 @@ func EditSpec(file string, data []byte, edit MappingEdit) ([]byte, *Spec, error)
 		}
 		r := n.Content[0]
 		if scalar(get(r, "kind")) == KindAWSIamConfig && scalar(get(r, "apiVersion")) == EKSAAPIVersion &&
-			scalar(get(get(r, "metadata"), "name")) == spec.Config.Name {
+			scalar(get(get(r, "metadata"), "name")) == name {
 			if target >= 0 {
-				return nil, nil, fmt.Errorf("could not edit %s: AWSIamConfig %s appears more than once", file, spec.Config.Name)
+				return nil, fmt.Errorf("could not edit %s: AWSIamConfig %s appears more than once", file, name)
 			}
 			target = i
 		}
 	}
 	if target < 0 {
-		return nil, nil, fmt.Errorf("could not find AWSIamConfig %s in %s", spec.Config.Name, file)
+		return nil, fmt.Errorf("could not find AWSIamConfig %s in %s", name, file)
 	}
-	body, err := editDocument(chunks[target].body, edit)
+	body, err := edit(chunks[target].body)
 	if err != nil {
-		return nil, nil, fmt.Errorf("could not edit AWSIamConfig %s: %w", spec.Config.Name, err)
+		return nil, fmt.Errorf("could not edit AWSIamConfig %s: %w", name, err)
 	}
 	chunks[target].body = body
 	var out bytes.Buffer
@@ -101,11 +253,7 @@ func EditSpec(file string, data []byte, edit MappingEdit) ([]byte, *Spec, error)
 		out.WriteString(c.sep)
 		out.WriteString(c.body)
 	}
-	after, err := ParseSpec(file, out.Bytes())
-	if err != nil {
-		return nil, nil, err
-	}
-	return out.Bytes(), after, nil
+	return out.Bytes(), nil
 }
 
 // checkEdit refuses a duplicate add and a remove of something not mapped,
@@ -163,20 +311,10 @@ func splitRaw(data []byte) []chunk {
 // values reach yq as a variable, never spliced into the expression, so no
 // ARN or user name can change what the expression does.
 func editDocument(body string, e MappingEdit) (string, error) {
-	// yqlib logs at info level to stderr, which is the CLI's.
-	yqlib.GetLogger().SetLevel(slog.LevelError)
-	yqlib.InitExpressionParser()
-	prefs := yqlib.NewDefaultYamlPreferences()
-	prefs.PrintDocSeparators = false
-	prefs.Indent, prefs.CompactSequenceIndent = indentStyle(body)
-
-	doc, err := decodeOne(prefs, body)
-	if err != nil {
-		return "", err
-	}
 	list, arnKey := e.field()
 	vars := map[string]string{}
 	var expr string
+	var pre func(doc *yqlib.CandidateNode) error
 	switch {
 	case e.Remove && e.Kind == "account":
 		vars["arn"] = yamlString(e.ARN)
@@ -194,14 +332,37 @@ func editDocument(body string, e MappingEdit) (string, error) {
 		// belongs on the key once the list is a block: left on the
 		// list, the encoder prints it after the last item, on the next
 		// key's line.
-		if err := eval(doc, fmt.Sprintf(`.spec.%s`, list), nil, func(n *yqlib.CandidateNode) {
-			if n.Kind == yqlib.SequenceNode && len(n.Content) == 0 && n.LineComment != "" && n.Key != nil && n.Key.LineComment == "" {
-				n.Key.LineComment, n.LineComment = n.LineComment, ""
-			}
-		}); err != nil {
-			return "", err
+		pre = func(doc *yqlib.CandidateNode) error {
+			return eval(doc, fmt.Sprintf(`.spec.%s`, list), nil, func(n *yqlib.CandidateNode) {
+				if n.Kind == yqlib.SequenceNode && len(n.Content) == 0 && n.LineComment != "" && n.Key != nil && n.Key.LineComment == "" {
+					n.Key.LineComment, n.LineComment = n.LineComment, ""
+				}
+			})
 		}
 		expr = fmt.Sprintf(`.spec.%s += [$entry]`, list)
+	}
+	return runYQ(body, expr, vars, pre)
+}
+
+// runYQ evaluates expr over the document body, with vars (YAML text) as
+// yq variables, after pre (when not nil) has adjusted the document, and
+// encodes the result in the document's own indentation style.
+func runYQ(body, expr string, vars map[string]string, pre func(doc *yqlib.CandidateNode) error) (string, error) {
+	// yqlib logs at info level to stderr, which is the CLI's.
+	yqlib.GetLogger().SetLevel(slog.LevelError)
+	yqlib.InitExpressionParser()
+	prefs := yqlib.NewDefaultYamlPreferences()
+	prefs.PrintDocSeparators = false
+	prefs.Indent, prefs.CompactSequenceIndent = indentStyle(body)
+
+	doc, err := decodeOne(prefs, body)
+	if err != nil {
+		return "", err
+	}
+	if pre != nil {
+		if err := pre(doc); err != nil {
+			return "", err
+		}
 	}
 	vnodes := map[string]*yqlib.CandidateNode{}
 	for name, y := range vars {
@@ -242,9 +403,24 @@ func editDocument(body string, e MappingEdit) (string, error) {
 // same YAML as yq's, or yq's text is used as it is.
 func keepOriginalLines(orig, edited string) string {
 	a, b := strings.SplitAfter(orig, "\n"), strings.SplitAfter(edited, "\n")
+	memo := map[string]string{}
 	norm := func(l string) string {
+		if k, ok := memo[l]; ok {
+			return k
+		}
 		t := strings.TrimLeft(l, " ")
-		return l[:len(l)-len(t)] + strings.Join(strings.Fields(t), " ")
+		k := l[:len(l)-len(t)] + strings.Join(strings.Fields(t), " ")
+		// yq re-quotes flow collections ([system:masters] becomes
+		// ['system:masters']): a line with quotes or a flow collection
+		// that reads as the same YAML value is the same line.
+		var v any
+		if strings.ContainsAny(t, "'\"[{") && yaml.Unmarshal([]byte(t), &v) == nil && v != nil {
+			if j, err := json.Marshal(v); err == nil {
+				k = l[:len(l)-len(t)] + "\x00" + string(j)
+			}
+		}
+		memo[l] = k
+		return k
 	}
 	// lcs[i][j] is the LCS length of a[i:] and b[j:].
 	lcs := make([][]int, len(a)+1)

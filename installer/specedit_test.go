@@ -31,10 +31,11 @@ func TestEditSpecGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, spec, err := EditSpec(tc.in, in, tc.edit)
+			res, err := EditSpec(tc.in, in, tc.edit)
 			if err != nil {
 				t.Fatal(err)
 			}
+			out, spec := res.Data, res.Spec
 			golden(t, "testdata/mappings/"+tc.golden, out)
 			// The edit is in the parsed result, not only in the text.
 			var arns []string
@@ -77,28 +78,28 @@ func TestEditSpecRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	var dup *DuplicateMappingError
-	_, _, err = EditSpec("seed.yaml", seed, MappingEdit{Kind: "user", ARN: "arn:aws:iam::111122223333:user/MYUSER", Username: "x"})
+	_, err = EditSpec("seed.yaml", seed, MappingEdit{Kind: "user", ARN: "arn:aws:iam::111122223333:user/MYUSER", Username: "x"})
 	if !errors.As(err, &dup) || dup.Existing.Line != 33 || !strings.Contains(err.Error(), "line 33, as myKubernetesUsername [system:masters]") {
 		t.Errorf("duplicate add: %v", err)
 	}
 	var nf *MappingNotFoundError
-	if _, _, err = EditSpec("seed.yaml", seed, MappingEdit{Remove: true, Kind: "role", ARN: "arn:aws:iam::111122223333:role/other"}); !errors.As(err, &nf) {
+	if _, err = EditSpec("seed.yaml", seed, MappingEdit{Remove: true, Kind: "role", ARN: "arn:aws:iam::111122223333:role/other"}); !errors.As(err, &nf) {
 		t.Errorf("remove of an unmapped role: %v", err)
 	}
 	// What the validator rejects is refused with its message and line.
 	var ve *ValidationError
-	_, _, err = EditSpec("seed.yaml", seed, MappingEdit{Kind: "user", ARN: "arn:aws-cn:iam::111122223333:user/z", Username: "z"})
+	_, err = EditSpec("seed.yaml", seed, MappingEdit{Kind: "user", ARN: "arn:aws-cn:iam::111122223333:user/z", Username: "z"})
 	if !errors.As(err, &ve) || !strings.Contains(err.Error(), `partition "aws-cn" does not match spec.partition "aws"`) {
 		t.Errorf("bad ARN: %v", err)
 	}
 	// A value that looks like yq syntax is data, never expression.
-	_, _, err = EditSpec("seed.yaml", seed, MappingEdit{Kind: "user", ARN: "arn:aws:iam::111122223333:user/q", Username: `x") | del(.spec) | ("`})
+	_, err = EditSpec("seed.yaml", seed, MappingEdit{Kind: "user", ARN: "arn:aws:iam::111122223333:user/q", Username: `x") | del(.spec) | ("`})
 	if err != nil && !errors.As(err, &ve) {
 		t.Errorf("quoted user name: %v", err)
 	}
 	// A spec that is invalid before the edit is not edited.
 	bad := strings.Replace(string(seed), "EKSConfigMap", "MountedFile", 1)
-	if _, _, err = EditSpec("seed.yaml", []byte(bad), MappingEdit{Kind: "user", ARN: "arn:aws:iam::111122223333:user/n", Username: "n"}); !errors.As(err, &ve) {
+	if _, err = EditSpec("seed.yaml", []byte(bad), MappingEdit{Kind: "user", ARN: "arn:aws:iam::111122223333:user/n", Username: "n"}); !errors.As(err, &ve) {
 		t.Errorf("invalid spec: %v", err)
 	}
 }

@@ -270,7 +270,7 @@ func (v *validator) mappings(n *yaml.Node, path, arnKey, kind, partition string)
 		m := Mapping{Line: e.Line}
 		if s, ok := v.str(f[arnKey], join(p, arnKey)); ok && s != "" {
 			m.ARN = s
-			v.arn(f[arnKey], join(p, arnKey), s, kind, partition)
+			v.arn(f[arnKey], join(p, keyOf(e, f[arnKey], arnKey)), s, kind, partition)
 			key := strings.ToLower(s)
 			if line, dup := seen[key]; dup {
 				v.errorf(f[arnKey], join(p, arnKey), "%s is mapped twice (also line %d)", s, line).Hint = "the server keeps only one of them"
@@ -283,6 +283,8 @@ func (v *validator) mappings(n *yaml.Node, path, arnKey, kind, partition string)
 		if s, ok := v.str(f["username"], join(p, "username")); ok && strings.TrimSpace(s) != "" {
 			m.Username = s
 			v.username(f["username"], join(p, "username"), s, kind)
+		} else if (f["username"] == nil || ok) && (f["groups"] == nil || f["groups"].Tag == "!!null" || len(f["groups"].Content) == 0) {
+			v.errorf(e, p, "the entry has neither username nor groups").Hint = "the server would admit the caller as nobody; give at least a username"
 		} else if f["username"] == nil || ok {
 			v.errorf(e, join(p, "username"), "required").Hint = "the server cannot map an identity to an empty user name"
 		}
@@ -342,54 +344,28 @@ func (v *validator) username(n *yaml.Node, path, s, kind string) {
 }
 
 // arn checks a mapping ARN the way the server will compare it: against the
-// caller's canonical ARN, lower-cased.
+// caller's canonical ARN, lower-cased. An entry that can never match is
+// an error, or a warning when it is merely useless (a role path); either
+// carries the ARN that would match, which `mappings fix` writes.
 func (v *validator) arn(n *yaml.Node, path, s, kind, partition string) {
-	parts := strings.SplitN(s, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" {
-		v.errorf(n, path, "%q is not an ARN", s).Hint = "arn:" + partition + ":iam::123456789012:" + kind + "/NAME"
+	f := checkMappingARN(s, kind, partition)
+	if f == nil {
 		return
 	}
-	part, service, region, account, resource := parts[1], parts[2], parts[3], parts[4], parts[5]
-	if part != partition {
-		v.errorf(n, path, "partition %q does not match spec.partition %q", part, partition)
+	p := Problem{Line: lineOf(n, v.doc.root), Path: path, Msg: f.Msg, Warning: f.Warning, Fix: f.Fix}
+	if f.Fix != "" {
+		p.Hint = "use " + f.Fix
 	}
-	if !token.IsAccountID(account) {
-		v.errorf(n, path, "account %q is not 12 digits", account)
-	}
-	if service == "sts" {
-		p := v.errorf(n, path, "%s is an STS session ARN; the server maps IAM %s ARNs", s, kind)
-		if c, err := token.CanonicalARN(s); err == nil && c != s {
-			p.Hint = "use " + c
+	v.add(p)
+}
+
+// keyOf is the key of value node val in mapping m as written in the file
+// (a case variant such as "rolearn" is read as roleARN).
+func keyOf(m, val *yaml.Node, fallback string) string {
+	for i := 0; m != nil && i+1 < len(m.Content); i += 2 {
+		if m.Content[i+1] == val {
+			return m.Content[i].Value
 		}
-		return
 	}
-	if service != "iam" {
-		v.errorf(n, path, "service %q is not iam", service)
-		return
-	}
-	if region != "" {
-		v.errorf(n, path, "IAM ARNs have no region (got %q)", region)
-	}
-	typ, name, _ := strings.Cut(resource, "/")
-	if typ != kind {
-		other := "mapUsers"
-		if typ == "role" {
-			other = "mapRoles"
-		}
-		p := v.errorf(n, path, "%s is not an IAM %s ARN", s, kind)
-		if typ == "role" || typ == "user" {
-			p.Hint = "it belongs in " + other
-		}
-		return
-	}
-	if name == "" || strings.HasSuffix(name, "/") {
-		v.errorf(n, path, "%s has no %s name", s, kind)
-		return
-	}
-	if kind == "role" && strings.Contains(name, "/") {
-		// Callers arrive as assumed-role sessions whose canonical form has
-		// no path, so a mapping with one never matches.
-		base := name[strings.LastIndex(name, "/")+1:]
-		v.warnf(n, path, "role paths are not matched by the server").Hint = fmt.Sprintf("use arn:%s:iam::%s:role/%s", part, account, base)
-	}
+	return fallback
 }

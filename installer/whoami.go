@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unicode"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
@@ -21,11 +22,55 @@ type Caller struct {
 	// AccessKeyID is the token's signing key; empty when no token was made
 	// (the identity was given as an ARN).
 	AccessKeyID string
+	// SessionUnknown: the identity was given as a role ARN, so the session
+	// name its callers will have is not known here.
+	SessionUnknown bool
+}
+
+// CallerOfARN is the caller an ARN stands for, read by the server's rules.
+// A role ARN stands for any session of the role: its canonical form has
+// no path (STS session ARNs carry none), and its session name is unknown.
+func CallerOfARN(arn string) (Caller, error) {
+	if strings.IndexFunc(arn, unicode.IsSpace) >= 0 {
+		return Caller{}, fmt.Errorf("%q contains whitespace, which no caller ARN has", arn)
+	}
+	p, err := Canonicalize(arn)
+	if err != nil {
+		return Caller{}, err
+	}
+	c := Caller{ARN: arn, CanonicalARN: p.Canonical, AccountID: p.Account, SessionName: p.Session}
+	if p.Kind == PrincipalRole {
+		name := p.Canonical[strings.LastIndex(p.Canonical, "/")+1:]
+		c.CanonicalARN = fmt.Sprintf("arn:%s:iam::%s:role/%s", p.Partition, p.Account, name)
+		c.SessionUnknown = true
+	}
+	return c, nil
+}
+
+// Describe names the kind of caller, IAM Identity Center roles as such.
+func (c Caller) Describe() string {
+	p, err := Canonicalize(c.ARN)
+	if err != nil {
+		return ""
+	}
+	what := map[string]string{PrincipalUser: "IAM user", PrincipalRoot: "account root user", PrincipalFederatedUser: "federated user",
+		PrincipalAssumedRole: "role session", PrincipalRole: "any session of the role"}[p.Kind]
+	if set, ok := SSORole(c.CanonicalARN); ok && (p.Kind == PrincipalAssumedRole || p.Kind == PrincipalRole) {
+		what += ", IAM Identity Center permission set " + set
+	}
+	return what
 }
 
 // Mappings are the identity mappings a server reads, from aws-auth or from
-// a spec, keyed as the server keys them (lower-cased ARNs).
-type Mappings struct{ entries map[string]entry }
+// a spec, keyed as the server keys them (lower-cased ARNs), with the
+// server's backend modes in its order.
+type Mappings struct {
+	entries map[string]entry
+	// Backends are the server's --backend-mode list; empty when unknown.
+	Backends []string
+	// File is the spec the entries come from ("" for aws-auth).
+	File string
+}
 
 // MappingsOfAWSAuth reads ConfigMap kube-system/aws-auth as the server's
 // EKSConfigMap backend does; a nil ConfigMap has no mappings.
@@ -35,7 +80,9 @@ func MappingsOfAWSAuth(cm *unstructured.Unstructured) (Mappings, error) {
 }
 
 // MappingsOf returns the mappings an AWSIamConfig installs.
-func MappingsOf(c IAMConfig) Mappings { return Mappings{entries: entriesOf(c)} }
+func MappingsOf(c IAMConfig) Mappings {
+	return Mappings{entries: entriesOf(c), Backends: c.BackendMode}
+}
 
 // Len is the number of role, user and account entries.
 func (m Mappings) Len() int { return len(m.entries) }
@@ -58,6 +105,10 @@ type Match struct {
 	// an entry matches ({{EC2PrivateDNSName}} for a session that is no EC2
 	// instance).
 	Problem string `json:"problem,omitempty"`
+	// Backend is the server backend whose entry matched; Source where the
+	// entry is written ("spec.yaml:21", "aws-auth mapRoles").
+	Backend string `json:"backend,omitempty"`
+	Source  string `json:"source,omitempty"`
 }
 
 // isInstanceID is the server's test (^i-(\w{8}|\w{17})$) that a session
@@ -76,21 +127,59 @@ func isInstanceID(s string) bool {
 	return true
 }
 
-// Match finds the mapping the server applies to c, in the server's order:
-// the role mapping of the canonical ARN, then the user mapping, then the
-// caller's account (which maps to the canonical ARN with no groups). ARNs
-// compare case-insensitively, as the server lower-cases both sides.
+// Match finds the mapping the server applies to c; see Explain.
 func (m Mappings) Match(c Caller) (*Match, bool) {
+	match, _ := m.Explain(c)
+	return match, match != nil
+}
+
+// Explain walks the server's mapper chain (aws-iam-authenticator v0.7.2,
+// server.doMapping) for c and says what each backend found. In
+// EKSConfigMap mode the role entry of the canonical ARN wins, then the
+// user entry, then the caller's account in mapAccounts (user name the
+// canonical ARN, no groups); ARNs compare lower-cased. The first backend
+// that maps the caller decides. Backends whose mappings live elsewhere
+// (CRD objects, files on the control-plane hosts) are named, not read.
+func (m Mappings) Explain(c Caller) (*Match, []string) {
 	canon := strings.ToLower(c.CanonicalARN)
-	for _, kind := range []string{"role", "user"} {
-		if e, ok := m.entries[kind+":"+canon]; ok {
-			return render(e, c), true
+	modes := m.Backends
+	var trace []string
+	if len(modes) == 0 {
+		modes = []string{"EKSConfigMap"}
+		trace = append(trace, "backend modes unknown (no DaemonSet): EKSConfigMap assumed")
+	}
+	for _, mode := range modes {
+		if mode != "EKSConfigMap" && mode != "ConfigMap" {
+			trace = append(trace, fmt.Sprintf("%s: not read by kubeiam; an entry there for %s would decide before the backends after it", mode, c.CanonicalARN))
+			continue
 		}
+		for _, kind := range []string{"role", "user"} {
+			if e, ok := m.entries[kind+":"+canon]; ok {
+				match := render(e, c)
+				match.Backend, match.Source = mode, m.source(e)
+				trace = append(trace, fmt.Sprintf("%s: map%ss entry %s matches %s", mode, strings.ToUpper(kind[:1])+kind[1:], match.Source, c.CanonicalARN))
+				return match, trace
+			}
+		}
+		if e, ok := m.entries["account:"+c.AccountID]; ok && c.AccountID != "" {
+			trace = append(trace, fmt.Sprintf("%s: no mapRoles or mapUsers entry; account %s is in mapAccounts", mode, c.AccountID))
+			return &Match{Kind: "account", ARN: e.arn, Username: c.CanonicalARN, Groups: []string{}, Backend: mode, Source: m.source(e)}, trace
+		}
+		trace = append(trace, fmt.Sprintf("%s: no mapRoles or mapUsers entry for %s, and account %s is not in mapAccounts", mode, c.CanonicalARN, c.AccountID))
 	}
-	if e, ok := m.entries["account:"+c.AccountID]; ok && c.AccountID != "" {
-		return &Match{Kind: "account", ARN: e.arn, Username: c.CanonicalARN, Groups: []string{}}, true
+	return nil, trace
+}
+
+// source says where an entry is written.
+func (m Mappings) source(e entry) string {
+	if m.File != "" && e.line > 0 {
+		return fmt.Sprintf("%s:%d", m.File, e.line)
 	}
-	return nil, false
+	where := "aws-auth"
+	if m.File != "" {
+		where = m.File
+	}
+	return where + " map" + strings.ToUpper(e.kind[:1]) + e.kind[1:] + "s"
 }
 
 // Near lists mappings that look meant for c but that the server never
@@ -124,12 +213,12 @@ func render(e entry, c Caller) *Match {
 	for _, g := range e.groups {
 		m.Groups = append(m.Groups, expand(g, c, unknown))
 	}
-	for _, t := range []string{"{{EC2PrivateDNSName}}", "{{AccessKeyID}}"} {
+	for _, t := range []string{"{{EC2PrivateDNSName}}", "{{AccessKeyID}}", "{{SessionName}}", "{{SessionNameRaw}}"} {
 		if why, ok := unknown[t]; ok {
 			m.Unknown = append(m.Unknown, t+": "+why)
 		}
 	}
-	if _, ok := unknown["{{EC2PrivateDNSName}}"]; ok && !isInstanceID(c.SessionName) {
+	if _, ok := unknown["{{EC2PrivateDNSName}}"]; ok && !c.SessionUnknown && !isInstanceID(c.SessionName) {
 		m.Problem = fmt.Sprintf("{{EC2PrivateDNSName}} needs a session named after an EC2 instance ID, not %q: the server will deny this login", c.SessionName)
 	}
 	return m
@@ -148,6 +237,14 @@ func expand(s string, c Caller, unknown map[string]string) string {
 		}
 	}
 	s = strings.ReplaceAll(s, "{{AccountID}}", c.AccountID)
+	if c.SessionUnknown {
+		for _, t := range []string{"{{SessionName}}", "{{SessionNameRaw}}"} {
+			if strings.Contains(s, t) {
+				unknown[t] = "the session name, unknown for a role ARN; give a session ARN (arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION)"
+			}
+		}
+		return s
+	}
 	// The server replaces "@" in {{SessionName}} (an e-mail address as an
 	// SSO session name is common) and keeps it in {{SessionNameRaw}}.
 	s = strings.ReplaceAll(s, "{{SessionName}}", strings.ReplaceAll(c.SessionName, "@", "-"))
@@ -175,6 +272,9 @@ func ReadInstalled(ctx context.Context, c Client) (*Installed, error) {
 	m, err := MappingsOfAWSAuth(st.awsAuth)
 	if err != nil {
 		return nil, err
+	}
+	if st.daemonSet != nil {
+		m.Backends = installedConfig(st.daemonSet).BackendMode
 	}
 	return &Installed{ClusterID: st.clusterID, HasAWSAuth: st.awsAuth != nil, Mappings: m}, nil
 }

@@ -1,8 +1,10 @@
 package mappings
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -61,8 +63,12 @@ func RunAdd(opts *AddOptions) error {
 		return clierr.Usagef("--username is required")
 	}
 	e.Username, e.Groups = opts.Username, opts.Groups
-	if err := apply(opts.IO, opts.editFlags, e); err != nil {
+	res, err := apply(opts.IO, opts.editFlags, e, nil)
+	if err != nil {
 		return err
+	}
+	if res.Stored != "" {
+		e.ARN = res.Stored
 	}
 	if !opts.DryRun {
 		what := e.Kind + " " + e.ARN
@@ -80,6 +86,10 @@ type RemoveOptions struct {
 	IO *iostreams.IOStreams
 	editFlags
 	target
+	// Kubeconfig, when set, is the cluster whose cluster-admin bindings
+	// and own identity the lockout check uses.
+	Kubeconfig   string
+	AllowLockout bool
 }
 
 // NewRemoveCmd builds `kubeiam mappings remove`; runF replaces RunRemove in tests.
@@ -100,6 +110,8 @@ func NewRemoveCmd(io *iostreams.IOStreams, runF func(*RemoveOptions) error) *cob
 	}
 	opts.editFlags.add(cmd)
 	opts.target.add(cmd)
+	cmd.Flags().StringVar(&opts.Kubeconfig, "kubeconfig", "", "admin kubeconfig: also count the cluster's cluster-admin bindings, and refuse to unmap your own identity")
+	cmd.Flags().BoolVar(&opts.AllowLockout, "allow-lockout", false, "remove even when no mapping would reach cluster-admin afterwards, or your own identity would be unmapped")
 	return cmd
 }
 
@@ -110,7 +122,7 @@ func RunRemove(opts *RemoveOptions) error {
 		return err
 	}
 	e.Remove = true
-	if err := apply(opts.IO, opts.editFlags, e); err != nil {
+	if _, err := apply(opts.IO, opts.editFlags, e, opts.checkLockout); err != nil {
 		return err
 	}
 	if !opts.DryRun {
@@ -171,5 +183,43 @@ func RunList(opts *ListOptions) error {
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "AWSIamConfig %s of cluster %s: %d roles, %d users, %d accounts\n",
 		c.Name, spec.ClusterName, len(c.MapRoles), len(c.MapUsers), len(c.MapAccounts))
+	return nil
+}
+
+// checkLockout refuses a removal after which no mapping of the spec
+// reaches cluster-admin, or that unmaps the identity of --kubeconfig, and
+// says who would be admin.
+func (opts *RemoveOptions) checkLockout(before []byte, after *installer.Spec) error {
+	prev, err := installer.ParseSpec(opts.File, before)
+	if err != nil {
+		return err
+	}
+	lc := installer.LockoutCheck{Before: installer.MappingsOf(prev.Config), After: installer.MappingsOf(after.Config), Admins: installer.DefaultAdminSubjects()}
+	if opts.Kubeconfig != "" {
+		cfg, err := installer.RESTConfig(opts.Kubeconfig, "")
+		if err != nil {
+			return err
+		}
+		c, err := installer.NewClient(cfg)
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if lc.Admins, err = installer.ReadAdminSubjects(ctx, c); err != nil {
+			return err
+		}
+		if lc.Caller, err = installer.CallerOf(ctx, c); err != nil {
+			return err
+		}
+	}
+	admins, err := installer.CheckLockout(lc)
+	if opts.AllowLockout {
+		admins, err = lc.After.Admins(lc.Admins), nil
+	}
+	if err != nil {
+		return clierr.WithHint(err, "keep an admin mapping, or rerun with --allow-lockout if you have another way in; the file was not changed")
+	}
+	fmt.Fprint(opts.IO.ErrOut, installer.DescribeAdmins(admins, lc.Admins.Source))
 	return nil
 }

@@ -31,7 +31,7 @@ validated before and after the edit; nothing is written if either fails.
 
 The default GitOps path is clusters/<cluster>/eksa-system/eksa-cluster.yaml.`,
 	}
-	cmd.AddCommand(NewListCmd(io, nil), NewAddCmd(io, nil), NewRemoveCmd(io, nil))
+	cmd.AddCommand(NewListCmd(io, nil), NewAddCmd(io, nil), NewRemoveCmd(io, nil), NewFixCmd(io, nil), NewExplainCmd(io, nil))
 	return cmd
 }
 
@@ -72,42 +72,65 @@ func (f *editFlags) add(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.DryRun, "dry-run", false, "print the diff and write nothing")
 }
 
-// apply runs one edit against the file: validate, edit, validate, then
-// either print the diff (--dry-run) or replace the file atomically with
-// its mode kept.
-func apply(io *iostreams.IOStreams, f editFlags, e installer.MappingEdit) error {
-	if f.File == "" {
-		return clierr.Usagef("-f SPEC is required")
+// specFile is a cluster spec as read for an edit: written back through a
+// symlink to its target, as an editor would, with its mode kept.
+type specFile struct {
+	name, path string
+	mode       os.FileMode
+	data       []byte
+}
+
+func readSpecFile(name string) (*specFile, error) {
+	if name == "" {
+		return nil, clierr.Usagef("-f SPEC is required")
 	}
-	// Write through a symlink to its target, as an editor would, instead
-	// of replacing the link with a file.
-	path, err := filepath.EvalSymlinks(f.File)
+	path, err := filepath.EvalSymlinks(name)
 	if err != nil {
-		return fmt.Errorf("could not read cluster spec: %w", err)
+		return nil, fmt.Errorf("could not read cluster spec: %w", err)
 	}
 	fi, err := os.Stat(path)
 	if err != nil {
-		return fmt.Errorf("could not read cluster spec: %w", err)
+		return nil, fmt.Errorf("could not read cluster spec: %w", err)
 	}
-	before, err := os.ReadFile(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("could not read cluster spec: %w", err)
+		return nil, fmt.Errorf("could not read cluster spec: %w", err)
 	}
-	after, spec, err := installer.EditSpec(f.File, before, e)
+	return &specFile{name: name, path: path, mode: fi.Mode().Perm(), data: data}, nil
+}
+
+// commit prints the diff (dry run) or replaces the file atomically.
+func (s *specFile) commit(io *iostreams.IOStreams, dryRun bool, after []byte) error {
+	if dryRun {
+		_, err := io.Out.Write(diff.Diff(s.name, s.data, s.name+" (edited)", after))
+		return err
+	}
+	return kubeconfig.WriteAtomic(s.path, after, s.mode)
+}
+
+// apply runs one edit against the file: validate, edit, validate, then
+// either print the diff (--dry-run) or replace the file.
+func apply(io *iostreams.IOStreams, f editFlags, e installer.MappingEdit, check func(before []byte, after *installer.Spec) error) (*installer.EditResult, error) {
+	sf, err := readSpecFile(f.File)
 	if err != nil {
-		return hint(err)
+		return nil, err
 	}
-	for _, w := range spec.Warnings {
+	res, err := installer.EditSpec(f.File, sf.data, e)
+	if err != nil {
+		return nil, hint(err)
+	}
+	if check != nil {
+		if err := check(sf.data, res.Spec); err != nil {
+			return nil, err
+		}
+	}
+	if res.Stored != "" {
+		fmt.Fprintf(io.ErrOut, "%s: storing %s, the form the server matches (%s)\n", f.File, res.Stored, res.Why)
+	}
+	for _, w := range res.Spec.Warnings {
 		fmt.Fprintln(io.ErrOut, w.String())
 	}
-	if f.DryRun {
-		_, err := io.Out.Write(diff.Diff(f.File, before, f.File+" (edited)", after))
-		return err
-	}
-	if err := kubeconfig.WriteAtomic(path, after, fi.Mode().Perm()); err != nil {
-		return err
-	}
-	return nil
+	return res, sf.commit(io, f.DryRun, res.Data)
 }
 
 func hint(err error) error {
@@ -118,6 +141,9 @@ func hint(err error) error {
 	)
 	switch {
 	case errors.As(err, &ve):
+		if n := installer.Fixable(ve.Problems); n > 0 {
+			return clierr.WithHint(err, "kubeiam mappings fix -f %s rewrites the %d marked (use ...); fix the other lines by hand; the file was not changed", ve.File, n)
+		}
 		return clierr.WithHint(err, "fix every line listed; the file was not changed")
 	case errors.As(err, &dup):
 		return clierr.WithHint(err, "remove it first to change its user name or groups; the file was not changed")

@@ -76,7 +76,7 @@ func RunInstall(ctx context.Context, opts *InstallOptions) error {
 	start := time.Now()
 	res, err := installer.Install(ctx, c, spec, installer.Options{
 		Image: image, ClusterID: opts.ClusterID, CertPEM: cert, KeyPEM: key,
-		DryRun: opts.DryRun, ForceConflicts: opts.ForceConflicts, Prune: opts.Prune,
+		DryRun: opts.DryRun, ForceConflicts: opts.ForceConflicts, Prune: opts.Prune, AllowLockout: opts.AllowLockout,
 		Wait: opts.Wait, Timeout: opts.Timeout, Progress: opts.IO.ErrOut,
 	})
 	if res != nil {
@@ -138,7 +138,7 @@ func RunSync(ctx context.Context, opts *SyncOptions) error {
 	}
 	start := time.Now()
 	res, err := installer.Sync(ctx, c, spec, installer.Options{
-		DryRun: opts.DryRun, ForceConflicts: opts.ForceConflicts, Prune: opts.Prune, Progress: opts.IO.ErrOut,
+		DryRun: opts.DryRun, ForceConflicts: opts.ForceConflicts, Prune: opts.Prune, AllowLockout: opts.AllowLockout, Progress: opts.IO.ErrOut,
 	})
 	if err != nil {
 		return hint(err)

@@ -52,6 +52,9 @@ func (s *specFlags) load(io *iostreams.IOStreams) (*installer.Spec, error) {
 	spec, err := installer.LoadSpec(s.File, io.In)
 	var ve *installer.ValidationError
 	if errors.As(err, &ve) {
+		if n := installer.Fixable(ve.Problems); n > 0 && s.File != "-" {
+			return nil, clierr.WithHint(err, "kubeiam mappings fix -f %s rewrites the %d marked (use ...); fix the other lines by hand; nothing was changed", s.File, n)
+		}
 		return nil, clierr.WithHint(err, "fix every line listed; nothing was changed")
 	}
 	if err != nil {
@@ -59,6 +62,9 @@ func (s *specFlags) load(io *iostreams.IOStreams) (*installer.Spec, error) {
 	}
 	for _, w := range spec.Warnings {
 		fmt.Fprintln(io.ErrOut, w.String())
+	}
+	if n := installer.Fixable(spec.Warnings); n > 0 && s.File != "-" {
+		fmt.Fprintf(io.ErrOut, "hint: these %d %s never match a caller; kubeiam mappings fix -f %s rewrites them to the form the server matches\n", n, plural(n, "entry", "entries"), s.File)
 	}
 	return spec, nil
 }
@@ -87,12 +93,14 @@ type applyFlags struct {
 	DryRun         bool
 	ForceConflicts bool
 	Prune          bool
+	AllowLockout   bool
 }
 
 func (a *applyFlags) add(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&a.DryRun, "dry-run", false, "server-side dry run: print the diff and change nothing")
 	cmd.Flags().BoolVar(&a.ForceConflicts, "force-conflicts", false, "take over fields another field manager owns (e.g. after EKS Anywhere or kubectl apply)")
 	cmd.Flags().BoolVar(&a.Prune, "prune", false, "drop aws-auth entries kubeiam did not write and the spec does not have")
+	cmd.Flags().BoolVar(&a.AllowLockout, "allow-lockout", false, "apply a mapping change after which no mapping reaches cluster-admin, or that unmaps your own identity")
 }
 
 // hint adds the way out for the installer's typed errors.
@@ -105,6 +113,7 @@ func hint(err error) error {
 		id        *installer.ClusterIDError
 		notInst   *installer.NotInstalledError
 		timeout   *installer.RolloutTimeoutError
+		lockout   *installer.LockoutError
 	)
 	switch {
 	case errors.As(err, &conflict):
@@ -119,6 +128,8 @@ func hint(err error) error {
 		return clierr.WithHint(err, "leave out --cluster-id to keep the installed one")
 	case errors.As(err, &notInst):
 		return clierr.WithHint(err, "run kubeiam server install first")
+	case errors.As(err, &lockout):
+		return clierr.WithHint(err, "keep an admin mapping in the spec, or rerun with --allow-lockout if you have another way in; nothing was changed")
 	case errors.As(err, &timeout):
 		return clierr.WithHint(err, "kubectl -n kube-system describe daemonset aws-iam-authenticator; the objects are applied, rerun with --wait=false to skip waiting")
 	}
@@ -140,6 +151,7 @@ func report(io *iostreams.IOStreams, res *installer.Result) error {
 		for _, s := range m.Removed {
 			fmt.Fprintln(io.ErrOut, "  - "+s)
 		}
+		fmt.Fprint(io.ErrOut, installer.DescribeAdmins(res.Admins, res.AdminSource))
 	}
 	if res.DryRun {
 		for _, o := range res.Objects {
@@ -191,3 +203,10 @@ func readCertDir(dir string) (cert, key []byte, err error) {
 }
 
 func defaultTimeout() time.Duration { return 5 * time.Minute }
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

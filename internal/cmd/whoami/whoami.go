@@ -43,6 +43,9 @@ type Options struct {
 	Spec string
 	// ARN skips STS: the identity to match.
 	ARN string
+	// Explain words the report as `mappings explain` does: the server's
+	// answer for an ARN rather than the user's own identity.
+	Explain bool
 	// Overrides of (or, without a context, instead of) the exec arguments.
 	Req     execplugin.Request
 	Output  string
@@ -123,6 +126,13 @@ type Report struct {
 	// tokens against (only when read from the cluster).
 	InstalledClusterID string `json:"installedClusterID,omitempty"`
 
+	// Principal names the kind of caller (role session, IAM user, …).
+	Principal string `json:"principal,omitempty"`
+	// Backends are the server's backend modes, in its order.
+	Backends []string `json:"backends,omitempty"`
+	// Trace is what each backend found, in the server's order.
+	Trace []string `json:"trace,omitempty"`
+
 	Mapped  bool             `json:"mapped"`
 	Mapping *installer.Match `json:"mapping,omitempty"`
 	// Denied says why the server will refuse the identity; Hint what to do.
@@ -145,6 +155,9 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	decide(rep, caller, maps)
+	if opts.Explain && rep.Denied == ErrUnmapped.Error() {
+		rep.Denied = "no mapping: the server answers Unauthorized"
+	}
 	if err := write(opts, rep); err != nil {
 		return err
 	}
@@ -156,14 +169,16 @@ func Run(ctx context.Context, opts *Options) error {
 
 func decide(rep *Report, c installer.Caller, maps installer.Mappings) {
 	rep.ARN, rep.CanonicalARN, rep.Account = c.ARN, c.CanonicalARN, c.AccountID
+	rep.Principal, rep.Backends = c.Describe(), maps.Backends
 	if rep.InstalledClusterID != "" && rep.ClusterID != "" && rep.InstalledClusterID != rep.ClusterID {
 		// The server would refuse the token's signature before mapping.
 		rep.Denied = fmt.Sprintf("cluster ID mismatch: tokens are signed for %s, the cluster's server checks %s: the server will deny this identity", rep.ClusterID, rep.InstalledClusterID)
 		rep.Hint = fmt.Sprintf("set -i %s in the context's exec arguments (kubeiam kubeconfig write --cluster-id %s)", rep.InstalledClusterID, rep.InstalledClusterID)
 		return
 	}
-	m, ok := maps.Match(c)
-	if !ok {
+	m, trace := maps.Explain(c)
+	rep.Trace = trace
+	if m == nil {
 		rep.Denied = ErrUnmapped.Error()
 		rep.Hint = fmt.Sprintf("map %s in the AWSIamConfig (kubeiam mappings add --%s-arn %s --username U --group G -f SPEC, then kubeiam server sync)",
 			c.CanonicalARN, arnKind(c.CanonicalARN), c.CanonicalARN)
@@ -193,12 +208,12 @@ func arnKind(canonical string) string {
 // the identity from --arn.
 func resolveCaller(ctx context.Context, opts *Options, rep *Report) (installer.Caller, error) {
 	if opts.ARN != "" {
-		canon, err := token.CanonicalARN(opts.ARN)
+		c, err := installer.CallerOfARN(opts.ARN)
 		if err != nil {
 			return installer.Caller{}, clierr.Usagef("--arn: %v", err)
 		}
 		rep.Context, rep.ClusterID = opts.Context, opts.Req.ClusterID
-		return callerOf(opts.ARN, canon, "", ""), nil
+		return c, nil
 	}
 	req, err := requestFor(opts, rep)
 	if err != nil {
@@ -333,7 +348,9 @@ func loadMappings(ctx context.Context, opts *Options, rep *Report) (installer.Ma
 			return installer.Mappings{}, err
 		}
 		rep.Source = fmt.Sprintf("%s (AWSIamConfig %s)", opts.Spec, spec.Config.Name)
-		return installer.MappingsOf(spec.Config), nil
+		m := installer.MappingsOf(spec.Config)
+		m.File = opts.Spec
+		return m, nil
 	}
 	c, host := opts.Client, "the cluster"
 	if c == nil {
@@ -384,12 +401,24 @@ func write(opts *Options, rep *Report) error {
 		verified = "(STS GetCallerIdentity for a token signed for the cluster ID)"
 	}
 	fmt.Fprintf(w, "ARN:            %s %s\n", rep.ARN, verified)
+	if rep.Principal != "" {
+		fmt.Fprintf(w, "principal:      %s\n", rep.Principal)
+	}
 	fmt.Fprintf(w, "canonical ARN:  %s\n", rep.CanonicalARN)
 	fmt.Fprintf(w, "mappings:       %s\n", rep.Source)
+	if len(rep.Backends) > 0 {
+		fmt.Fprintf(w, "backends:       %s\n", strings.Join(rep.Backends, ", "))
+	}
+	for _, t := range rep.Trace {
+		fmt.Fprintf(w, "checked:        %s\n", t)
+	}
 	if m := rep.Mapping; m != nil {
 		fmt.Fprintf(w, "mapping:        %s %s", m.Kind, m.ARN)
 		if m.UsernameTemplate != "" {
 			fmt.Fprintf(w, " → %s [%s]", m.UsernameTemplate, strings.Join(m.GroupTemplates, ", "))
+		}
+		if m.Source != "" {
+			fmt.Fprintf(w, " (%s)", m.Source)
 		}
 		fmt.Fprintln(w)
 	}

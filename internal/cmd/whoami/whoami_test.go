@@ -158,7 +158,7 @@ func TestAssumedRoleFromAuthenticatorContext(t *testing.T) {
 		"context:        admin-role\n",
 		"ARN:            arn:aws:sts::111122223333:assumed-role/KubeAdmin/alice@example.com (STS GetCallerIdentity",
 		"canonical ARN:  arn:aws:iam::111122223333:role/KubeAdmin\n",
-		"mapping:        role arn:aws:iam::111122223333:role/KubeAdmin → admin:{{SessionName}} [system:masters, raw:{{SessionNameRaw}}]\n",
+		"mapping:        role arn:aws:iam::111122223333:role/KubeAdmin → admin:{{SessionName}} [system:masters, raw:{{SessionNameRaw}}] (aws-auth mapRoles)\n",
 		"username:       admin:alice-example.com\n",
 		"groups:         system:masters, raw:alice@example.com\n",
 	} {

@@ -1,0 +1,106 @@
+package installer
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// liveFake adds what a live client has beyond Get and Apply: bindings to
+// list and an identity to report.
+type liveFake struct {
+	*fakeClient
+	crbs []*unstructured.Unstructured
+	me   map[string]any // status.userInfo of a SelfSubjectReview
+}
+
+func (f *liveFake) List(_ context.Context, kind, _ string) ([]*unstructured.Unstructured, error) {
+	if kind != "ClusterRoleBinding" {
+		return nil, errors.New("unexpected list of " + kind)
+	}
+	return f.crbs, nil
+}
+
+func (f *liveFake) SelfSubjectReview(context.Context) (*unstructured.Unstructured, error) {
+	return &unstructured.Unstructured{Object: map[string]any{"status": map[string]any{"userInfo": f.me}}}, nil
+}
+
+func crb(role string, subjects ...map[string]any) *unstructured.Unstructured {
+	s := make([]any, len(subjects))
+	for i := range subjects {
+		s[i] = subjects[i]
+	}
+	return &unstructured.Unstructured{Object: map[string]any{
+		"roleRef": map[string]any{"kind": "ClusterRole", "name": role}, "subjects": s}}
+}
+
+// TestSyncLockout: removing the last system:masters mapping is refused and
+// changes nothing, --allow-lockout applies it; removing one of two admins
+// passes and says who is left; a group bound to cluster-admin counts.
+func TestSyncLockout(t *testing.T) {
+	ctx := context.Background()
+	f := newFake()
+	if _, err := Install(ctx, f, seedSpec(t), Options{Image: "img", ClusterID: "id"}); err != nil {
+		t.Fatal(err)
+	}
+	// One of two admins.
+	s := seedSpec(t)
+	s.Config.MapUsers = nil
+	res, err := Sync(ctx, f, s, Options{})
+	if err != nil || len(res.Admins) != 1 || !strings.HasPrefix(res.Admins[0], "role arn:aws:iam::111122223333:role/myRole") {
+		t.Fatalf("one of two admins: %+v %v", res, err)
+	}
+	// The last one.
+	n := f.applies
+	s.Config.MapRoles[0].Groups = []string{"viewers"}
+	_, err = Sync(ctx, f, s, Options{})
+	var le *LockoutError
+	if !errors.As(err, &le) || !strings.Contains(err.Error(), "after the change no mapping would reach cluster-admin; now one does:\n  role arn:aws:iam::111122223333:role/myRole") {
+		t.Fatalf("last admin: %v", err)
+	}
+	if f.applies != n {
+		t.Fatal("a refused sync applied")
+	}
+	// A group bound to cluster-admin on the cluster is admin power too.
+	live := &liveFake{fakeClient: f, crbs: []*unstructured.Unstructured{
+		crb("view", map[string]any{"kind": "Group", "name": "ops"}),
+		crb("cluster-admin", map[string]any{"kind": "Group", "name": "viewers"}),
+	}}
+	if res, err = Sync(ctx, live, s, Options{}); err != nil || len(res.Admins) != 1 || !strings.Contains(res.AdminSource, "cluster-admin") {
+		t.Fatalf("group bound to cluster-admin: %+v %v", res, err)
+	}
+	// --allow-lockout applies and says nobody is admin.
+	s.Config.MapRoles[0].Groups = []string{"ops"}
+	if res, err = Sync(ctx, live, s, Options{AllowLockout: true}); err != nil || len(res.Admins) != 0 {
+		t.Fatalf("--allow-lockout: %+v %v", res, err)
+	}
+}
+
+// TestSyncKeepsCallersAccess: when the command's own identity is mapped
+// (the server's extra in a SelfSubjectReview), a change that unmaps it is
+// refused even though others stay admin.
+func TestSyncKeepsCallersAccess(t *testing.T) {
+	ctx := context.Background()
+	f := newFake()
+	if _, err := Install(ctx, f, seedSpec(t), Options{Image: "img", ClusterID: "id"}); err != nil {
+		t.Fatal(err)
+	}
+	live := &liveFake{fakeClient: f, me: map[string]any{"username": "myKubernetesUsername", "extra": map[string]any{
+		"arn":          []any{"arn:aws:iam::111122223333:user/myUser"},
+		"canonicalArn": []any{"arn:aws:iam::111122223333:user/myUser"},
+	}}}
+	s := seedSpec(t)
+	s.Config.MapUsers = nil
+	_, err := Sync(ctx, live, s, Options{})
+	if !errors.As(err, new(*LockoutError)) || !strings.Contains(err.Error(), "the change drops your own access: you are arn:aws:iam::111122223333:user/myUser, mapped by user arn:aws:iam::111122223333:user/myUser") {
+		t.Fatalf("own access: %v", err)
+	}
+	// A certificate user (no IAM extra) is not checked.
+	live.me = map[string]any{"username": "kubernetes-admin", "groups": []any{"system:masters"}}
+	if _, err := Sync(ctx, live, s, Options{}); err != nil {
+		t.Fatal(err)
+	}
+}

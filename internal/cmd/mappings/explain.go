@@ -1,0 +1,56 @@
+package mappings
+
+import (
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubeiam/kubeiam/internal/clierr"
+	"github.com/kubeiam/kubeiam/internal/cmd/whoami"
+	"github.com/kubeiam/kubeiam/internal/iostreams"
+)
+
+// NewExplainCmd builds `kubeiam mappings explain`: whoami's matching for a
+// given ARN, worded as the server's answer.
+func NewExplainCmd(io *iostreams.IOStreams, runF func(*whoami.Options) error) *cobra.Command {
+	opts := &whoami.Options{IO: io, Explain: true, Timeout: 30 * time.Second, Now: time.Now}
+	cmd := &cobra.Command{
+		Use:   "explain --arn ARN (-f SPEC | --kubeconfig ADMIN)",
+		Short: "Say which mapping the server picks for a caller ARN, and the user and groups it gives",
+		Long: `Answer "why is this caller Unauthorized" without a login: take a caller ARN — an
+IAM user, a role session (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION), or
+a role, standing for any of its sessions — and walk aws-iam-authenticator's
+own rules: the ARN made canonical (a session becomes its role, with no path),
+the backend modes in the server's order, mapRoles before mapUsers before
+mapAccounts, ARNs compared lower-cased, then the user name and group
+templates ({{SessionName}}, {{SessionNameRaw}}, {{AccountID}},
+{{AccessKeyID}}, {{EC2PrivateDNSName}}) rendered.
+
+The mappings come from a spec's AWSIamConfig (-f) or from the cluster's
+ConfigMap kube-system/aws-auth and DaemonSet (--kubeconfig ADMIN).
+Exit code 1 when no mapping applies: the server answers Unauthorized.`,
+		Example: `  kubeiam mappings explain -f eksa-cluster.yaml --arn arn:aws:sts::111122223333:assumed-role/Admin/alice
+  kubeiam mappings explain --kubeconfig prod/prod-eks-a-cluster.kubeconfig --arn arn:aws:iam::111122223333:user/bob -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case opts.ARN == "":
+				return clierr.Usagef("--arn ARN is required")
+			case (opts.Spec == "") == (opts.Kubeconfig == ""):
+				return clierr.Usagef("give one source of mappings: -f SPEC or --kubeconfig ADMIN")
+			case opts.Output != "" && opts.Output != "json":
+				return clierr.Usagef("unknown output format %q: use json or leave it out", opts.Output)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return whoami.Run(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.ARN, "arn", "", "caller ARN: IAM user or role, or STS assumed-role session")
+	f.StringVarP(&opts.Spec, "filename", "f", "", "EKS Anywhere cluster spec whose AWSIamConfig holds the mappings")
+	f.StringVar(&opts.Kubeconfig, "kubeconfig", "", "admin kubeconfig to read kube-system/aws-auth and the server's backend modes with")
+	f.StringVarP(&opts.Output, "output", "o", "", "output format: json")
+	return cmd
+}
