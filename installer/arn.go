@@ -53,20 +53,19 @@ func Canonicalize(arn string) (Principal, error) {
 	if !slices.Contains(serverPartitions, p.Partition) {
 		return p, fmt.Errorf("%s: the server does not know partition %q", arn, p.Partition)
 	}
+	canon, err := token.CanonicalARN(arn)
+	if err != nil {
+		return p, err
+	}
+	p.Canonical = canon
 	service, res := parts[2], strings.Split(parts[5], "/")
 	switch {
 	case service == "sts" && res[0] == "assumed-role":
-		if len(res) < 3 {
-			return p, fmt.Errorf("%s: an assumed-role ARN needs a role and a session name", arn)
-		}
 		p.Kind, p.Session = PrincipalAssumedRole, res[len(res)-1]
-		p.Canonical = fmt.Sprintf("arn:%s:iam::%s:role/%s", p.Partition, p.Account, strings.Join(res[1:len(res)-1], "/"))
-	case service == "sts" && res[0] == "federated-user":
-		p.Kind, p.Canonical = PrincipalFederatedUser, arn
-	case service == "iam" && (res[0] == "user" || res[0] == "role" || res[0] == "root"):
-		p.Kind, p.Canonical = res[0], arn
+	case service == "sts":
+		p.Kind = PrincipalFederatedUser
 	default:
-		return p, fmt.Errorf("%s is not an identity the server maps (an IAM user or role, root, or an STS assumed-role or federated-user session)", arn)
+		p.Kind = res[0]
 	}
 	return p, nil
 }

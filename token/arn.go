@@ -9,27 +9,31 @@ import (
 // CanonicalARN maps an STS caller ARN to the form aws-iam-authenticator
 // matches mappings against: an assumed-role session becomes its role
 // (arn:aws:sts::ACCT:assumed-role/NAME/SESSION → arn:aws:iam::ACCT:role/NAME),
-// IAM users and roles stay as they are. Role paths are not part of the
-// canonical form, which is why mappings with a path never match.
+// IAM users and roles stay as they are. As aws-iam-authenticator v0.7.2's
+// pkg/arn does, the role is everything between "assumed-role/" and the last
+// "/" (STS never puts a role path there). Role paths are not part of a
+// session's canonical form, which is why mappings with a path never match.
 func CanonicalARN(arn string) (string, error) {
 	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" || parts[4] == "" {
+	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" {
 		return "", fmt.Errorf("could not parse ARN %q", arn)
 	}
 	partition, service, account, resource := parts[1], parts[2], parts[4], parts[5]
 	switch {
+	case account == "":
+		// No IAM identity lacks an account; fall through to the error.
 	case service == "sts" && strings.HasPrefix(resource, "assumed-role/"):
 		seg := strings.Split(resource, "/")
 		if len(seg) < 3 {
-			return "", fmt.Errorf("could not parse assumed-role ARN %q", arn)
+			return "", fmt.Errorf("%s: an assumed-role ARN needs a role and a session name", arn)
 		}
-		return fmt.Sprintf("arn:%s:iam::%s:role/%s", partition, account, seg[1]), nil
+		return fmt.Sprintf("arn:%s:iam::%s:role/%s", partition, account, strings.Join(seg[1:len(seg)-1], "/")), nil
 	case service == "iam" && (strings.HasPrefix(resource, "user/") || strings.HasPrefix(resource, "role/") || resource == "root"):
 		return arn, nil
 	case service == "sts" && strings.HasPrefix(resource, "federated-user/"):
 		return arn, nil
 	}
-	return "", fmt.Errorf("unsupported ARN %q: want an IAM user or role, or an STS assumed-role session", arn)
+	return "", fmt.Errorf("%s is not an identity the server maps (an IAM user or role, root, or an STS assumed-role or federated-user session)", arn)
 }
 
 // rolePartitions are the partitions an IAM role ARN may name. The list is
@@ -68,6 +72,7 @@ func ParseRoleARN(s string) (RoleARN, error) {
 	switch {
 	case !slices.Contains(rolePartitions, partition):
 		return r, fmt.Errorf("unknown partition %q (known: %s)", partition, strings.Join(rolePartitions, ", "))
+		// No IAM identity lacks an account; fall through to the error.
 	case service == "sts" && strings.HasPrefix(resource, "assumed-role/"):
 		hint := ""
 		if c, err := CanonicalARN(s); err == nil {
