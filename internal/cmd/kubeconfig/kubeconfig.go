@@ -5,6 +5,7 @@ package kubeconfig
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,9 +25,11 @@ kubeconfig, switch existing aws-iam-authenticator or aws CLI entries to kubeiam,
 and remove entries again.
 
 Every write takes the lock kubectl takes (<file>.lock), replaces the file
-atomically, keeps the previous content as <file>.bak and keeps the file mode.`,
+atomically, keeps the previous content as <file>.bak and keeps the file mode.
+A lock left by a kubeiam that died is taken over; one left by kubectl is
+reported, and "kubeiam kubeconfig unlock" removes it.`,
 	}
-	cmd.AddCommand(NewWriteCmd(io, nil), NewAdoptCmd(io, nil), NewRemoveCmd(io, nil))
+	cmd.AddCommand(NewWriteCmd(io, nil), NewAdoptCmd(io, nil), NewRemoveCmd(io, nil), NewUnlockCmd(io, nil))
 	return cmd
 }
 
@@ -41,8 +44,13 @@ func (l *lockFlags) add(cmd *cobra.Command) {
 	cmd.Flags().DurationVar(&l.LockTimeout, "lock-timeout", kubeconfig.DefaultLockTimeout, "how long to wait for another kubectl or kubeiam to release <file>.lock")
 }
 
-func (l *lockFlags) editOptions() kubeconfig.EditOptions {
-	return kubeconfig.EditOptions{DryRun: l.DryRun, LockTimeout: l.LockTimeout}
+func (l *lockFlags) editOptions(io *iostreams.IOStreams) kubeconfig.EditOptions {
+	return kubeconfig.EditOptions{DryRun: l.DryRun, LockTimeout: l.LockTimeout, Notify: notify(io)}
+}
+
+// notify prints the line a lock take-over produces.
+func notify(io *iostreams.IOStreams) func(string) {
+	return func(msg string) { fmt.Fprintln(io.ErrOut, msg) }
 }
 
 // report prints what an edit did: the diff on stdout for a dry run (it is
@@ -71,7 +79,14 @@ func report(io *iostreams.IOStreams, res *kubeconfig.EditResult, dryRun bool, wh
 func withLockHint(err error) error {
 	var le *kubeconfig.LockError
 	if errors.As(err, &le) {
-		return clierr.WithHint(err, "if no kubectl or kubeiam is running, remove %s", le.LockFile)
+		if le.Live {
+			return clierr.WithHint(err, "try again once it is done, or stop it if it hangs")
+		}
+		return clierr.WithHint(err, "if no kubectl or kubeiam is running: kubeiam kubeconfig unlock %s", strings.TrimSuffix(le.LockFile, ".lock"))
+	}
+	var se *kubeconfig.StaleLockError
+	if errors.As(err, &se) {
+		return clierr.WithHint(err, "if no kubectl is running, remove it: kubeiam kubeconfig unlock %s", strings.TrimSuffix(se.LockFile, ".lock"))
 	}
 	var ce *kubeconfig.ContextNotFoundError
 	if errors.As(err, &ce) {
