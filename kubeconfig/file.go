@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -86,6 +87,9 @@ func Edit(ctx context.Context, path string, opts EditOptions, fn func(*clientcmd
 		err = uerr
 	}
 	held := time.Since(locked) // until the lock file is gone
+	if p.aside != "" {
+		os.Remove(p.aside)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -114,10 +118,6 @@ type snapshot struct {
 	mode fs.FileMode
 }
 
-func (s snapshot) same(o snapshot) bool {
-	return (s.data == nil) == (o.data == nil) && s.mode == o.mode && bytes.Equal(s.data, o.data)
-}
-
 // prepared is the edit applied to one snapshot.
 type prepared struct {
 	snap    snapshot
@@ -126,6 +126,8 @@ type prepared struct {
 	err     error
 	// tmp holds after, synced, ready to be renamed over the file.
 	tmp string
+	// aside is the previous .bak, to remove once the lock is released.
+	aside string
 }
 
 func (p *prepared) discard() {
@@ -179,14 +181,18 @@ func (e *editor) apply(snap snapshot) ([]byte, error) {
 // from (else prepares again, on the new content) and renames the temporary
 // file into place.
 func (e *editor) commit(snap snapshot, p *prepared) (*EditResult, *prepared, error) {
-	cur, err := readExisting(e.real)
+	same, err := unchanged(e.real, snap)
+	if err == nil && !same {
+		// Another writer got in between: start again from its content.
+		var cur snapshot
+		if cur, err = readExisting(e.real); err == nil {
+			p.discard()
+			p = e.prepare(cur)
+		}
+	}
 	if err != nil {
 		p.discard()
 		return nil, p, err
-	}
-	if !cur.same(snap) {
-		p.discard()
-		p = e.prepare(cur)
 	}
 	if p.err != nil {
 		p.discard()
@@ -201,7 +207,10 @@ func (e *editor) commit(snap snapshot, p *prepared) (*EditResult, *prepared, err
 	var keepOld func() error
 	if p.snap.data != nil {
 		res.Backup = e.path + ".bak"
-		keepOld = func() error { return backup(e.real, p.snap.data, p.snap.mode) }
+		keepOld = func() (err error) {
+			p.aside, err = backup(e.real, p.snap.data, p.snap.mode)
+			return err
+		}
 	}
 	err = commitFile(p.tmp, e.real, keepOld)
 	p.tmp = ""
@@ -215,16 +224,65 @@ func (e *editor) commit(snap snapshot, p *prepared) (*EditResult, *prepared, err
 // hard link to the file does it without copying a byte (the rename that
 // follows leaves the old inode to the backup alone); where the filesystem
 // has no hard links, old is written out.
-func backup(path string, old []byte, mode fs.FileMode) error {
+//
+// It runs under the lock, where replacing the previous .bak would free that
+// file's blocks (milliseconds for a large kubeconfig). So the previous .bak
+// is moved aside instead, to a name returned for removal after the unlock
+// (one of the temporary names a later write tidies up, should the process
+// die first).
+func backup(path string, old []byte, mode fs.FileMode) (aside string, err error) {
 	tmp := fmt.Sprintf("%s.bak.tmp-%s", path, rand.Text()[:10])
-	if err := os.Link(path, tmp); err == nil {
-		if err := os.Rename(tmp, path+".bak"); err != nil {
-			os.Remove(tmp)
-			return fmt.Errorf("could not keep %s.bak: %w", path, err)
-		}
-		return nil
+	if err := os.Link(path, tmp); err != nil {
+		return "", WriteAtomic(path+".bak", old, mode)
 	}
-	return WriteAtomic(path+".bak", old, mode)
+	aside = tmp + "-old"
+	if os.Rename(path+".bak", aside) != nil {
+		aside = ""
+	}
+	if err := os.Rename(tmp, path+".bak"); err != nil {
+		os.Remove(tmp)
+		if aside != "" {
+			os.Rename(aside, path+".bak")
+		}
+		return "", fmt.Errorf("could not keep %s.bak: %w", path, err)
+	}
+	return aside, nil
+}
+
+// unchanged says whether the file at path still has snap's content and
+// mode. It compares in small chunks: under the lock, reading a large file
+// into fresh memory would cost more than everything else done there.
+func unchanged(path string, snap snapshot) (bool, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return snap.data == nil, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("could not read %s: %w", path, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return false, fmt.Errorf("could not stat %s: %w", path, err)
+	}
+	if snap.data == nil || fi.Mode().Perm() != snap.mode || fi.Size() != int64(len(snap.data)) {
+		return false, nil
+	}
+	buf := make([]byte, 128<<10)
+	rest := snap.data
+	for {
+		n, err := f.Read(buf)
+		if n > len(rest) || !bytes.Equal(buf[:n], rest[:n]) {
+			return false, nil
+		}
+		rest = rest[n:]
+		if err == io.EOF {
+			return len(rest) == 0, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("could not read %s: %w", path, err)
+		}
+	}
 }
 
 // readExisting returns the file's content and mode, or nil content and
