@@ -112,10 +112,16 @@ type editor struct {
 	fn         func(*clientcmdapi.Config) error
 }
 
-// snapshot is the file as read: content (nil when it does not exist) and mode.
+// snapshot is the file as read: content (nil when it does not exist) and
+// mode, and the metadata unchanged uses.
 type snapshot struct {
 	data []byte
 	mode fs.FileMode
+	info fs.FileInfo
+	// ctime is the inode change time, where the system gives it; settled
+	// says mtime and ctime were older than settleTime when it was read.
+	ctime   time.Time
+	settled bool
 }
 
 // prepared is the edit applied to one snapshot.
@@ -231,43 +237,53 @@ func (e *editor) commit(snap snapshot, p *prepared) (*EditResult, *prepared, err
 // (one of the temporary names a later write tidies up, should the process
 // die first).
 func backup(path string, old []byte, mode fs.FileMode) (aside string, err error) {
-	tmp := fmt.Sprintf("%s.bak.tmp-%s", path, rand.Text()[:10])
-	if err := os.Link(path, tmp); err != nil {
-		return "", WriteAtomic(path+".bak", old, mode)
+	bak := path + ".bak"
+	aside = fmt.Sprintf("%s.bak.tmp-%s-old", path, rand.Text()[:10])
+	if os.Rename(bak, aside) != nil {
+		aside = "" // there was none
 	}
-	aside = tmp + "-old"
-	if os.Rename(path+".bak", aside) != nil {
-		aside = ""
-	}
-	if err := os.Rename(tmp, path+".bak"); err != nil {
-		os.Remove(tmp)
+	if err := os.Link(path, bak); err != nil {
 		if aside != "" {
-			os.Rename(aside, path+".bak")
+			os.Rename(aside, bak)
 		}
-		return "", fmt.Errorf("could not keep %s.bak: %w", path, err)
+		return "", WriteAtomic(bak, old, mode)
 	}
 	return aside, nil
 }
 
+// settleTime is how long a file must have gone unmodified for its
+// metadata alone to tell whether it changed since: any write after that
+// stamps a newer mtime and ctime, whatever the timestamp granularity.
+// (A variable for the tests.)
+var settleTime = 5 * time.Second
+
 // unchanged says whether the file at path still has snap's content and
-// mode. It compares in small chunks: under the lock, reading a large file
-// into fresh memory would cost more than everything else done there.
+// mode. A file that had settled when snap was taken and that is still the
+// same inode with the same size, mtime and ctime has not been written since:
+// that takes one stat. Otherwise the bytes are compared, in small chunks:
+// under the lock, reading a large file into fresh memory would cost more
+// than everything else done there.
 func unchanged(path string, snap snapshot) (bool, error) {
-	f, err := os.Open(path)
+	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return snap.data == nil, nil
 	}
-	if err != nil {
-		return false, fmt.Errorf("could not read %s: %w", path, err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
 	if err != nil {
 		return false, fmt.Errorf("could not stat %s: %w", path, err)
 	}
 	if snap.data == nil || fi.Mode().Perm() != snap.mode || fi.Size() != int64(len(snap.data)) {
 		return false, nil
 	}
+	if snap.settled && os.SameFile(fi, snap.info) && fi.ModTime().Equal(snap.info.ModTime()) {
+		if c, ok := changeTime(fi); ok && c.Equal(snap.ctime) {
+			return true, nil
+		}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false, fmt.Errorf("could not read %s: %w", path, err)
+	}
+	defer f.Close()
 	buf := make([]byte, 128<<10)
 	rest := snap.data
 	for {
@@ -286,23 +302,36 @@ func unchanged(path string, snap snapshot) (bool, error) {
 }
 
 // readExisting returns the file's content and mode, or nil content and
-// mode 0600 when it does not exist yet.
+// mode 0600 when it does not exist yet. The metadata is taken before the
+// content, so a write that lands after it shows in a later stat.
 func readExisting(path string) (snapshot, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return snapshot{mode: 0o600}, nil
 	}
 	if err != nil {
 		return snapshot{}, fmt.Errorf("could not read %s: %w", path, err)
 	}
-	fi, err := os.Stat(path)
+	defer f.Close()
+	fi, err := f.Stat()
 	if err != nil {
 		return snapshot{}, fmt.Errorf("could not stat %s: %w", path, err)
 	}
-	if data == nil {
-		data = []byte{}
+	var b bytes.Buffer
+	b.Grow(int(fi.Size()) + 512)
+	if _, err := b.ReadFrom(f); err != nil {
+		return snapshot{}, fmt.Errorf("could not read %s: %w", path, err)
 	}
-	return snapshot{data: data, mode: fi.Mode().Perm()}, nil
+	s := snapshot{data: b.Bytes(), mode: fi.Mode().Perm(), info: fi}
+	if s.data == nil {
+		s.data = []byte{}
+	}
+	var ok bool
+	if s.ctime, ok = changeTime(fi); ok {
+		settled := time.Now().Add(-settleTime)
+		s.settled = fi.ModTime().Before(settled) && s.ctime.Before(settled)
+	}
+	return s, nil
 }
 
 // Parse decodes kubeconfig bytes, naming the file in the error. Empty input

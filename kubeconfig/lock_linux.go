@@ -2,9 +2,12 @@ package kubeconfig
 
 import (
 	"bytes"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // processState says whether pid is a running process and when it started
@@ -38,4 +41,14 @@ func pidNamespace() string {
 		return ""
 	}
 	return strings.TrimSuffix(strings.TrimPrefix(ns, "pid:["), "]")
+}
+
+// changeTime is the inode change time (ctime): unlike mtime, no tool can
+// set it back, so it shows a write that restored the old mtime.
+func changeTime(fi fs.FileInfo) (time.Time, bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return time.Time{}, false
+	}
+	return time.Unix(st.Ctim.Sec, st.Ctim.Nsec), true
 }

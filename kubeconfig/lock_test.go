@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -316,59 +315,77 @@ func TestUnlock(t *testing.T) {
 }
 
 // Everything but the rename happens before the lock: when another writer
-// changes the file meanwhile, the edit is made again on its content.
+// changes the file meanwhile, the edit is made again on its content. That
+// holds for a write kubectl makes in place, and for one of the same size
+// that puts the old mtime back (cp -p) on a file untouched for long, where
+// a stat alone is trusted otherwise.
 func TestEditRedoesTheEditWhenTheFileChangedBeforeTheLock(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "config")
-	writeFile(t, file, existingConfig, 0o600)
-	unlock, err := Lock(context.Background(), file, LockOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runs := 0
-	done := make(chan error, 1)
-	go func() {
-		_, err := Edit(context.Background(), file, EditOptions{}, func(c *clientcmdapi.Config) error {
-			runs++
-			return addContext("mine")(c)
+	for _, sameSize := range []bool{false, true} {
+		t.Run(fmt.Sprintf("same size %v", sameSize), func(t *testing.T) {
+			dir := t.TempDir()
+			file := filepath.Join(dir, "config")
+			writeFile(t, file, existingConfig, 0o600)
+			old := time.Now().Add(-time.Hour)
+			os.Chtimes(file, old, old)
+			// Settled: mtime and ctime older than settleTime.
+			defer func(d time.Duration) { settleTime = d }(settleTime)
+			settleTime = 20 * time.Millisecond
+			time.Sleep(2 * settleTime)
+			unlock, err := Lock(context.Background(), file, LockOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			runs := 0
+			done := make(chan error, 1)
+			go func() {
+				_, err := Edit(context.Background(), file, EditOptions{}, func(c *clientcmdapi.Config) error {
+					runs++
+					return addContext("mine")(c)
+				})
+				done <- err
+			}()
+			// Edit has prepared its content once its temporary file exists.
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+				if names := dirNames(t, dir); slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, ".config.tmp-") }) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("Edit never staged its content")
+				}
+			}
+			// Another writer, under the lock, writing in place as kubectl does.
+			theirs := strings.Replace(existingConfig, "namespace: team-a", "namespace: team-b", 1)
+			if !sameSize {
+				theirs += "current-context: theirs\n"
+				theirs = strings.Replace(theirs, "current-context: other\n", "", 1)
+			}
+			f, err := os.OpenFile(file, os.O_WRONLY|os.O_TRUNC, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.WriteString(theirs)
+			f.Close()
+			if sameSize {
+				os.Chtimes(file, old, old)
+			}
+			unlock()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := LoadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Contexts["mine"] == nil || cfg.Contexts["other"] == nil || cfg.Contexts["other"].Namespace != "team-b" {
+				t.Errorf("the other writer's change was lost: %+v", cfg.Contexts["other"])
+			}
+			if runs != 2 {
+				t.Errorf("edit ran %d times, want 2", runs)
+			}
+			if names := dirNames(t, dir); slices.ContainsFunc(names, func(n string) bool { return strings.Contains(n, ".tmp-") }) {
+				t.Errorf("temporary file left: %v", names)
+			}
 		})
-		done <- err
-	}()
-	// Edit has prepared its content once its temporary file exists.
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
-		if names := dirNames(t, dir); slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, ".config.tmp-") }) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("Edit never staged its content")
-		}
-	}
-	// Another writer, under the lock, as kubectl writes: in place.
-	cur, _ := LoadFile(file)
-	addContext("theirs")(cur)
-	data, err := encode(cur, layoutOf(nil), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(file, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	unlock()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := LoadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.Contexts["mine"] == nil || cfg.Contexts["theirs"] == nil || cfg.Contexts["other"] == nil {
-		t.Errorf("contexts %v: an entry was lost", slices.Sorted(maps.Keys(cfg.Contexts)))
-	}
-	if runs != 2 {
-		t.Errorf("edit ran %d times, want 2", runs)
-	}
-	if names := dirNames(t, dir); slices.ContainsFunc(names, func(n string) bool { return strings.Contains(n, ".tmp-") }) {
-		t.Errorf("temporary file left: %v", names)
 	}
 }
 

@@ -5,6 +5,7 @@ package kubeconfig
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -53,11 +54,18 @@ func notify(io *iostreams.IOStreams) func(string) {
 	return func(msg string) { fmt.Fprintln(io.ErrOut, msg) }
 }
 
+// LockTraceEnv, when set, makes the verbs that write say how long they held
+// <file>.lock (on stderr, as "lock held DURATION"); `make bench` reads it.
+const LockTraceEnv = "KUBEIAM_LOCK_TRACE"
+
 // report prints what an edit did: the diff on stdout for a dry run (it is
 // the product then), one line on stderr otherwise.
 func report(io *iostreams.IOStreams, res *kubeconfig.EditResult, dryRun bool, what string) error {
 	if res == nil {
 		return nil
+	}
+	if os.Getenv(LockTraceEnv) != "" {
+		fmt.Fprintf(io.ErrOut, "lock held %s\n", res.LockHeld)
 	}
 	if dryRun {
 		if !res.Changed {
