@@ -238,7 +238,7 @@ func lockHold(ctx context.Context, cfg *config, e *env, r *rig) (*HoldResult, er
 	data := generateKubeconfig(holdContexts)
 	runs, copies := 101, 16
 	if cfg.Quick {
-		runs, copies = 15, 4
+		runs, copies = 15, 8
 	}
 	const settle = 6 * time.Second // kubeiam trusts a stat after 5 s
 	written := make([]time.Time, copies)
