@@ -90,11 +90,11 @@ func withLockHint(err error) error {
 		if le.Live {
 			return clierr.WithHint(err, "try again once it is done, or stop it if it hangs")
 		}
-		return clierr.WithHint(err, "if no kubectl or kubeiam is running: kubeiam kubeconfig unlock %s", strings.TrimSuffix(le.LockFile, ".lock"))
+		return clierr.WithHint(err, "kubeiam kubeconfig unlock %s (if no kubectl or kubeiam is running)", strings.TrimSuffix(le.LockFile, ".lock"))
 	}
 	var se *kubeconfig.StaleLockError
 	if errors.As(err, &se) {
-		return clierr.WithHint(err, "if no kubectl is running, remove it: kubeiam kubeconfig unlock %s", strings.TrimSuffix(se.LockFile, ".lock"))
+		return clierr.WithHint(err, "kubeiam kubeconfig unlock %s (if no kubectl is running)", strings.TrimSuffix(se.LockFile, ".lock"))
 	}
 	var ce *kubeconfig.ContextNotFoundError
 	if errors.As(err, &ce) {
