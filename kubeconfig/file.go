@@ -56,13 +56,13 @@ type EditResult struct {
 //
 // The lock blocks every kubectl write, so it is held for as little as
 // possible: reading, decoding, fn, encoding and writing and syncing the
-// temporary file all happen before it is taken. Under the lock the file is
-// read again; if its bytes are still the ones the edit started from, the
-// backup link and the rename are all that is left. If another writer got in
-// between, fn runs again on the new content (so fn must be safe to run
-// twice, on a fresh config each time). A dry run takes the lock too, for the
-// same check: it must diff against a complete file, not one kubectl is
-// halfway through writing in place.
+// temporary file all happen before it is taken. Under the lock kubeiam
+// checks that the file is still the one the edit started from (see
+// unchanged); then the backup link and the rename are all that is left. If
+// another writer got in between, fn runs again on the new content (so fn
+// must be safe to run twice, on a fresh config each time). A dry run takes
+// the lock too, for the same check: it must diff against a complete file,
+// not one kubectl is halfway through writing in place.
 func Edit(ctx context.Context, path string, opts EditOptions, fn func(*clientcmdapi.Config) error) (*EditResult, error) {
 	// Write through a symlinked kubeconfig (dotfile managers do this) to the
 	// file it points at, instead of replacing the link with a file. The lock
