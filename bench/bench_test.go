@@ -65,6 +65,9 @@ func TestSmoke(t *testing.T) {
 	if len(res.Merge) != 2 || res.Merge[1].Wall.N != cfg.MergeRuns {
 		t.Errorf("merge results %+v", res.Merge)
 	}
+	if h := res.LockHold; h == nil || h.Settled.N != 15 || h.Fresh.N != 15 || h.Settled.Median <= 0 {
+		t.Errorf("lock hold results %+v", h)
+	}
 	if res.Bundle == nil || res.Bundle.Curl.N != cfg.BundleRuns || res.Bundle.Present && res.Bundle.Kubeiam.N != cfg.BundleRuns {
 		t.Errorf("bundle install and its baseline %+v", res.Bundle)
 	}

@@ -194,3 +194,105 @@ func checkMerged(path string, n, entries int) error {
 	}
 	return nil
 }
+
+// HoldResult is how long `kubeiam kubeconfig write --merge` holds
+// <file>.lock on a kubeconfig of Contexts contexts: the time every kubectl
+// write is blocked. kubeiam reports it on stderr when KUBEIAM_LOCK_TRACE is
+// set (the wall time is mostly process start and parsing, done before the
+// lock). Under the lock kubeiam checks that the file has not changed since
+// it read it: one stat for a file last written more than a few seconds
+// earlier (Settled, the usual case and the target), a byte compare for one
+// written just before (Fresh).
+type HoldResult struct {
+	Contexts int       `json:"contexts"`
+	Bytes    int64     `json:"file_bytes"`
+	Settled  HoldStats `json:"settled"`
+	Fresh    HoldStats `json:"fresh"`
+}
+
+// HoldStats are hold times in milliseconds.
+type HoldStats struct {
+	N      int     `json:"n"`
+	Median float64 `json:"median_ms"`
+	P99    float64 `json:"p99_ms"`
+	Max    float64 `json:"max_ms"`
+}
+
+// holdContexts is the file size the hold target is set for.
+const holdContexts = 2000
+
+// lockHold merges into holdContexts-context files, each merge a new process
+// as users run it, alternating a settled file and a fresh one. Settled
+// files are copies taken in turn, each left alone for settle between uses
+// (each use adds a cluster, so every merge writes).
+func lockHold(ctx context.Context, cfg *config, e *env, r *rig) (*HoldResult, error) {
+	dir, err := e.freshDir("hold")
+	if err != nil {
+		return nil, err
+	}
+	ca := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(ca, r.caPEM, 0o600); err != nil {
+		return nil, err
+	}
+	env := e.with("XDG_CACHE_HOME="+filepath.Join(dir, "cache"), "KUBEIAM_LOCK_TRACE=1")
+	data := generateKubeconfig(holdContexts)
+	runs, copies := 101, 16
+	if cfg.Quick {
+		runs, copies = 15, 8
+	}
+	const settle = 6 * time.Second // kubeiam trusts a stat after 5 s
+	written := make([]time.Time, copies)
+	for i := range copies {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("settled-%d", i)), data, 0o600); err != nil {
+			return nil, err
+		}
+		written[i] = time.Now()
+	}
+	fresh := filepath.Join(dir, "fresh")
+	merge := func(path, cluster string) (float64, error) {
+		s, err := timeCmd(command(env, filepath.Join(cfg.Bin, "kubeiam"), "kubeconfig", "write", "--cluster", cluster, "--server", "https://10.255.0.1:6443",
+			"--certificate-authority", ca, "--cluster-id", cluster, "--merge", "--kubeconfig", path))
+		if err != nil {
+			return 0, err
+		}
+		_, after, ok := strings.Cut(string(s.Stderr), "lock held ")
+		d, err := time.ParseDuration(strings.TrimSpace(strings.SplitN(after, "\n", 2)[0]))
+		if !ok || err != nil {
+			return 0, fmt.Errorf("no lock hold time in the merge's stderr: %q", s.Stderr)
+		}
+		return float64(d) / float64(time.Millisecond), nil
+	}
+	var settled, fresher []float64
+	for i := range runs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		c := i % copies
+		if wait := settle - time.Since(written[c]); wait > 0 {
+			time.Sleep(wait)
+		}
+		ms, err := merge(filepath.Join(dir, fmt.Sprintf("settled-%d", c)), fmt.Sprintf("bench-hold-%d", i))
+		if err != nil {
+			return nil, err
+		}
+		written[c] = time.Now()
+		settled = append(settled, ms)
+
+		if err := os.WriteFile(fresh, data, 0o600); err != nil {
+			return nil, err
+		}
+		if ms, err = merge(fresh, "bench-new"); err != nil {
+			return nil, err
+		}
+		fresher = append(fresher, ms)
+	}
+	if err := checkMerged(fresh, holdContexts, 1); err != nil {
+		return nil, fmt.Errorf("merge into %d contexts: %w", holdContexts, err)
+	}
+	return &HoldResult{Contexts: holdContexts, Bytes: int64(len(data)), Settled: holdStats(settled), Fresh: holdStats(fresher)}, nil
+}
+
+func holdStats(ms []float64) HoldStats {
+	slices.Sort(ms)
+	return HoldStats{N: len(ms), Median: quantile(ms, 0.5), P99: quantile(ms, 0.99), Max: ms[len(ms)-1]}
+}

@@ -20,6 +20,7 @@ type Results struct {
 	Herds    []*HerdResult    `json:"herds"`
 	Merge    []*MergeResult   `json:"merge"`
 	Startup  Stats            `json:"core_startup"` // `kubeiam version`, beside the merges
+	LockHold *HoldResult      `json:"lock_hold"`
 	Kubectl  string           `json:"kubectl,omitempty"`
 	Bundle   *BundleResult    `json:"bundle"`
 	Init     []*InitResult    `json:"init"`
@@ -132,6 +133,10 @@ func run(ctx context.Context, cfg *config) (*Results, error) {
 	}
 	log("kubeconfig merges into %v contexts", cfg.MergeSizes)
 	if res.Merge, res.Startup, err = merges(ctx, cfg, e, r); err != nil {
+		return nil, err
+	}
+	log("kubeconfig lock hold time, merging into %d contexts", holdContexts)
+	if res.LockHold, err = lockHold(ctx, cfg, e, r); err != nil {
 		return nil, err
 	}
 	if p, err := exec.LookPath("kubectl"); err == nil {

@@ -379,15 +379,19 @@ func FuzzEmitter(f *testing.F) {
 	})
 }
 
-// TestWriteAtomicStopsBeforeTheRename: when the step before the rename (the
+// TestCommitStopsBeforeTheRename: when the step before the rename (the
 // backup) fails, the file and its directory are as they were.
-func TestWriteAtomicStopsBeforeTheRename(t *testing.T) {
+func TestCommitStopsBeforeTheRename(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "config")
 	writeFile(t, file, existingConfig, 0o600)
-	err := writeAtomic(file, []byte("new"), 0o600, func() error { return errors.New("no backup") })
+	tmp, err := stageFile(file, []byte("new"), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = commitFile(tmp, file, func() error { return errors.New("no backup") })
 	if err == nil || err.Error() != "no backup" {
-		t.Fatalf("writeAtomic: %v", err)
+		t.Fatalf("commitFile: %v", err)
 	}
 	if readFile(t, file) != existingConfig {
 		t.Error("the file changed")

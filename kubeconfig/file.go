@@ -6,12 +6,14 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
-	"github.com/rogpeppe/go-internal/diff"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
@@ -22,6 +24,8 @@ type EditOptions struct {
 	// LockTimeout is how long to wait for the kubeconfig lock; 0 means
 	// DefaultLockTimeout.
 	LockTimeout time.Duration
+	// Notify receives one line when a stale lock is taken over.
+	Notify func(string)
 	// Replace discards the current content instead of loading it: the edit
 	// function starts from an empty config (the previous file is still kept
 	// as <file>.bak).
@@ -34,141 +38,300 @@ type EditResult struct {
 	// Changed is false when the edit left the config as it was; then
 	// nothing is written.
 	Changed bool
-	// Diff is a unified diff from the current (normalised) content to the
-	// new one; set for a dry run that changes something.
+	// Diff is a unified diff from the file's bytes to the new content,
+	// secrets redacted on both sides (see Redact); set for a dry run that
+	// changes something.
 	Diff []byte
 	// Backup is the path of the previous content, when there was one.
 	Backup string
+	// LockHeld is how long <path>.lock existed for this edit.
+	LockHeld time.Duration
 }
 
-// Edit runs fn on the kubeconfig at path under the kubectl-compatible lock and
-// writes the result atomically. A missing file starts as an empty config and
-// is created with mode 0600; an existing file keeps its mode and its previous
-// content is kept as <path>.bak. When fn returns an error nothing is written.
+// Edit runs fn on the kubeconfig at path and writes the result atomically,
+// under the kubectl-compatible lock. A missing file starts as an empty
+// config and is created with mode 0600; an existing file keeps its mode and
+// its previous content is kept as <path>.bak. When fn returns an error
+// nothing is written.
+//
+// The lock blocks every kubectl write, so it is held for as little as
+// possible: reading, decoding, fn, encoding and writing and syncing the
+// temporary file all happen before it is taken. Under the lock kubeiam
+// checks that the file is still the one the edit started from (see
+// unchanged); then the backup link and the rename are all that is left. If
+// another writer got in between, fn runs again on the new content (so fn
+// must be safe to run twice, on a fresh config each time). A dry run takes
+// the lock too, for the same check: it must diff against a complete file,
+// not one kubectl is halfway through writing in place.
 func Edit(ctx context.Context, path string, opts EditOptions, fn func(*clientcmdapi.Config) error) (*EditResult, error) {
-	timeout := opts.LockTimeout
-	if timeout == 0 {
-		timeout = DefaultLockTimeout
-	}
-	// A dry run still takes the lock: it must diff against a complete file,
-	// not one kubectl is halfway through writing in place.
-	unlock, err := Lock(ctx, path, timeout)
-	if err != nil {
-		return nil, err
-	}
-	res, err := edit(path, opts, fn)
-	if uerr := unlock(); uerr != nil && err == nil {
-		err = uerr
-	}
-	return res, err
-}
-
-func edit(path string, opts EditOptions, fn func(*clientcmdapi.Config) error) (*EditResult, error) {
 	// Write through a symlinked kubeconfig (dotfile managers do this) to the
 	// file it points at, instead of replacing the link with a file. The lock
 	// stays on the name kubectl uses.
-	real := path
+	e := &editor{path: path, real: path, opts: opts, fn: fn}
 	if r, err := filepath.EvalSymlinks(path); err == nil {
-		real = r
+		e.real = r
 	}
-	old, mode, err := readExisting(real)
+	snap, err := readExisting(e.real)
 	if err != nil {
 		return nil, err
 	}
-	if old != nil && mode&0o200 == 0 && !opts.DryRun {
-		return nil, fmt.Errorf("could not write %s: file is read-only (mode %04o)", path, mode)
+	p := e.prepare(snap)
+	unlock, err := Lock(ctx, path, LockOptions{Timeout: opts.LockTimeout, Notify: opts.Notify})
+	if err != nil {
+		p.discard()
+		return nil, err
 	}
-	cfg, err := Parse(path, old)
+	locked := time.Now()
+	res, p, err := e.commit(snap, p)
+	if uerr := unlock(); uerr != nil && err == nil {
+		err = uerr
+	}
+	held := time.Since(locked) // until the lock file is gone
+	if p.aside != "" {
+		os.Remove(p.aside)
+	}
 	if err != nil {
 		return nil, err
 	}
-	lay := layoutOf(old)
+	res.LockHeld = held
+	if res.Changed && opts.DryRun {
+		// Only a dry run pays for the diff: on a 1,000-context file it
+		// costs more than the rest of the merge.
+		res.Diff = diffRedacted(path, p.snap.data, p.after)
+	}
+	if res.Changed && !opts.DryRun {
+		removeOldTemps(e.real)
+	}
+	return res, nil
+}
+
+// editor is one Edit call.
+type editor struct {
+	path, real string
+	opts       EditOptions
+	fn         func(*clientcmdapi.Config) error
+}
+
+// snapshot is the file as read: content (nil when it does not exist) and
+// mode, and the metadata unchanged uses.
+type snapshot struct {
+	data []byte
+	mode fs.FileMode
+	info fs.FileInfo
+	// ctime is the inode change time, where the system gives it; settled
+	// says mtime and ctime were older than settleTime when it was read.
+	ctime   time.Time
+	settled bool
+}
+
+// prepared is the edit applied to one snapshot.
+type prepared struct {
+	snap    snapshot
+	after   []byte
+	changed bool
+	err     error
+	// tmp holds after, synced, ready to be renamed over the file.
+	tmp string
+	// aside is the previous .bak, to remove once the lock is released.
+	aside string
+}
+
+func (p *prepared) discard() {
+	if p.tmp != "" {
+		os.Remove(p.tmp)
+		p.tmp = ""
+	}
+}
+
+// prepare decodes snap, runs fn and encodes the result, and for a real
+// write puts the result in its synced temporary file.
+func (e *editor) prepare(snap snapshot) *prepared {
+	p := &prepared{snap: snap}
+	p.after, p.err = e.apply(snap)
+	if p.err != nil {
+		return p
+	}
 	// Whether anything changed is decided on the bytes: the encoder writes
 	// kubectl's layout, so an edit that changes nothing reproduces a file
 	// kubectl or kubeiam wrote byte for byte. A file in another layout is
-	// rewritten once into kubectl's (with the .bak kept). Encoding the old
-	// content again just to compare would be a quarter of a 1,000-context
-	// merge; only a dry run's diff pays for it.
-	var orig *clientcmdapi.Config
-	if old != nil && opts.DryRun {
-		orig = cfg.DeepCopy()
+	// rewritten once into kubectl's (with the .bak kept).
+	p.changed = snap.data == nil || !bytes.Equal(snap.data, p.after)
+	if p.changed && !e.opts.DryRun {
+		p.tmp, p.err = stageFile(e.real, p.after, snap.mode)
 	}
-	if opts.Replace {
-		cfg = clientcmdapi.NewConfig()
+	return p
+}
+
+func (e *editor) apply(snap snapshot) ([]byte, error) {
+	if snap.data != nil && snap.mode&0o200 == 0 && !e.opts.DryRun {
+		return nil, fmt.Errorf("could not write %s: file is read-only (mode %04o)", e.path, snap.mode)
 	}
-	if err := fn(cfg); err != nil {
+	cfg, err := Parse(e.path, snap.data)
+	if err != nil {
 		return nil, err
 	}
-	after, err := encode(cfg, lay, len(old))
+	if e.opts.Replace {
+		cfg = clientcmdapi.NewConfig()
+	}
+	if err := e.fn(cfg); err != nil {
+		return nil, err
+	}
+	after, err := encode(cfg, layoutOf(snap.data), len(snap.data))
 	if err != nil {
-		return nil, fmt.Errorf("could not encode %s: %w", path, err)
+		return nil, fmt.Errorf("could not encode %s: %w", e.path, err)
 	}
-	res := &EditResult{Path: path}
-	if old != nil && bytes.Equal(old, after) {
-		return res, nil
-	}
-	res.Changed = true
-	if opts.DryRun {
-		// Only a dry run pays for the diff: on a 1,000-context file it
-		// costs more than the rest of the merge. The old side is shown
-		// in the same layout as the new, so the diff is the change alone.
-		oldLabel, before := "/dev/null", []byte(nil)
-		if old != nil {
-			oldLabel = path
-			if before, err = encode(orig, lay, len(old)); err != nil {
-				return nil, fmt.Errorf("could not encode %s: %w", path, err)
-			}
+	return after, nil
+}
+
+// commit runs under the lock: it checks the file is still what p was made
+// from (else prepares again, on the new content) and renames the temporary
+// file into place.
+func (e *editor) commit(snap snapshot, p *prepared) (*EditResult, *prepared, error) {
+	same, err := unchanged(e.real, snap)
+	if err == nil && !same {
+		// Another writer got in between: start again from its content.
+		var cur snapshot
+		if cur, err = readExisting(e.real); err == nil {
+			p.discard()
+			p = e.prepare(cur)
 		}
-		res.Diff = diff.Diff(oldLabel, before, path, after)
-		return res, nil
+	}
+	if err != nil {
+		p.discard()
+		return nil, p, err
+	}
+	if p.err != nil {
+		p.discard()
+		return nil, p, p.err
+	}
+	res := &EditResult{Path: e.path, Changed: p.changed}
+	if !p.changed || e.opts.DryRun {
+		return res, p, nil
 	}
 	// The backup is taken once the new content is safely in its temporary
 	// file, just before the rename: a write that fails leaves .bak as it was.
 	var keepOld func() error
-	if old != nil {
-		res.Backup = path + ".bak"
-		keepOld = func() error { return backup(real, old, mode) }
+	if p.snap.data != nil {
+		res.Backup = e.path + ".bak"
+		keepOld = func() (err error) {
+			p.aside, err = backup(e.real, p.snap.data, p.snap.mode)
+			return err
+		}
 	}
-	if err := writeAtomic(real, after, mode, keepOld); err != nil {
-		return nil, err
+	err = commitFile(p.tmp, e.real, keepOld)
+	p.tmp = ""
+	if err != nil {
+		return nil, p, err
 	}
-	return res, nil
+	return res, p, nil
 }
 
 // backup makes <path>.bak the current content of path, which is old. A
 // hard link to the file does it without copying a byte (the rename that
 // follows leaves the old inode to the backup alone); where the filesystem
 // has no hard links, old is written out.
-func backup(path string, old []byte, mode fs.FileMode) error {
-	tmp := fmt.Sprintf("%s.bak.tmp-%s", path, rand.Text()[:10])
-	if err := os.Link(path, tmp); err == nil {
-		if err := os.Rename(tmp, path+".bak"); err != nil {
-			os.Remove(tmp)
-			return fmt.Errorf("could not keep %s.bak: %w", path, err)
-		}
-		return nil
+//
+// It runs under the lock, where replacing the previous .bak would free that
+// file's blocks (milliseconds for a large kubeconfig). So the previous .bak
+// is moved aside instead, to a name returned for removal after the unlock
+// (one of the temporary names a later write tidies up, should the process
+// die first).
+func backup(path string, old []byte, mode fs.FileMode) (aside string, err error) {
+	bak := path + ".bak"
+	aside = fmt.Sprintf("%s.bak.tmp-%s-old", path, rand.Text()[:10])
+	if os.Rename(bak, aside) != nil {
+		aside = "" // there was none
 	}
-	return WriteAtomic(path+".bak", old, mode)
+	if err := os.Link(path, bak); err != nil {
+		if aside != "" {
+			os.Rename(aside, bak)
+		}
+		return "", WriteAtomic(bak, old, mode)
+	}
+	return aside, nil
+}
+
+// settleTime is how long a file must have gone unmodified for its
+// metadata alone to tell whether it changed since: any write after that
+// stamps a newer mtime and ctime, whatever the timestamp granularity.
+// (A variable for the tests.)
+var settleTime = 5 * time.Second
+
+// unchanged says whether the file at path still has snap's content and
+// mode. A file that had settled when snap was taken and that is still the
+// same inode with the same size, mtime and ctime has not been written since:
+// that takes one stat. Otherwise the bytes are compared, in small chunks:
+// under the lock, reading a large file into fresh memory would cost more
+// than everything else done there.
+func unchanged(path string, snap snapshot) (bool, error) {
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return snap.data == nil, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("could not stat %s: %w", path, err)
+	}
+	if snap.data == nil || fi.Mode().Perm() != snap.mode || fi.Size() != int64(len(snap.data)) {
+		return false, nil
+	}
+	if snap.settled && os.SameFile(fi, snap.info) && fi.ModTime().Equal(snap.info.ModTime()) {
+		if c, ok := changeTime(fi); ok && c.Equal(snap.ctime) {
+			return true, nil
+		}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false, fmt.Errorf("could not read %s: %w", path, err)
+	}
+	defer f.Close()
+	buf := make([]byte, 128<<10)
+	rest := snap.data
+	for {
+		n, err := f.Read(buf)
+		if n > len(rest) || !bytes.Equal(buf[:n], rest[:n]) {
+			return false, nil
+		}
+		rest = rest[n:]
+		if err == io.EOF {
+			return len(rest) == 0, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("could not read %s: %w", path, err)
+		}
+	}
 }
 
 // readExisting returns the file's content and mode, or nil content and
-// mode 0600 when it does not exist yet.
-func readExisting(path string) ([]byte, fs.FileMode, error) {
-	data, err := os.ReadFile(path)
+// mode 0600 when it does not exist yet. The metadata is taken before the
+// content, so a write that lands after it shows in a later stat.
+func readExisting(path string) (snapshot, error) {
+	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, 0o600, nil
+		return snapshot{mode: 0o600}, nil
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("could not read %s: %w", path, err)
+		return snapshot{}, fmt.Errorf("could not read %s: %w", path, err)
 	}
-	fi, err := os.Stat(path)
+	defer f.Close()
+	fi, err := f.Stat()
 	if err != nil {
-		return nil, 0, fmt.Errorf("could not stat %s: %w", path, err)
+		return snapshot{}, fmt.Errorf("could not stat %s: %w", path, err)
 	}
-	if data == nil {
-		data = []byte{}
+	var b bytes.Buffer
+	b.Grow(int(fi.Size()) + 512)
+	if _, err := b.ReadFrom(f); err != nil {
+		return snapshot{}, fmt.Errorf("could not read %s: %w", path, err)
 	}
-	return data, fi.Mode().Perm(), nil
+	s := snapshot{data: b.Bytes(), mode: fi.Mode().Perm(), info: fi}
+	if s.data == nil {
+		s.data = []byte{}
+	}
+	var ok bool
+	if s.ctime, ok = changeTime(fi); ok {
+		settled := time.Now().Add(-settleTime)
+		s.settled = fi.ModTime().Before(settled) && s.ctime.Before(settled)
+	}
+	return s, nil
 }
 
 // Parse decodes kubeconfig bytes, naming the file in the error. Empty input
@@ -204,19 +367,23 @@ func LoadFile(path string) (*clientcmdapi.Config, error) {
 // new content and never a mix. On any failure the temporary file is removed
 // and path is untouched.
 func WriteAtomic(path string, data []byte, mode fs.FileMode) error {
-	return writeAtomic(path, data, mode, nil)
+	tmp, err := stageFile(path, data, mode)
+	if err != nil {
+		return err
+	}
+	return commitFile(tmp, path, nil)
 }
 
-// writeAtomic is WriteAtomic with beforeRename run between the temporary
-// file's fsync and the rename; its error stops the write.
-func writeAtomic(path string, data []byte, mode fs.FileMode, beforeRename func() error) (err error) {
+// stageFile writes data to a new temporary file beside path (named
+// .<base>.tmp-*), with mode, and syncs it; it returns the file's name.
+func stageFile(path string, data []byte, mode fs.FileMode) (name string, err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("could not create directory %s: %w", dir, err)
+		return "", fmt.Errorf("could not create directory %s: %w", dir, err)
 	}
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("could not write %s: %w", path, err)
+		return "", fmt.Errorf("could not write %s: %w", path, err)
 	}
 	defer func() {
 		if err != nil {
@@ -225,24 +392,67 @@ func writeAtomic(path string, data []byte, mode fs.FileMode, beforeRename func()
 		}
 	}()
 	if err := tmp.Chmod(mode); err != nil {
-		return fmt.Errorf("could not write %s: %w", path, err)
+		return "", fmt.Errorf("could not write %s: %w", path, err)
 	}
 	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("could not write %s: %w", path, err)
+		return "", fmt.Errorf("could not write %s: %w", path, err)
 	}
 	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("could not write %s: %w", path, err)
+		return "", fmt.Errorf("could not write %s: %w", path, err)
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("could not write %s: %w", path, err)
+		return "", fmt.Errorf("could not write %s: %w", path, err)
 	}
+	return tmp.Name(), nil
+}
+
+// commitFile renames the staged file tmp over path, running beforeRename
+// first; on any failure tmp is removed and path is untouched.
+func commitFile(tmp, path string, beforeRename func() error) error {
 	if beforeRename != nil {
 		if err := beforeRename(); err != nil {
+			os.Remove(tmp)
 			return err
 		}
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
 		return fmt.Errorf("could not write %s: %w", path, err)
 	}
 	return nil
+}
+
+// tempPrefixes are how the names of Edit's temporary files beside path
+// start: the staged content, the .bak link, and the .bak copy where links
+// fail.
+func tempPrefixes(path string) []string {
+	base := filepath.Base(path)
+	return []string{"." + base + ".tmp-", base + ".bak.tmp-", "." + base + ".bak.tmp-"}
+}
+
+// staleTemp is how old a temporary file must be before a later write takes
+// it for the leftover of a killed run: a live writer renames its own within
+// a second.
+const staleTemp = time.Minute
+
+// removeOldTemps removes the temporary files that killed runs left beside
+// path: only names of Edit's own patterns, only regular files of this user,
+// only older than staleTemp. Failures are ignored: this is tidying.
+func removeOldTemps(path string) {
+	dir := filepath.Dir(path)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	prefixes := tempPrefixes(path)
+	for _, de := range entries {
+		if !slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(de.Name(), p) }) {
+			continue
+		}
+		n := filepath.Join(dir, de.Name())
+		fi, err := os.Lstat(n)
+		if err == nil && fi.Mode().IsRegular() && ownedByMe(fi) && time.Since(fi.ModTime()) > staleTemp {
+			os.Remove(n)
+		}
+	}
 }

@@ -24,7 +24,7 @@ func addContext(name string) func(*clientcmdapi.Config) error {
 
 func TestLockWaitsThenTimesOutAndNeverLeavesTheFile(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "config")
-	unlock, err := Lock(context.Background(), file, time.Second)
+	unlock, err := Lock(context.Background(), file, LockOptions{Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func TestLockWaitsThenTimesOutAndNeverLeavesTheFile(t *testing.T) {
 		t.Fatalf("lock file missing while held: %v", err)
 	}
 	start := time.Now()
-	_, err = Lock(context.Background(), file, 150*time.Millisecond)
+	_, err = Lock(context.Background(), file, LockOptions{Timeout: 150 * time.Millisecond})
 	var le *LockError
 	if !errors.As(err, &le) {
 		t.Fatalf("second Lock = %v, want LockError", err)
@@ -48,9 +48,9 @@ func TestLockWaitsThenTimesOutAndNeverLeavesTheFile(t *testing.T) {
 	}
 
 	// A waiter gets the lock once the holder lets go.
-	unlock, _ = Lock(context.Background(), file, time.Second)
+	unlock, _ = Lock(context.Background(), file, LockOptions{Timeout: time.Second})
 	go func() { time.Sleep(50 * time.Millisecond); unlock() }()
-	unlock2, err := Lock(context.Background(), file, 2*time.Second)
+	unlock2, err := Lock(context.Background(), file, LockOptions{Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatalf("waiter did not get the lock: %v", err)
 	}

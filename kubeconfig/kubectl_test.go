@@ -118,3 +118,36 @@ func TestKubectlReadsWrittenExecBlock(t *testing.T) {
 		}
 	}
 }
+
+// TestKubectlHonoursKubeiamsLock: kubeiam writes its holder into the lock
+// file; kubectl only checks that the file exists, so it still refuses to
+// write while kubeiam holds it, and writes once it is gone.
+func TestKubectlHonoursKubeiamsLock(t *testing.T) {
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Skip("kubectl not installed")
+	}
+	file := filepath.Join(t.TempDir(), "config")
+	writeFile(t, file, existingConfig, 0o600)
+	unlock, err := Lock(context.Background(), file, LockOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, ok := parseHolder([]byte(readFile(t, file+".lock"))); !ok || h != self() {
+		t.Fatalf("lock content %q does not name this process", readFile(t, file+".lock"))
+	}
+	setContext := exec.Command(kubectl, "--kubeconfig", file, "config", "set-context", "while-locked", "--cluster=other")
+	out, err := setContext.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), file+".lock: file exists") {
+		t.Fatalf("kubectl wrote while kubeiam held the lock: %v\n%s", err, out)
+	}
+	if strings.Contains(readFile(t, file), "while-locked") {
+		t.Fatal("kubectl changed the file")
+	}
+	if err := unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(kubectl, "--kubeconfig", file, "config", "set-context", "after", "--cluster=other").CombinedOutput(); err != nil {
+		t.Fatalf("kubectl after unlock: %v\n%s", err, out)
+	}
+}

@@ -22,6 +22,8 @@ type OutputOptions struct {
 	SetCurrentContext bool
 	DryRun            bool
 	LockTimeout       time.Duration
+	// Notify receives one line when a stale lock is taken over.
+	Notify func(string)
 }
 
 // Write builds the entries for in and writes them as out says.
@@ -30,7 +32,7 @@ func Write(ctx context.Context, in WriteInput, out OutputOptions) (*EditResult, 
 	if err != nil {
 		return nil, nil, err
 	}
-	eo := EditOptions{DryRun: out.DryRun, LockTimeout: out.LockTimeout}
+	eo := EditOptions{DryRun: out.DryRun, LockTimeout: out.LockTimeout, Notify: out.Notify}
 	var res *EditResult
 	if out.Merge {
 		res, err = Edit(ctx, Target(out.Kubeconfig), eo, func(c *clientcmdapi.Config) error {
@@ -146,14 +148,18 @@ func AdoptInFiles(ctx context.Context, files []string, names []string, eo EditOp
 		if len(names) > 0 && len(mine) == 0 {
 			continue
 		}
+		// Edit may run the function twice (when another writer changed
+		// the file meanwhile): keep the adoptions of the run it wrote.
+		var adopted []Adoption
 		res, err := Edit(ctx, f, eo, func(c *clientcmdapi.Config) error {
-			a, err := Adopt(c, mine)
-			all = append(all, a...)
+			var err error
+			adopted, err = Adopt(c, mine)
 			return err
 		})
 		if err != nil {
 			return nil, nil, err
 		}
+		all = append(all, adopted...)
 		results = append(results, res)
 	}
 	return all, results, nil

@@ -55,7 +55,7 @@ Entries with arguments kubeiam has no equivalent for are left as they are.`,
 // RunAdopt adopts the contexts.
 func RunAdopt(cmd *cobra.Command, opts *AdoptOptions) error {
 	files := kubeconfig.DefaultFiles(opts.Kubeconfig)
-	adoptions, results, err := kubeconfig.AdoptInFiles(cmd.Context(), files, opts.Contexts, opts.editOptions())
+	adoptions, results, err := kubeconfig.AdoptInFiles(cmd.Context(), files, opts.Contexts, opts.editOptions(opts.IO))
 	if err != nil {
 		return withLockHint(err)
 	}

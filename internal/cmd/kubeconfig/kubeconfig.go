@@ -5,6 +5,8 @@ package kubeconfig
 import (
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,9 +26,11 @@ kubeconfig, switch existing aws-iam-authenticator or aws CLI entries to kubeiam,
 and remove entries again.
 
 Every write takes the lock kubectl takes (<file>.lock), replaces the file
-atomically, keeps the previous content as <file>.bak and keeps the file mode.`,
+atomically, keeps the previous content as <file>.bak and keeps the file mode.
+A lock left by a kubeiam that died is taken over; one left by kubectl is
+reported, and "kubeiam kubeconfig unlock" removes it.`,
 	}
-	cmd.AddCommand(NewWriteCmd(io, nil), NewAdoptCmd(io, nil), NewRemoveCmd(io, nil))
+	cmd.AddCommand(NewWriteCmd(io, nil), NewAdoptCmd(io, nil), NewRemoveCmd(io, nil), NewUnlockCmd(io, nil))
 	return cmd
 }
 
@@ -41,15 +45,27 @@ func (l *lockFlags) add(cmd *cobra.Command) {
 	cmd.Flags().DurationVar(&l.LockTimeout, "lock-timeout", kubeconfig.DefaultLockTimeout, "how long to wait for another kubectl or kubeiam to release <file>.lock")
 }
 
-func (l *lockFlags) editOptions() kubeconfig.EditOptions {
-	return kubeconfig.EditOptions{DryRun: l.DryRun, LockTimeout: l.LockTimeout}
+func (l *lockFlags) editOptions(io *iostreams.IOStreams) kubeconfig.EditOptions {
+	return kubeconfig.EditOptions{DryRun: l.DryRun, LockTimeout: l.LockTimeout, Notify: notify(io)}
 }
+
+// notify prints the line a lock take-over produces.
+func notify(io *iostreams.IOStreams) func(string) {
+	return func(msg string) { fmt.Fprintln(io.ErrOut, msg) }
+}
+
+// LockTraceEnv, when set, makes the verbs that write say how long they held
+// <file>.lock (on stderr, as "lock held DURATION"); `make bench` reads it.
+const LockTraceEnv = "KUBEIAM_LOCK_TRACE"
 
 // report prints what an edit did: the diff on stdout for a dry run (it is
 // the product then), one line on stderr otherwise.
 func report(io *iostreams.IOStreams, res *kubeconfig.EditResult, dryRun bool, what string) error {
 	if res == nil {
 		return nil
+	}
+	if os.Getenv(LockTraceEnv) != "" {
+		fmt.Fprintf(io.ErrOut, "lock held %s\n", res.LockHeld)
 	}
 	if dryRun {
 		if !res.Changed {
@@ -71,7 +87,14 @@ func report(io *iostreams.IOStreams, res *kubeconfig.EditResult, dryRun bool, wh
 func withLockHint(err error) error {
 	var le *kubeconfig.LockError
 	if errors.As(err, &le) {
-		return clierr.WithHint(err, "if no kubectl or kubeiam is running, remove %s", le.LockFile)
+		if le.Live {
+			return clierr.WithHint(err, "try again once it is done, or stop it if it hangs")
+		}
+		return clierr.WithHint(err, "kubeiam kubeconfig unlock %s (if no kubectl or kubeiam is running)", strings.TrimSuffix(le.LockFile, ".lock"))
+	}
+	var se *kubeconfig.StaleLockError
+	if errors.As(err, &se) {
+		return clierr.WithHint(err, "kubeiam kubeconfig unlock %s (if no kubectl is running)", strings.TrimSuffix(se.LockFile, ".lock"))
 	}
 	var ce *kubeconfig.ContextNotFoundError
 	if errors.As(err, &ce) {

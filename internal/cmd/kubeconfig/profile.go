@@ -94,7 +94,7 @@ func RunProfileSet(cmd *cobra.Command, opts *ProfileSetOptions) error {
 	if opts.Unset {
 		profile, role = "", ""
 	}
-	res, warning, err := kubeconfig.SetProfileInFiles(cmd.Context(), kubeconfig.DefaultFiles(opts.Kubeconfig), opts.Context, profile, role, opts.RoleSet, opts.editOptions())
+	res, warning, err := kubeconfig.SetProfileInFiles(cmd.Context(), kubeconfig.DefaultFiles(opts.Kubeconfig), opts.Context, profile, role, opts.RoleSet, opts.editOptions(opts.IO))
 	if err != nil {
 		return withLockHint(err)
 	}

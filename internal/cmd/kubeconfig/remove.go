@@ -48,7 +48,7 @@ still uses is kept. current-context is cleared if it was NAME-aws.`,
 
 // RunRemove removes the entries.
 func RunRemove(cmd *cobra.Command, opts *RemoveOptions) error {
-	res, r, err := kubeconfig.RemoveFromFile(cmd.Context(), kubeconfig.Target(opts.Kubeconfig), opts.Cluster, opts.editOptions())
+	res, r, err := kubeconfig.RemoveFromFile(cmd.Context(), kubeconfig.Target(opts.Kubeconfig), opts.Cluster, opts.editOptions(opts.IO))
 	if err != nil {
 		return withLockHint(err)
 	}

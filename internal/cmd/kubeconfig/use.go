@@ -43,7 +43,7 @@ func NewUseCmd(io *iostreams.IOStreams, runF func(*UseOptions) error) *cobra.Com
 
 // RunUse switches the context.
 func RunUse(cmd *cobra.Command, opts *UseOptions) error {
-	name, err := kubeconfig.Use(cmd.Context(), kubeconfig.DefaultFiles(opts.Kubeconfig), opts.Context, opts.Store, opts.editOptions())
+	name, err := kubeconfig.Use(cmd.Context(), kubeconfig.DefaultFiles(opts.Kubeconfig), opts.Context, opts.Store, opts.editOptions(opts.IO))
 	if err != nil {
 		return withLockHint(err)
 	}

@@ -55,7 +55,7 @@ ConfigMap through the admin kubeconfig unless --cluster-id gives it.`,
 			if !opts.Output.Merge && (cmd.Flags().Changed("kubeconfig") || opts.Output.SetCurrentContext) {
 				return clierr.Usagef("--kubeconfig and --set-current-context only apply with --merge")
 			}
-			opts.Output.DryRun, opts.Output.LockTimeout = opts.DryRun, opts.LockTimeout
+			opts.Output.DryRun, opts.Output.LockTimeout, opts.Output.Notify = opts.DryRun, opts.LockTimeout, notify(opts.IO)
 			if runF != nil {
 				return runF(opts)
 			}

@@ -1,0 +1,415 @@
+package kubeconfig
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+)
+
+// TestLockHelper is not a test: it is the other process of the tests below,
+// started from the test binary with KUBEIAM_LOCK_HELPER set.
+func TestLockHelper(t *testing.T) {
+	mode, file := os.Getenv("KUBEIAM_LOCK_HELPER"), os.Getenv("KUBEIAM_LOCK_FILE")
+	if mode == "" {
+		t.Skip("helper process for the lock tests")
+	}
+	ctx := context.Background()
+	switch mode {
+	case "hold": // lock, say so, hold for a moment, unlock, linger (a held-back signal ends it at the unlock)
+		unlock, err := Lock(ctx, file, LockOptions{})
+		if err != nil {
+			fmt.Println(err)
+			os.Exit(3)
+		}
+		fmt.Println("locked")
+		time.Sleep(300 * time.Millisecond)
+		if err := unlock(); err != nil {
+			fmt.Println(err)
+			os.Exit(3)
+		}
+		fmt.Println("unlocked")
+		time.Sleep(5 * time.Second)
+	case "hang": // lock and never let go
+		if _, err := Lock(ctx, file, LockOptions{}); err != nil {
+			fmt.Println(err)
+			os.Exit(3)
+		}
+		fmt.Println("locked")
+		select {}
+	case "merge": // one merge, as `kubeconfig write --merge` makes it
+		fmt.Println("start")
+		start := time.Now()
+		res, err := Edit(ctx, file, EditOptions{}, addContext("kill-loop"))
+		if err != nil {
+			fmt.Println(err)
+			os.Exit(3)
+		}
+		fmt.Println(time.Since(start), res.LockHeld)
+	}
+	os.Exit(0)
+}
+
+func helper(mode, file string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestLockHelper$")
+	cmd.Env = append(os.Environ(), "KUBEIAM_LOCK_HELPER="+mode, "KUBEIAM_LOCK_FILE="+file)
+	return cmd
+}
+
+// startLocked starts a helper and waits until it holds the lock.
+func startLocked(t *testing.T, mode, file string) (*exec.Cmd, *bufio.Reader) {
+	t.Helper()
+	cmd := helper(mode, file)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(out)
+	if line, err := r.ReadString('\n'); line != "locked\n" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("helper: %q %v", line, err)
+	}
+	return cmd, r
+}
+
+// A signal that ends the process while it holds the lock is held back until
+// the lock file is gone, then ends it as it would have.
+func TestSignalWhileLockedLeavesNoLock(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no POSIX signals")
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "config")
+			cmd, _ := startLocked(t, "hold", file)
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			err := cmd.Wait()
+			if _, err := os.Stat(file + ".lock"); !os.IsNotExist(err) {
+				t.Errorf("lock left behind (%v)", err)
+			}
+			// The signal still ends the process, after the unlock. Go
+			// ends on SIGQUIT with exit status 2 and a goroutine dump.
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) {
+				t.Fatalf("helper outlived the signal: %v", err)
+			}
+			ws := ee.Sys().(syscall.WaitStatus)
+			if sig == syscall.SIGQUIT {
+				if ws.ExitStatus() != 2 {
+					t.Errorf("exit %v, want Go's SIGQUIT exit 2", ws)
+				}
+			} else if !ws.Signaled() || ws.Signal() != sig {
+				t.Errorf("ended by %v, want %v", ws, sig)
+			}
+		})
+	}
+}
+
+// deadPid is the pid of a process that has exited and been reaped.
+func deadPid(t *testing.T) int {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd.Process.Pid
+}
+
+func plantLock(t *testing.T, file string, h holder) {
+	t.Helper()
+	if err := os.WriteFile(file+".lock", h.line(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLockTakesOverADeadHoldersLockAtOnce(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("SIGKILL")
+	}
+	file := filepath.Join(t.TempDir(), "config")
+	cmd, _ := startLocked(t, "hang", file)
+	cmd.Process.Kill()
+	cmd.Wait()
+	content, err := os.ReadFile(file + ".lock")
+	if err != nil {
+		t.Fatalf("the killed holder left no lock: %v", err)
+	}
+	if h, ok := parseHolder(content); !ok || h.pid != cmd.Process.Pid || h.host != self().host {
+		t.Fatalf("lock content %q does not name the holder %d", content, cmd.Process.Pid)
+	}
+
+	var notes []string
+	start := time.Now()
+	unlock, err := Lock(context.Background(), file, LockOptions{Notify: func(s string) { notes = append(notes, s) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("took %s to take over", d)
+	}
+	want := fmt.Sprintf("took over %s.lock: kubeiam pid %d on %s, no longer running", file, cmd.Process.Pid, self().host)
+	if !slices.Equal(notes, []string{want}) {
+		t.Errorf("notes = %q, want %q", notes, want)
+	}
+	unlock()
+}
+
+func TestLockJudgesHolders(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "config")
+	me := self()
+	quick := LockOptions{Timeout: 200 * time.Millisecond}
+
+	// A running holder on this host is waited for, then named.
+	plantLock(t, file, me)
+	_, err := Lock(context.Background(), file, quick)
+	var le *LockError
+	if !errors.As(err, &le) || !le.Live || !strings.Contains(le.Error(), fmt.Sprintf("kubeiam pid %d on %s, still running", me.pid, me.host)) {
+		t.Fatalf("live holder: %v", err)
+	}
+
+	// The same pid with another start time is a reused pid: gone.
+	if runtime.GOOS == "linux" {
+		reused := me
+		reused.start = "1"
+		plantLock(t, file, reused)
+		unlock, err := Lock(context.Background(), file, quick)
+		if err != nil {
+			t.Fatalf("reused pid: %v", err)
+		}
+		unlock()
+	}
+
+	// A holder on another host (or in another pid namespace) cannot be
+	// checked: young, it is waited for; older, it is reported at once.
+	other := holder{pid: deadPid(t), host: me.host + "-elsewhere", start: "1"}
+	plantLock(t, file, other)
+	_, err = Lock(context.Background(), file, quick)
+	if !errors.As(err, &le) || le.Live || !strings.Contains(err.Error(), "cannot be checked from here") {
+		t.Fatalf("young lock from another host: %v", err)
+	}
+	old := time.Now().Add(-5 * time.Minute)
+	os.Chtimes(file+".lock", old, old)
+	start := time.Now()
+	_, err = Lock(context.Background(), file, LockOptions{})
+	var se *StaleLockError
+	if !errors.As(err, &se) || time.Since(start) > time.Second {
+		t.Fatalf("old lock from another host: %v after %s", err, time.Since(start))
+	}
+	if _, err := os.Stat(file + ".lock"); err != nil {
+		t.Error("a lock that cannot be checked was removed")
+	}
+}
+
+// kubectl's lock is empty. A young one is a kubectl writing: waited for,
+// and reported once it is too old to be that; an old one is reported at
+// once, with its age, instead of after the timeout.
+func TestLockReportsAnEmptyLockByAge(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "config")
+	writeFile(t, file+".lock", "", 0o600)
+	old := time.Now().Add(-90 * time.Second)
+	os.Chtimes(file+".lock", old, old)
+	start := time.Now()
+	_, err := Lock(context.Background(), file, LockOptions{})
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Errorf("reported after %s", d)
+	}
+	want := fmt.Sprintf("could not lock config: %s.lock was left 1m30s ago (empty, as kubectl leaves it); writers hold it for milliseconds", file)
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v\nwant %s", err, want)
+	}
+
+	// Young: waited for while it could be a live kubectl, then reported.
+	os.Chtimes(file+".lock", time.Now(), time.Now())
+	start = time.Now()
+	_, err = Lock(context.Background(), file, LockOptions{})
+	d := time.Since(start)
+	var se *StaleLockError
+	if !errors.As(err, &se) || d < YoungLock-200*time.Millisecond || d > YoungLock+time.Second {
+		t.Fatalf("young empty lock: %v after %s", err, d)
+	}
+}
+
+// Waiters that all find the same dead holder's lock: exactly one removes
+// it, and never do two hold the lock at once.
+func TestTakeOverIsExclusive(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "config")
+	dead := self()
+	dead.pid = deadPid(t)
+	var inside, most, notes atomic.Int32
+	for round := range 10 {
+		plantLock(t, file, dead)
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				unlock, err := Lock(context.Background(), file, LockOptions{Notify: func(string) { notes.Add(1) }})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				n := inside.Add(1)
+				for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+				}
+				time.Sleep(time.Millisecond)
+				inside.Add(-1)
+				unlock()
+			}()
+		}
+		wg.Wait()
+		if got := notes.Load(); got != int32(round+1) {
+			t.Fatalf("round %d: %d take-overs in all, want one per round", round, got)
+		}
+	}
+	if most.Load() != 1 {
+		t.Errorf("%d holders at once", most.Load())
+	}
+}
+
+func TestUnlock(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "config")
+	res, err := Unlock(file, false)
+	if err != nil || res.Removed {
+		t.Fatalf("no lock: %+v %v", res, err)
+	}
+	plantLock(t, file, self())
+	var busy *LockInUseError
+	if _, err := Unlock(file, true); !errors.As(err, &busy) || busy.Young {
+		t.Fatalf("live holder, even with force: %v", err)
+	}
+	dead := self()
+	dead.pid = deadPid(t)
+	plantLock(t, file, dead)
+	if res, err := Unlock(file, false); err != nil || !res.Removed || !strings.Contains(res.Holder, "no longer running") {
+		t.Fatalf("dead holder: %+v %v", res, err)
+	}
+	writeFile(t, file+".lock", "", 0o600)
+	if _, err := Unlock(file, false); !errors.As(err, &busy) || !busy.Young {
+		t.Fatalf("young empty lock: %v", err)
+	}
+	if res, err := Unlock(file, true); err != nil || !res.Removed {
+		t.Fatalf("young empty lock, forced: %+v %v", res, err)
+	}
+	if _, err := os.Stat(file + ".lock"); !os.IsNotExist(err) {
+		t.Error("lock still there")
+	}
+}
+
+// Everything but the rename happens before the lock: when another writer
+// changes the file meanwhile, the edit is made again on its content. That
+// holds for a write kubectl makes in place, and for one of the same size
+// that puts the old mtime back (cp -p) on a file untouched for long, where
+// a stat alone is trusted otherwise.
+func TestEditRedoesTheEditWhenTheFileChangedBeforeTheLock(t *testing.T) {
+	for _, sameSize := range []bool{false, true} {
+		t.Run(fmt.Sprintf("same size %v", sameSize), func(t *testing.T) {
+			dir := t.TempDir()
+			file := filepath.Join(dir, "config")
+			writeFile(t, file, existingConfig, 0o600)
+			old := time.Now().Add(-time.Hour)
+			os.Chtimes(file, old, old)
+			// Settled: mtime and ctime older than settleTime.
+			defer func(d time.Duration) { settleTime = d }(settleTime)
+			settleTime = 20 * time.Millisecond
+			time.Sleep(2 * settleTime)
+			unlock, err := Lock(context.Background(), file, LockOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			runs := 0
+			done := make(chan error, 1)
+			go func() {
+				_, err := Edit(context.Background(), file, EditOptions{}, func(c *clientcmdapi.Config) error {
+					runs++
+					return addContext("mine")(c)
+				})
+				done <- err
+			}()
+			// Edit has prepared its content once its temporary file exists.
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+				if names := dirNames(t, dir); slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, ".config.tmp-") }) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("Edit never staged its content")
+				}
+			}
+			// Another writer, under the lock, writing in place as kubectl does.
+			theirs := strings.Replace(existingConfig, "namespace: team-a", "namespace: team-b", 1)
+			if !sameSize {
+				theirs += "current-context: theirs\n"
+				theirs = strings.Replace(theirs, "current-context: other\n", "", 1)
+			}
+			f, err := os.OpenFile(file, os.O_WRONLY|os.O_TRUNC, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.WriteString(theirs)
+			f.Close()
+			if sameSize {
+				os.Chtimes(file, old, old)
+			}
+			unlock()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := LoadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Contexts["mine"] == nil || cfg.Contexts["other"] == nil || cfg.Contexts["other"].Namespace != "team-b" {
+				t.Errorf("the other writer's change was lost: %+v", cfg.Contexts["other"])
+			}
+			if runs != 2 {
+				t.Errorf("edit ran %d times, want 2", runs)
+			}
+			if names := dirNames(t, dir); slices.ContainsFunc(names, func(n string) bool { return strings.Contains(n, ".tmp-") }) {
+				t.Errorf("temporary file left: %v", names)
+			}
+		})
+	}
+}
+
+// A write removes what earlier killed writes left: its own temporary
+// files, older than a minute, regular, this user's; nothing else.
+func TestEditRemovesOldTemporaryFiles(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "config")
+	writeFile(t, file, existingConfig, 0o600)
+	old := time.Now().Add(-2 * time.Minute)
+	for _, n := range []string{".config.tmp-111", "config.bak.tmp-222", ".config.bak.tmp-333", ".config.tmp-young", ".other.tmp-444", "config.tmp-555"} {
+		writeFile(t, filepath.Join(dir, n), "x", 0o600)
+		if n != ".config.tmp-young" {
+			os.Chtimes(filepath.Join(dir, n), old, old)
+		}
+	}
+	if err := os.Symlink(file, filepath.Join(dir, ".config.tmp-link")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Edit(context.Background(), file, EditOptions{}, addContext("c1")); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{".config.tmp-link", ".config.tmp-young", ".other.tmp-444", "config", "config.bak", "config.tmp-555"}
+	if got := dirNames(t, dir); !slices.Equal(got, want) {
+		t.Errorf("left %v\nwant %v", got, want)
+	}
+}
