@@ -3,7 +3,9 @@ package token
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 )
 
 // DefaultRegion is used when neither flags, environment nor profile name a
@@ -28,7 +30,12 @@ type Partition struct {
 }
 
 // Partitions returns the known partitions, aws first.
-func Partitions() []Partition {
+func Partitions() []Partition { return slices.Clone(partitions()) }
+
+// partitions builds the table once per process, on first use (never at
+// init): compiling its patterns costs more than a cached token's whole
+// check, which runs on every kubectl call.
+var partitions = sync.OnceValue(func() []Partition {
 	return []Partition{
 		{ID: "aws", DNSSuffix: "amazonaws.com", RegionRegex: regexp.MustCompile(`^(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+$`), GlobalHost: "sts.amazonaws.com"},
 		{ID: "aws-cn", DNSSuffix: "amazonaws.com.cn", RegionRegex: regexp.MustCompile(`^cn-\w+-\d+$`)},
@@ -39,12 +46,12 @@ func Partitions() []Partition {
 		{ID: "aws-iso-f", DNSSuffix: "csp.hci.ic.gov", RegionRegex: regexp.MustCompile(`^us-isof-\w+-\d+$`)},
 		{ID: "aws-eusc", DNSSuffix: "amazonaws.eu", RegionRegex: regexp.MustCompile(`^eusc-(de)-\w+-\d+$`)},
 	}
-}
+})
 
 // PartitionByID returns the partition with that ID.
 func PartitionByID(id string) (Partition, error) {
 	var ids []string
-	for _, p := range Partitions() {
+	for _, p := range partitions() {
 		if p.ID == id {
 			return p, nil
 		}
@@ -56,7 +63,7 @@ func PartitionByID(id string) (Partition, error) {
 // PartitionForRegion returns the partition a region belongs to. Regions that
 // match no pattern are taken to be in aws, as the SDK does.
 func PartitionForRegion(region string) Partition {
-	ps := Partitions()
+	ps := partitions()
 	// aws last: its "us-" would also match us-gov, us-iso and us-isob.
 	for _, p := range ps[1:] {
 		if p.RegionRegex.MatchString(region) {
