@@ -152,10 +152,11 @@ func writeAtomic(path string, data []byte) (err error) {
 	return os.Rename(tmp, path)
 }
 
-// overwriteInPlace rewrites an existing private file without allocating a
-// new one: on a full disk writeAtomic fails (a new file needs new blocks),
-// while a small file's own block can still be rewritten. Only the state file
-// uses it, where a torn write costs an early warning and nothing else.
+// overwriteInPlace rewrites an existing private file without making a new
+// one: on a full disk writeAtomic fails (a new file needs new blocks), while
+// a small file's own block can still be rewritten; in a read-only directory
+// the file may still be writable. Only the state file uses it, where a torn
+// write costs an early warning and nothing else.
 func overwriteInPlace(path string, data []byte) error {
 	f, err := openChecked(path, os.O_WRONLY)
 	if err != nil {

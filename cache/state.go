@@ -48,9 +48,11 @@ func (c *Cache) saveState() {
 	if err != nil || !c.dirOK {
 		return
 	}
-	// Best effort: losing the state repeats a warning, nothing worse. On a
-	// full disk only the existing file's block can still be written.
-	if err := writeAtomic(c.path(stateFile), b); err != nil && isNoSpace(err) {
+	// Best effort: losing the state repeats a warning, nothing worse. Where
+	// no new file can be made — a full disk, a directory made read-only —
+	// the existing file can often still be rewritten in place, and then a
+	// warning about that very trouble stays hourly.
+	if err := writeAtomic(c.path(stateFile), b); err != nil {
 		_ = overwriteInPlace(c.path(stateFile), b)
 	}
 }
