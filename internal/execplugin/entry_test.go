@@ -159,18 +159,24 @@ func TestUsableHostFollowsTheRequest(t *testing.T) {
 	}
 }
 
-// FuzzUsable feeds arbitrary tokens and expiry times to the check: it must
-// never panic, and whatever it accepts must pass the server's own checks,
-// at the host and region the request signs for, for at least the margin.
+// FuzzUsable feeds arbitrary presigned URLs (encoded as tokens, so the
+// fuzzer mutates the structure the check reads) and expiry times to the
+// check: it must never panic, and whatever it accepts must pass the
+// server's own checks a minute later, at the host and region the request
+// signs for, within the server's window.
 func FuzzUsable(f *testing.F) {
-	e := signed(f, "sts.eu-west-1.amazonaws.com", "eu-west-1", tNow.Add(-time.Minute))
-	f.Add(e.Token, int64(13*time.Minute))
-	f.Add(signed(f, "sts.amazonaws.com", "us-east-1", tNow).Token, int64(14*time.Minute))
-	f.Add(token.Prefix+"aHR0cHM6Ly9zdHMuZXUtd2VzdC0xLmFtYXpvbmF3cy5jb20v", int64(time.Minute))
-	f.Add("k8s-aws-v1.", int64(0))
+	decode := func(tok string) string {
+		raw, _ := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(tok, token.Prefix))
+		return string(raw)
+	}
+	f.Add(decode(signed(f, "sts.eu-west-1.amazonaws.com", "eu-west-1", tNow.Add(-time.Minute)).Token), int64(13*time.Minute))
+	f.Add(decode(signed(f, "sts.amazonaws.com", "us-east-1", tNow).Token), int64(14*time.Minute))
+	f.Add(decode(signed(f, "sts-fips.eu-west-1.amazonaws.com", "eu-west-1", tNow).Token), int64(14*time.Minute))
+	f.Add("https://sts.eu-west-1.amazonaws.com/", int64(time.Minute))
 	f.Add("", int64(-time.Hour))
 	want := expectRegional("eu-west-1")
-	f.Fuzz(func(t *testing.T, tok string, left int64) {
+	f.Fuzz(func(t *testing.T, rawURL string, left int64) {
+		tok := token.Prefix + base64.RawURLEncoding.EncodeToString([]byte(rawURL))
 		e := &cache.Entry{Key: cache.Key{ClusterID: "c1"}, Token: tok, TokenExpiry: tNow.Add(time.Duration(left))}
 		if !want.Usable(e, tNow, time.Minute) {
 			return
