@@ -20,10 +20,16 @@ type Options struct {
 	Dir string
 	// KeyringTimeout bounds the keyring calls of one Cache together.
 	KeyringTimeout time.Duration
-	// Warn receives rate-limited warnings (at most one of a kind an hour);
-	// the token command passes stderr, which kubectl shows to the user.
+	// Warn receives warnings, each cause at most once an hour across
+	// processes, except that a backend chosen explicitly that cannot be used
+	// says so on every call; the token command passes stderr, which kubectl
+	// shows to the user.
 	Warn io.Writer
-	Now  func() time.Time
+	// HoldWarnings keeps warnings until FlushWarnings. The front binary
+	// prints them only when it answers from the cache; otherwise kubeiam-core
+	// opens the same cache, meets the same problems and says them, once.
+	HoldWarnings bool
+	Now          func() time.Time
 
 	// ring replaces the OS keyring in tests.
 	ring secretStore
@@ -42,11 +48,13 @@ type Cache struct {
 	backend  Backend
 	key      *dataKey
 	st       *state
+	held     []warning
 }
 
 // Open prepares a cache. It fails only on bad options: a cache directory that
-// cannot be created turns the cache off with a warning, because a token can
-// still be made without it. The keyring is asked lazily, on the first Get,
+// cannot be created, is a symbolic link or belongs to another user turns the
+// cache off with a warning, because a token can still be made without it.
+// That warning comes on every call: there is no state file to remember it in. The keyring is asked lazily, on the first Get,
 // Put or Backend call, so `cache list`, `clear` and Lock never wait for it.
 func Open(opts Options) (*Cache, error) {
 	b, err := ParseBackend(string(opts.Backend))
@@ -71,13 +79,13 @@ func Open(opts Options) (*Cache, error) {
 	if c.dir == "" {
 		if c.dir, err = DefaultDir(); err != nil {
 			c.resolved, c.backend = true, None
-			c.warn("dir", "caching is off: %v", err)
+			c.warn(always, "caching is off: %v", err)
 			return c, nil
 		}
 	}
 	if err := ensureDir(c.dir); err != nil {
 		c.resolved, c.backend = true, None
-		c.warn("dir", "caching is off: %v", err)
+		c.warn(always, "caching is off: %v", err)
 		return c, nil
 	}
 	c.dirOK = true
@@ -148,17 +156,23 @@ func (c *Cache) resolve(ctx context.Context) {
 	st := c.loadState()
 	switch {
 	case c.opts.Backend == Keyring:
+		// Asked for by name: say so every time, or the user cannot tell why
+		// nothing is cached.
 		c.backend = None
-		c.warn("keyring", "caching is off: %s; the keyring backend never falls back to plain-text files", reason)
+		c.warn(always, "caching is off: %s; the keyring backend never falls back to plain-text files", reason)
 	case absent && !st.KeyringUsed:
 		// The normal state of servers and CI: no warning.
 		c.backend = File
 	case timedOut && !st.KeyringUsed:
 		c.backend = File
-		c.warn("keyring", "%s; caching in private files in %s instead", reason, c.dir)
+		c.warn("keyring-slow", "%s; caching in private files in %s instead", reason, c.dir)
 	default:
 		c.backend = None
-		c.warn("keyring", "caching is off: %s, and tokens are never written in plain text where a keyring exists; unlock the keyring, or set KUBEIAM_CACHE=file to cache in a private file", reason)
+		cause := "keyring-off:refused"
+		if timedOut {
+			cause = "keyring-off:timeout"
+		}
+		c.warn(cause, "caching is off: %s, and tokens are never written in plain text where a keyring exists; unlock the keyring, or set KUBEIAM_CACHE=file to cache in a private file", reason)
 	}
 }
 
@@ -238,11 +252,16 @@ func (c *Cache) Get(ctx context.Context, k Key) (*Entry, error) {
 	}, nil
 }
 
-// noteBadFile warns about files the cache refuses to trust because of their
-// owner or mode; those are worth telling the user about, corrupt ones are not.
+// noteBadFile warns about files the cache refuses to trust because of what
+// they are (a link, a FIFO), their owner or their mode: someone or something
+// put them there, which is worth telling the user; corrupt ones are not.
+// Each kind of refusal has its own hourly limit.
 func (c *Cache) noteBadFile(err error) {
-	if errors.Is(err, errNotPrivate) || errors.Is(err, errNotOwned) {
-		c.warn("perm", "ignoring %v", err)
+	for _, cause := range []error{errSymlink, errNotRegular, errNotOwned, errNotPrivate} {
+		if errors.Is(err, cause) {
+			c.warn("file:"+cause.Error(), "ignoring %v; it is replaced on the next write", err)
+			return
+		}
 	}
 }
 
@@ -261,9 +280,11 @@ func (c *Cache) readEntry(id string) (*fileEntry, error) {
 	return &fe, nil
 }
 
-// Put stores e under e.Key, replacing what was there. With the keyring
-// backend the token and credentials are sealed; nothing secret reaches the
-// disk in the clear.
+// Put stores e under e.Key, replacing what was there — also a link, FIFO or
+// foreign file in its place, which is never followed or written through.
+// With the keyring backend the token and credentials are sealed; nothing
+// secret reaches the disk in the clear. A failed write is also reported on
+// Options.Warn (a full disk once an hour), so callers need not print it.
 func (c *Cache) Put(ctx context.Context, e *Entry) error {
 	c.resolve(ctx)
 	if c.backend == None {
@@ -301,8 +322,18 @@ func (c *Cache) Put(ctx context.Context, e *Entry) error {
 	if err != nil {
 		return fmt.Errorf("could not encode cache entry: %w", err)
 	}
+	// A full disk must be reported once an hour, not on every call: the
+	// state file that remembers the warning must exist before space runs
+	// out, because then only its own block can still be rewritten.
+	c.ensureState()
 	if err := writeAtomic(c.entryPath(id), b); err != nil {
-		return fmt.Errorf("could not write cache entry: %w", err)
+		err = fmt.Errorf("could not write cache entry: %w", err)
+		cause := "write"
+		if isNoSpace(err) {
+			cause = "write:no-space"
+		}
+		c.warn(cause, "%v", err)
+		return err
 	}
 	return nil
 }

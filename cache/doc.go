@@ -31,9 +31,14 @@
 // than a silent switch to plain-text files: while a keyring exists, no token or
 // credential is written to disk in plain text. Set the backend to "file"
 // explicitly to opt into plain files. Backend "keyring" never falls back to
-// plain files. Keyring trouble is reported on Options.Warn at most once an hour
-// (the time of the last warning lives in the state file), not on every kubectl
-// call.
+// plain files.
+//
+// Trouble is reported on Options.Warn at most once an hour for each cause (a
+// locked keyring, a slow one, a full disk, each kind of untrusted file; the
+// times live in the state file), so one warning never hides another, and not
+// on every kubectl call. A backend chosen by name that cannot be used, and a
+// cache directory that is refused, are reported on every call: the user asked
+// for something that is not happening.
 //
 // On Linux and the BSDs the keyring is the Secret Service on the D-Bus session
 // bus. Without a session bus address (DBUS_SESSION_BUS_ADDRESS unset and no
@@ -45,18 +50,24 @@
 //
 // Files are written to a temporary file, synced and renamed, so a reader sees
 // the old entry or the new one, never a partial file (a full disk fails the
-// write and leaves the old entry). A file that is not a regular file owned by
-// the user with mode 0600 or stricter, a corrupt entry, one sealed under
-// another data key or stored for another Key, is a miss and is replaced on the
-// next Put. Freshness checks (Entry.TokenValid, Entry.CredentialsValid) also
+// write and leaves the old entry). Every file of the directory — entries,
+// state, locks — is opened with O_NOFOLLOW|O_NONBLOCK (on Windows, opening a
+// reparse point itself), and checked on the open descriptor: a symbolic link
+// is never followed, a FIFO never blocks, and anything that is not a regular
+// file owned by the user with mode 0600 or stricter is refused. A refused
+// file, a corrupt entry, one sealed under another data key or stored for
+// another Key, is a miss and is replaced on the next Put (the rename replaces
+// whatever is there without following it). The directory itself must be a
+// real directory of the user's (not a link to one); otherwise caching is off.
+// Nothing is created or chmod-ed outside it. Freshness checks (Entry.TokenValid, Entry.CredentialsValid) also
 // reject entries stored "in the future", which is what a clock jumping back
 // looks like.
 //
 // # Single flight
 //
-// Lock takes a per-key lock on a separate <id>.lock file (gofrs/flock; locking
-// the data file itself breaks on Windows, where it is replaced by rename). The
-// intended use in a token command is:
+// Lock takes a per-key lock on a separate <id>.lock file (flock(2), LockFileEx
+// on Windows; locking the data file itself breaks on Windows, where it is
+// replaced by rename). The intended use in a token command is:
 //
 //	e, _ := c.Get(ctx, k)              // fast path, no lock
 //	if e == nil || !e.TokenValid(now, 60*time.Second) {
@@ -69,7 +80,9 @@
 //	}
 //
 // Lock files are never deleted: removing a lock file someone else holds would
-// let a third process lock a fresh inode and refresh in parallel.
+// let a third process lock a fresh inode and refresh in parallel. The one
+// exception is a file kubeiam cannot have made (a link, a FIFO, another
+// user's), which no kubeiam process locks.
 //
 // # Cost
 //

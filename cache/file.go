@@ -34,48 +34,83 @@ func DefaultDir() (string, error) {
 	return filepath.Join(home, ".cache", "kubeiam"), nil
 }
 
-// ensureDir creates dir 0700 or tightens an existing one we own.
+// ensureDir creates dir 0700, or checks an existing one: it must be a real
+// directory (not a link to one) owned by the user. One the user owns but
+// others may write is made private through its own descriptor, so nothing
+// outside the cache directory is ever changed.
 func ensureDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("could not create cache directory: %w", err)
-	}
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return fmt.Errorf("could not check cache directory: %w", err)
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("could not use cache directory %s: not a directory", dir)
-	}
-	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
-		if err := os.Chmod(dir, 0o700); err != nil {
-			return fmt.Errorf("could not make cache directory private: %w", err)
+	if _, err := os.Lstat(dir); err != nil {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("could not create cache directory: %w", err)
 		}
+	}
+	return checkDir(dir)
+}
+
+// Why a file in the cache directory is not trusted. Each is its own cause of
+// warning, rate-limited on its own.
+var (
+	errNotPrivate = errors.New("file is readable or writable by others")
+	errNotOwned   = errors.New("file is owned by another user")
+	errNotRegular = errors.New("not a regular file")
+	errSymlink    = errors.New("is a symbolic link, which the cache never follows")
+)
+
+// untrusted tells the errors above from I/O errors.
+func untrusted(err error) bool {
+	return errors.Is(err, errNotPrivate) || errors.Is(err, errNotOwned) || errors.Is(err, errNotRegular) || errors.Is(err, errSymlink)
+}
+
+// openChecked opens a file of the cache directory without following a
+// symbolic link at path and without blocking on a FIFO (see noFollow), then
+// checks the open descriptor — so the file cannot be swapped between check
+// and use — for a regular file owned by the user with mode 0600 or stricter.
+func openChecked(path string, flag int) (*os.File, error) {
+	f, err := os.OpenFile(path, flag|noFollow, 0o600)
+	if err != nil {
+		if isNotExist(err) {
+			return nil, err
+		}
+		// A link refused by noFollow fails with ELOOP, EMLINK or EFTYPE
+		// depending on the system; say what it is instead.
+		if fi, lerr := os.Lstat(path); lerr == nil {
+			if err := checkType(fi); err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+		}
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		err = checkType(fi)
+		if err == nil {
+			err = checkOwner(fi)
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}
+
+func checkType(fi fs.FileInfo) error {
+	switch {
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return errSymlink
+	case !fi.Mode().IsRegular():
+		return errNotRegular
 	}
 	return nil
 }
 
-// errNotPrivate marks a file others could read or write; it is never trusted.
-var errNotPrivate = errors.New("file is readable or writable by others")
-
-// readPrivate reads a cache file, refusing anything that is not a regular
-// file owned by us with mode 0600 or stricter. The checks run on the open
-// descriptor so the file cannot be swapped between check and read.
+// readPrivate reads a cache file through openChecked.
 func readPrivate(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := openChecked(path, os.O_RDONLY)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	if err := checkPrivate(fi); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
 	b, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
 	if err != nil {
 		return nil, err
@@ -88,6 +123,9 @@ func readPrivate(path string) ([]byte, error) {
 
 // writeAtomic writes data to path through a synced temporary file and a
 // rename, so readers see the old content or the new, never a partial file.
+// The temporary file is created exclusively (never through a link), and the
+// rename replaces whatever is at path — a link, a FIFO, a file of another
+// owner — without following it.
 func writeAtomic(path string, data []byte) (err error) {
 	dir, base := filepath.Split(path)
 	f, err := os.CreateTemp(dir, base+".tmp-*") // mode 0600
@@ -114,7 +152,21 @@ func writeAtomic(path string, data []byte) (err error) {
 	return os.Rename(tmp, path)
 }
 
-func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
+// overwriteInPlace rewrites an existing private file without making a new
+// one: on a full disk writeAtomic fails (a new file needs new blocks), while
+// a small file's own block can still be rewritten; in a read-only directory
+// the file may still be writable. Only the state file uses it, where a torn
+// write costs an early warning and nothing else.
+func overwriteInPlace(path string, data []byte) error {
+	f, err := openChecked(path, os.O_WRONLY)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(data, 0); err != nil {
+		return err
+	}
+	return f.Truncate(int64(len(data)))
+}
 
-// errNotOwned marks a file another user created in our directory.
-var errNotOwned = errors.New("file is owned by another user")
+func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/gofrs/flock"
 	"github.com/zalando/go-keyring"
 )
 
@@ -106,14 +105,14 @@ func (c *Cache) loadDataKey(ctx context.Context, deadline time.Time) (*dataKey, 
 
 	lctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	fl := flock.New(c.path("datakey.lock"))
-	if ok, lerr := fl.TryLockContext(lctx, 10*time.Millisecond); !ok {
-		if lerr == nil || errors.Is(lerr, context.DeadlineExceeded) {
+	unlock, lerr := lockFile(lctx, c.path("datakey.lock"))
+	if lerr != nil {
+		if errors.Is(lerr, context.DeadlineExceeded) {
 			lerr = errKeyringTimeout
 		}
 		return nil, fmt.Errorf("could not lock data key creation: %w", lerr)
 	}
-	defer fl.Close()
+	defer unlock()
 	if k, err := get(); !errors.Is(err, keyring.ErrNotFound) {
 		return k, err
 	}

@@ -37,15 +37,7 @@ type Partition struct {
 
 // partitions is built on first use, not at package init: the front binary
 // links this package and most calls never look at a region.
-func partitions() []Partition {
-	partitionsOnce.Do(func() { partitionTable = newPartitionTable() })
-	return partitionTable
-}
-
-var (
-	partitionsOnce sync.Once
-	partitionTable []Partition
-)
+var partitions = sync.OnceValue(newPartitionTable)
 
 func newPartitionTable() []Partition {
 	return []Partition{

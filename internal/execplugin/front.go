@@ -147,33 +147,39 @@ func serveCached(ctx context.Context, req *Request, info ExecInfo, getenv func(s
 	if err != nil {
 		return false
 	}
-	c, err := cache.Open(cache.Options{Backend: backend, Warn: errOut})
+	// Warnings wait until the front answers: on a miss kubeiam-core opens
+	// the same cache and says them, and each must be said once.
+	c, err := cache.Open(cache.Options{Backend: backend, Warn: errOut, HoldWarnings: true})
 	if err != nil {
 		return false
 	}
-	key := req.Key(getenv)
+	want := req.Expect(getenv)
 	serve := func(e *cache.Entry) bool {
+		c.FlushWarnings()
 		if req.Verbose {
 			fmt.Fprintf(errOut, "kubeiam: cached token (%s backend), valid until %s\n", c.Backend(), e.TokenExpiry.Format(time.RFC3339))
 		}
 		return Write(w, info, req.TokenOnly, e.Token, e.TokenExpiry) == nil
 	}
-	if e := Lookup(ctx, c, key, now, minRemaining); e != nil {
+	if e := Lookup(ctx, c, want, now, minRemaining); e != nil {
 		return serve(e)
 	}
-	path := c.LockPath(key)
-	if !handoverSupported || path == "" {
+	if !handoverSupported {
 		return false
 	}
-	f, served, err := holdLock(ctx, path, lockTimeout, func() bool {
-		e := Lookup(ctx, c, key, time.Now(), minRemaining)
+	lf, err := c.LockFile(want.Key)
+	if lf == nil || err != nil {
+		// The core locks (and reports) on its own.
+		return false
+	}
+	f, served, err := holdLock(ctx, lf, lockTimeout, func() bool {
+		e := Lookup(ctx, c, want, time.Now(), minRemaining)
 		return e != nil && serve(e)
 	})
 	if served || err != nil {
-		// On an error the core locks (and reports) on its own.
 		return served
 	}
-	if err := handOver(f, key.ID()); err != nil {
+	if err := handOver(f, want.Key.ID()); err != nil {
 		f.Close()
 	}
 	return false

@@ -14,7 +14,7 @@ const handoverSupported = false
 
 const HeldLockEnv = "KUBEIAM_HELD_LOCK"
 
-func holdLock(context.Context, string, time.Duration, func() bool) (*os.File, bool, error) {
+func holdLock(context.Context, *os.File, time.Duration, func() bool) (*os.File, bool, error) {
 	return nil, false, errors.New("not supported")
 }
 

@@ -21,8 +21,9 @@ const HeldLockEnv = "KUBEIAM_HELD_LOCK"
 
 const handoverSupported = true
 
-// holdLock takes the lock at path, waiting up to timeout for a holder to
-// finish. recheck runs after a wait (the holder may have written what this
+// holdLock locks f (the entry's lock file, see cache.Cache.LockFile),
+// waiting up to timeout for a holder to finish; f is closed unless it is
+// returned. recheck runs after a wait (the holder may have written what this
 // process wanted): when it reports true the lock is released and
 // served=true. Otherwise the locked file is returned.
 //
@@ -30,11 +31,7 @@ const handoverSupported = true
 // one: when the refreshing process lets go, the kernel wakes every waiter
 // at once and they all read the new entry side by side, instead of one
 // after another at the next poll.
-func holdLock(ctx context.Context, path string, timeout time.Duration, recheck func() bool) (f *os.File, served bool, err error) {
-	f, err = os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, false, err
-	}
+func holdLock(ctx context.Context, f *os.File, timeout time.Duration, recheck func() bool) (_ *os.File, served bool, err error) {
 	deadline := time.Now().Add(timeout)
 	for {
 		err := flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)

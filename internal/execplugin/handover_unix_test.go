@@ -31,6 +31,16 @@ func holder(t *testing.T, path string) (release func()) {
 	return release
 }
 
+// openLock opens path as the front does before holdLock.
+func openLock(t *testing.T, path string) *os.File {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
 // mustHoldExclusive checks holdLock came back holding the lock: another
 // open file of path cannot take it.
 func mustHoldExclusive(t *testing.T, path string, f *os.File, served bool, err error) {
@@ -65,12 +75,13 @@ func TestHoldLockWaitersWakeTogether(t *testing.T) {
 	}
 	results := make(chan result, n)
 	for range n {
+		lf := openLock(t, path)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			// A slow look at the cache: waiters that woke one after another
 			// would take n times as long as waiters reading side by side.
-			f, served, err := holdLock(context.Background(), path, 10*time.Second, func() bool {
+			f, served, err := holdLock(context.Background(), lf, 10*time.Second, func() bool {
 				time.Sleep(50 * time.Millisecond)
 				return written.Load()
 			})
@@ -102,14 +113,14 @@ func TestHoldLockTakesOverAfterAFailedRefresh(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "entry.lock")
 	release := holder(t, path)
 	time.AfterFunc(50*time.Millisecond, release)
-	f, served, err := holdLock(context.Background(), path, 10*time.Second, func() bool { return false })
+	f, served, err := holdLock(context.Background(), openLock(t, path), 10*time.Second, func() bool { return false })
 	mustHoldExclusive(t, path, f, served, err)
 }
 
 // TestHoldLockFreeLockIsTakenAtOnce: no holder, no wait, no recheck.
 func TestHoldLockFreeLockIsTakenAtOnce(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "entry.lock")
-	f, served, err := holdLock(context.Background(), path, time.Second, func() bool {
+	f, served, err := holdLock(context.Background(), openLock(t, path), time.Second, func() bool {
 		t.Error("recheck ran without a wait")
 		return true
 	})
@@ -122,7 +133,7 @@ func TestHoldLockGivesUpAfterTheTimeout(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "entry.lock")
 	holder(t, path)
 	start := time.Now()
-	f, served, err := holdLock(context.Background(), path, 200*time.Millisecond, func() bool { return true })
+	f, served, err := holdLock(context.Background(), openLock(t, path), 200*time.Millisecond, func() bool { return true })
 	if f != nil || served || err == nil || !strings.Contains(err.Error(), "held the cache lock for 200ms") {
 		t.Fatalf("holdLock: file %v, served %t, err %v", f, served, err)
 	}

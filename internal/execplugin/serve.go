@@ -40,11 +40,13 @@ func Write(w io.Writer, info ExecInfo, tokenOnly bool, token string, expiration 
 	return WriteExecCredential(w, info.APIVersion, token, expiration)
 }
 
-// Lookup returns the cached entry for key when its token can be handed out
-// at now, else nil. Cache errors are misses: a token can always be made anew.
-func Lookup(ctx context.Context, c *cache.Cache, key cache.Key, now time.Time, minRemaining time.Duration) *cache.Entry {
-	e, err := c.Get(ctx, key)
-	if err != nil || !e.TokenValid(now, minRemaining) {
+// Lookup returns the cached entry for the request when its token can be
+// handed out at now (see Expect.Usable), else nil. Cache errors and entries
+// that fail the checks are misses: a token can always be made anew, and
+// kubeiam-core then writes it over the bad entry.
+func Lookup(ctx context.Context, c *cache.Cache, want Expect, now time.Time, minRemaining time.Duration) *cache.Entry {
+	e, err := c.Get(ctx, want.Key)
+	if err != nil || e == nil || !want.Usable(e, now, minRemaining) {
 		return nil
 	}
 	return e

@@ -101,14 +101,15 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	key := req.Key(getenv)
+	want := req.Expect(getenv)
+	key := want.Key
 	// The front may have looked the entry up, taken its lock and handed the
 	// lock over across exec: then this process holds it from its start and
 	// one look under the lock is all it needs (with a keyring, each look is
 	// a D-Bus round trip).
 	unlock, held := execplugin.AdoptLock(key.ID())
 	if !held {
-		if e := execplugin.Lookup(ctx, c, key, opts.Now(), minRemaining); e != nil {
+		if e := execplugin.Lookup(ctx, c, want, opts.Now(), minRemaining); e != nil {
 			opts.debugf("cached token (%s backend), valid until %s", c.Backend(), e.TokenExpiry.Format(time.RFC3339))
 			return execplugin.Write(opts.IO.Out, info, req.TokenOnly, e.Token, e.TokenExpiry)
 		}
@@ -121,7 +122,7 @@ func Run(ctx context.Context, opts *Options) error {
 	// Another process may have refreshed the entry while this one waited
 	// (or, with a handed-over lock, since the front looked).
 	e, _ := c.Get(ctx, key)
-	if e.TokenValid(opts.Now(), minRemaining) {
+	if e != nil && want.Usable(e, opts.Now(), minRemaining) {
 		if held {
 			opts.debugf("cached token (%s backend), valid until %s", c.Backend(), e.TokenExpiry.Format(time.RFC3339))
 		} else {
@@ -181,9 +182,9 @@ func Run(ctx context.Context, opts *Options) error {
 		entry.Credentials = &cache.Credentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey,
 			SessionToken: creds.SessionToken, Source: creds.Source, CanExpire: true, Expires: creds.Expires}
 	}
-	if err := c.Put(ctx, entry); err != nil {
-		fmt.Fprintf(opts.IO.ErrOut, "kubeiam: warning: %v\n", err)
-	}
+	// A failed write is a warning the cache prints itself, rate-limited per
+	// cause (a full disk once an hour, not on every call).
+	_ = c.Put(ctx, entry)
 	return execplugin.Write(opts.IO.Out, info, req.TokenOnly, tok.Token, tok.Expiration)
 }
 
