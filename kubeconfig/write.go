@@ -47,6 +47,9 @@ type WriteInput struct {
 	ExecAPIVersion string
 	Profile        string
 	RoleARN        string
+	// Region, when set, is passed to the plugin as --region (EKS clusters:
+	// the region of the cluster, whatever the profile's region is).
+	Region string
 	// Env entries for the exec block, as K=V.
 	Env []string
 
@@ -171,7 +174,7 @@ func Build(ctx context.Context, in WriteInput) (*Entries, error) {
 		return nil, err
 	}
 
-	execCfg, err := execConfig(in, id)
+	execCfg, err := ExecConfig(in, id)
 	if err != nil {
 		return nil, err
 	}
@@ -336,7 +339,11 @@ func validatePEM(data []byte) error {
 	return nil
 }
 
-func execConfig(in WriteInput, id string) (*clientcmdapi.ExecConfig, error) {
+// ExecConfig is the exec block kubeiam writes for in and cluster ID id:
+// command, API version, role, region and profile from in (the profile as an
+// argument where the client takes one). Every writer uses it, so that
+// entries for the same identity read the same whoever wrote them.
+func ExecConfig(in WriteInput, id string) (*clientcmdapi.ExecConfig, error) {
 	command := in.ExecCommand
 	if command == "" {
 		command = string(ClientKubeiam)
@@ -372,6 +379,9 @@ func execConfig(in WriteInput, id string) (*clientcmdapi.ExecConfig, error) {
 	}
 	d := dialects[client]
 	e.Args = withFlag(e.Args, d.role, d.roleCanon, in.RoleARN)
+	if in.Region != "" {
+		e.Args = withFlag(e.Args, []string{"--region"}, "--region", in.Region)
+	}
 	for _, kv := range in.Env {
 		k, v, _ := strings.Cut(kv, "=")
 		e.Env = withEnv(e.Env, k, v)

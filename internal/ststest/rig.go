@@ -17,6 +17,10 @@ type Rig struct {
 	CA       *CA
 	// CABundle is a PEM file holding the CA, for SSL_CERT_FILE.
 	CABundle string
+	// EKS is the EKS API stand-in, authenticating with the same identities;
+	// EKSEndpoint is its plain-HTTP URL, for AWS_ENDPOINT_URL_EKS.
+	EKS         *EKS
+	EKSEndpoint string
 }
 
 // Start starts a Rig for the test and stops it in t.Cleanup. Requests are
@@ -40,11 +44,14 @@ func Start(t testing.TB, opts Options) *Rig {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv)
+	eks := NewEKS(srv)
+	es := httptest.NewServer(eks)
 	t.Cleanup(func() {
 		hs.Close()
+		es.Close()
 		_ = px.Close()
 	})
-	return &Rig{Server: srv, Endpoint: hs.URL, Proxy: px, CA: ca, CABundle: bundle}
+	return &Rig{Server: srv, Endpoint: hs.URL, Proxy: px, CA: ca, CABundle: bundle, EKS: eks, EKSEndpoint: es.URL}
 }
 
 // Env returns the environment a child process needs to reach the stand-in
@@ -71,6 +78,7 @@ func (r *Rig) UseAs(t testing.TB, id Identity, dir string) {
 		"AWS_SECRET_ACCESS_KEY":       id.SecretAccessKey,
 		"AWS_SESSION_TOKEN":           id.SessionToken,
 		"AWS_ENDPOINT_URL_STS":        r.Endpoint,
+		"AWS_ENDPOINT_URL_EKS":        r.EKSEndpoint,
 		"AWS_CONFIG_FILE":             filepath.Join(dir, "aws-config"),
 		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "aws-credentials"),
 		"AWS_EC2_METADATA_DISABLED":   "true",

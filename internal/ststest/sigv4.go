@@ -31,7 +31,8 @@ func (s *Server) authenticate(r *http.Request, body []byte) (Identity, *stsError
 		return s.verifyPresigned(r, q)
 	}
 	if r.Header.Get("Authorization") != "" {
-		return s.verifyHeader(r, body)
+		id, _, serr := s.verifyHeader(r, body, "sts")
+		return id, serr
 	}
 	return Identity{}, errSender(http.StatusForbidden, "MissingAuthenticationToken", "Request is missing Authentication Token")
 }
@@ -41,13 +42,15 @@ type scope struct {
 	akid, date, region, service string
 }
 
-func parseScope(cred string) (scope, *stsError) {
+// parseScope parses a credential scope and insists on the service the
+// stand-in plays ("sts", "eks"), as AWS does.
+func parseScope(cred, service string) (scope, *stsError) {
 	p := strings.Split(cred, "/")
 	if len(p) != 5 || p[4] != "aws4_request" || p[0] == "" {
 		return scope{}, errSender(http.StatusBadRequest, "IncompleteSignature", "Credential %q is not of the form AKID/DATE/REGION/SERVICE/aws4_request", cred)
 	}
-	if p[3] != "sts" {
-		return scope{}, errSender(http.StatusForbidden, "SignatureDoesNotMatch", "Credential should be scoped to correct service: 'sts'.")
+	if p[3] != service {
+		return scope{}, errSender(http.StatusForbidden, "SignatureDoesNotMatch", "Credential should be scoped to correct service: '%s'.", service)
 	}
 	return scope{akid: p[0], date: p[1], region: p[2], service: p[3]}, nil
 }
@@ -142,7 +145,7 @@ func (s *Server) verifyPresigned(r *http.Request, q url.Values) (Identity, *stsE
 	if q.Get("X-Amz-Algorithm") != "AWS4-HMAC-SHA256" {
 		return Identity{}, errSender(http.StatusBadRequest, "IncompleteSignature", "X-Amz-Algorithm must be AWS4-HMAC-SHA256")
 	}
-	sc, serr := parseScope(q.Get("X-Amz-Credential"))
+	sc, serr := parseScope(q.Get("X-Amz-Credential"), "sts")
 	if serr != nil {
 		return Identity{}, serr
 	}
@@ -186,11 +189,14 @@ func (s *Server) verifyPresigned(r *http.Request, q url.Values) (Identity, *stsE
 	return Identity{}, errSignature()
 }
 
-func (s *Server) verifyHeader(r *http.Request, body []byte) (Identity, *stsError) {
+// verifyHeader checks a request signed in its Authorization header for
+// service and returns the identity that signed it and the credential scope
+// (whose region says which region the caller addressed).
+func (s *Server) verifyHeader(r *http.Request, body []byte, service string) (Identity, scope, *stsError) {
 	auth := r.Header.Get("Authorization")
 	algo, fields, _ := strings.Cut(auth, " ")
 	if algo != "AWS4-HMAC-SHA256" {
-		return Identity{}, errSender(http.StatusBadRequest, "IncompleteSignature", "Authorization header must use AWS4-HMAC-SHA256")
+		return Identity{}, scope{}, errSender(http.StatusBadRequest, "IncompleteSignature", "Authorization header must use AWS4-HMAC-SHA256")
 	}
 	var cred, signedHeaders, got string
 	for _, f := range strings.Split(fields, ",") {
@@ -205,36 +211,36 @@ func (s *Server) verifyHeader(r *http.Request, body []byte) (Identity, *stsError
 		}
 	}
 	if cred == "" || signedHeaders == "" || got == "" {
-		return Identity{}, errSender(http.StatusBadRequest, "IncompleteSignature", "Authorization header requires Credential, SignedHeaders and Signature")
+		return Identity{}, scope{}, errSender(http.StatusBadRequest, "IncompleteSignature", "Authorization header requires Credential, SignedHeaders and Signature")
 	}
-	sc, serr := parseScope(cred)
+	sc, serr := parseScope(cred, service)
 	if serr != nil {
-		return Identity{}, serr
+		return Identity{}, scope{}, serr
 	}
 	t, serr := s.checkScope(sc, r.Header.Get("X-Amz-Date"), r.Host)
 	if serr != nil {
-		return Identity{}, serr
+		return Identity{}, scope{}, serr
 	}
 	id, serr := s.lookup(sc.akid, r.Header.Get("X-Amz-Security-Token"), s.now())
 	if serr != nil {
-		return Identity{}, serr
+		return Identity{}, scope{}, serr
 	}
 	q, _ := url.ParseQuery(r.URL.RawQuery)
 	// x-amz-date and x-amz-security-token are set again by the signer from
 	// the signing time and the credentials.
 	req, serr := signedCopy(r, q, signedHeaders, "x-amz-date", "x-amz-security-token")
 	if serr != nil {
-		return Identity{}, serr
+		return Identity{}, scope{}, serr
 	}
 	sum := sha256.Sum256(body)
 	if err := v4.NewSigner().SignHTTP(context.Background(), credentials(id), req, hex.EncodeToString(sum[:]), sc.service, sc.region, t); err != nil {
-		return Identity{}, errSender(http.StatusInternalServerError, "InternalFailure", "could not sign: %v", err)
+		return Identity{}, scope{}, errSender(http.StatusInternalServerError, "InternalFailure", "could not sign: %v", err)
 	}
 	want := req.Header.Get("Authorization")
 	if !strings.Contains(want, "SignedHeaders="+signedHeaders+",") || !equal(want[strings.LastIndex(want, "Signature=")+len("Signature="):], got) {
-		return Identity{}, errSignature()
+		return Identity{}, scope{}, errSignature()
 	}
-	return id, nil
+	return id, sc, nil
 }
 
 func errSignature() *stsError {

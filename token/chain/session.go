@@ -112,18 +112,12 @@ func NewSession(ctx context.Context, opts Options) (*Session, error) {
 		}),
 		config.WithRetryMaxAttempts(5),
 	}
-	if opts.Profile != "" {
-		loadOpts = append(loadOpts, config.WithSharedConfigProfile(opts.Profile))
-	}
-	if opts.Region != "" {
-		loadOpts = append(loadOpts, config.WithRegion(opts.Region))
-	}
 	if opts.HTTPClient != nil {
 		loadOpts = append(loadOpts, config.WithHTTPClient(opts.HTTPClient))
 	}
-	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
+	cfg, err := LoadConfig(ctx, opts.Profile, opts.Region, loadOpts...)
 	if err != nil {
-		return nil, describeConfigError(err, opts.Profile)
+		return nil, err
 	}
 	if cfg.Region == "" {
 		opts.debugf("no region configured; signing for %s", token.DefaultRegion)
@@ -148,6 +142,25 @@ func NewSession(ctx context.Context, opts Options) (*Session, error) {
 		return nil, err
 	}
 	return &Session{Options: opts, Config: cfg, Endpoint: ep, Profile: activeProfile(cfg)}, nil
+}
+
+// LoadConfig loads the AWS SDK's default configuration chain for profile and
+// region (either may be empty: the chain's own choice), with extra load
+// options, and explains a failure in one line (an unknown profile names the
+// files searched). It makes no network call.
+func LoadConfig(ctx context.Context, profile, region string, extra ...func(*config.LoadOptions) error) (aws.Config, error) {
+	var loadOpts []func(*config.LoadOptions) error
+	if profile != "" {
+		loadOpts = append(loadOpts, config.WithSharedConfigProfile(profile))
+	}
+	if region != "" {
+		loadOpts = append(loadOpts, config.WithRegion(region))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, append(loadOpts, extra...)...)
+	if err != nil {
+		return aws.Config{}, describeConfigError(err, profile)
+	}
+	return cfg, nil
 }
 
 // regionSetting names the setting to fix for a region from source.
