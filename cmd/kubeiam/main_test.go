@@ -11,6 +11,7 @@ import (
 
 	"github.com/kubeiam/kubeiam/internal/cmd/root"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
+	"github.com/kubeiam/kubeiam/internal/ststest"
 )
 
 func TestMain(m *testing.M) {
@@ -30,6 +31,7 @@ func TestMain(m *testing.M) {
 // TestScripts runs the CLI cases in testdata/script: each reads as a usage
 // example and fails loudly when behaviour changes.
 func TestScripts(t *testing.T) {
+	eksEndpoint := eksFixture(t)
 	testscript.Run(t, testscript.Params{
 		Dir:                 "../../testdata/script",
 		RequireExplicitExec: true,
@@ -47,10 +49,41 @@ func TestScripts(t *testing.T) {
 			}
 			// Characters a script cannot type, for the bad-input cases:
 			// --profile prod${NL}forged.
+			// The EKS stand-in with eksFixture's clusters, for the eks_*
+			// cases: they point AWS_ENDPOINT_URL_EKS at it.
+			env.Setenv("EKS_ENDPOINT", eksEndpoint)
 			env.Setenv("NL", "\n")
 			env.Setenv("CR", "\r")
 			env.Setenv("LS", "\u2028")
 			return nil
 		},
 	})
+}
+
+// eksFixture starts the EKS stand-in the scripts share (read-only) and
+// returns its URL. Profiles in the scripts use the stand-in's fixed keys:
+// alice and mallory are in account 111122223333, carol in 444455556666.
+//
+//	111122223333 us-west-2: prod (ACTIVE), staging (CREATING),
+//	                        edge (Outposts local cluster, id 7f3c9b2a-…)
+//	111122223333 eu-west-1: eu (UPDATING)
+//	111122223333 ap-east-1: not enabled (UnrecognizedClientException)
+//	444455556666 eu-west-1: analytics (ACTIVE)
+//	mallory: AccessDeniedException everywhere
+func eksFixture(t *testing.T) string {
+	rig := ststest.Start(t, ststest.Options{Logf: func(string, ...any) {}})
+	a, b := ststest.AccountA, ststest.AccountB
+	for _, c := range []ststest.EKSCluster{
+		{Account: a, Region: "us-west-2", Name: "prod", Endpoint: "https://A1B2C3D4E5F6.gr7.us-west-2.eks.amazonaws.com"},
+		{Account: a, Region: "us-west-2", Name: "staging", Status: "CREATING"},
+		{Account: a, Region: "us-west-2", Name: "edge", ID: "7f3c9b2a-5d1e-4c8f-9a0b-1c2d3e4f5a6b", Endpoint: "https://10.0.8.10",
+			Outpost: &ststest.EKSOutpostConfig{OutpostARNs: []string{"arn:aws:outposts:us-west-2:" + a + ":outpost/op-0123456789abcdef0"}, ControlPlaneInstanceType: "m5.large"}},
+		{Account: a, Region: "eu-west-1", Name: "eu", Status: "UPDATING", Version: "1.30", Endpoint: "https://EU0000000001.gr7.eu-west-1.eks.amazonaws.com"},
+		{Account: b, Region: "eu-west-1", Name: "analytics", Endpoint: "https://B0B0B0B0B0B0.yl4.eu-west-1.eks.amazonaws.com"},
+	} {
+		rig.EKS.AddCluster(c)
+	}
+	rig.EKS.DisableRegion(a, "ap-east-1")
+	rig.EKS.Deny(rig.Identity("mallory").ARN)
+	return rig.EKSEndpoint
 }

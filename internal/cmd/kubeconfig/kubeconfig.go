@@ -30,7 +30,7 @@ atomically, keeps the previous content as <file>.bak and keeps the file mode.
 A lock left by a kubeiam that died is taken over; one left by kubectl is
 reported, and "kubeiam kubeconfig unlock" removes it.`,
 	}
-	cmd.AddCommand(NewWriteCmd(io, nil), NewAdoptCmd(io, nil), NewRemoveCmd(io, nil), NewUnlockCmd(io, nil))
+	cmd.AddCommand(NewWriteCmd(io, nil), NewDiscoverCmd(io, nil), NewAdoptCmd(io, nil), NewRemoveCmd(io, nil), NewUnlockCmd(io, nil))
 	return cmd
 }
 

@@ -1,0 +1,143 @@
+package kubeconfig
+
+import (
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubeiam/kubeiam/eks"
+	"github.com/kubeiam/kubeiam/internal/clierr"
+	"github.com/kubeiam/kubeiam/internal/completion"
+	"github.com/kubeiam/kubeiam/internal/iostreams"
+	"github.com/kubeiam/kubeiam/kubeconfig"
+)
+
+// DiscoverOptions are the flags of `kubeiam kubeconfig discover`.
+type DiscoverOptions struct {
+	IO          *iostreams.IOStreams
+	Scan        eks.Scan
+	AllProfiles bool
+	Prune       bool
+	Format      string
+	Kubeconfig  string
+	lockFlags
+}
+
+// NewDiscoverCmd builds `kubeiam kubeconfig discover`; runF replaces RunDiscover in tests.
+func NewDiscoverCmd(io *iostreams.IOStreams, runF func(*DiscoverOptions) error) *cobra.Command {
+	opts := &DiscoverOptions{IO: io}
+	cmd := &cobra.Command{
+		Use:   "discover [--profile P]... [--region R]...",
+		Short: "Find the EKS clusters of profiles and regions and write their entries",
+		Long: `List and describe the EKS clusters of every (profile, region) pair and merge
+an entry for each ACTIVE or UPDATING one into the kubeconfig, in one locked
+write. Entries are named as "kubeiam kubeconfig write --eks" names them (by
+the cluster ARN) and run "kubeiam token" as the profile that found them.
+
+A profile that does not load, or a region that is not enabled, denied or
+unreachable, is one warning line on stderr; the others are still scanned.
+Contexts that exist already and were not written by discover are left alone.
+--prune removes the contexts discover wrote earlier whose cluster is gone,
+only within the profiles and regions that answered this time.
+
+Regions: --region (repeatable), or every region of the profile's partition
+in the AWS SDK's partition data with --all-regions, or else the profile's own
+region.`,
+		Example: `  kubeiam kubeconfig discover --profile dev --profile prod --region eu-west-1 --region us-east-1
+  kubeiam kubeconfig discover --all-profiles --all-regions --prune --dry-run
+  kubeiam kubeconfig discover --profile prod -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.AllProfiles && len(opts.Scan.Profiles) > 0 {
+				return clierr.Usagef("--profile and --all-profiles exclude each other")
+			}
+			if opts.Scan.AllRegions && len(opts.Scan.Regions) > 0 {
+				return clierr.Usagef("--region and --all-regions exclude each other")
+			}
+			if opts.Format != "table" && opts.Format != "json" {
+				return clierr.Usagef("unknown output format %q: use table or json", opts.Format)
+			}
+			if opts.Scan.MaxInFlight < 1 {
+				return clierr.Usagef("--max-in-flight must be at least 1")
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return RunDiscover(cmd, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&opts.Scan.Profiles, "profile", nil, "AWS profile to scan (repeatable; default: the default credentials)")
+	f.BoolVar(&opts.AllProfiles, "all-profiles", false, "scan every profile of the AWS config and credentials files")
+	f.StringArrayVar(&opts.Scan.Regions, "region", nil, "region to scan (repeatable; default: each profile's region)")
+	f.BoolVar(&opts.Scan.AllRegions, "all-regions", false, "scan every region of the profile's partition (AWS SDK partition data)")
+	f.BoolVar(&opts.Prune, "prune", false, "remove entries discover wrote earlier for clusters that are gone")
+	f.StringVarP(&opts.Format, "output", "o", "table", "output format: table or json")
+	f.StringVar(&opts.Kubeconfig, "kubeconfig", "", "kubeconfig to merge into (default: KUBECONFIG's first file or ~/.kube/config)")
+	f.IntVar(&opts.Scan.MaxInFlight, "max-in-flight", eks.DefaultMaxInFlight, "EKS calls in flight at most")
+	f.DurationVar(&opts.Scan.Client.Timeout, "timeout", eks.DefaultCallTimeout, "timeout of each EKS call")
+	_ = cmd.RegisterFlagCompletionFunc("profile", completion.Profiles)
+	opts.lockFlags.add(cmd)
+	return cmd
+}
+
+// RunDiscover scans, writes and prints the table.
+func RunDiscover(cmd *cobra.Command, opts *DiscoverOptions) error {
+	if opts.AllProfiles {
+		opts.Scan.Profiles = completion.AWSProfiles()
+		if len(opts.Scan.Profiles) == 0 {
+			return clierr.WithHint(fmt.Errorf("could not find any AWS profile"), "aws configure --profile NAME adds one")
+		}
+	}
+	opts.Scan.Progress, opts.Scan.Terminal = opts.IO.ErrOut, opts.IO.ErrIsTerminal
+	res, err := eks.Discover(cmd.Context(), opts.Scan)
+	if res != nil {
+		for _, w := range res.Warnings {
+			fmt.Fprintf(opts.IO.ErrOut, "kubeiam: warning: %s\n", w)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	edit, ch, err := eks.Apply(cmd.Context(), kubeconfig.Target(opts.Kubeconfig), res, eks.ApplyOptions{Prune: opts.Prune, Edit: opts.editOptions(opts.IO)})
+	if err != nil {
+		return withLockHint(err)
+	}
+	if opts.Format == "json" {
+		enc := json.NewEncoder(opts.IO.Out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(map[string]any{"clusters": res.Found, "pruned": ch.Pruned, "warnings": res.Warnings, "dryRun": opts.DryRun}); err != nil {
+			return err
+		}
+	} else if !opts.DryRun {
+		if err := printTable(opts.IO, res, ch); err != nil {
+			return err
+		}
+	}
+	return report(opts.IO, edit, opts.DryRun && opts.Format != "json", fmt.Sprintf("%d clusters in %d of %d (profile, region) pairs; %s", len(res.Found), len(res.Scanned), res.Pairs, ch))
+}
+
+func printTable(io *iostreams.IOStreams, res *eks.Result, ch *eks.Changes) error {
+	tw := tabwriter.NewWriter(io.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROFILE\tREGION\tCLUSTER\tVERSION\tSTATUS\tCONTEXT")
+	for _, f := range res.Found {
+		ctx := f.Context
+		if f.Note != "" {
+			ctx = fmt.Sprintf("%s (%s)", orDash(ctx), f.Note)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", orDash(f.Profile), f.Cluster.Region, f.Cluster.Name, f.Cluster.Version, f.Cluster.Status, orDash(ctx))
+	}
+	for _, p := range ch.Pruned {
+		fmt.Fprintf(tw, "-\t-\t-\t-\tGONE\t%s (pruned)\n", p)
+	}
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
