@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 
 	"github.com/kubeiam/kubeiam/token"
 )
@@ -87,7 +89,16 @@ func Discover(ctx context.Context, s Scan) (*Result, error) {
 			return nil, err
 		}
 	}
-	d := &discovery{scan: s, global: make(chan struct{}, cmp.Or(s.MaxInFlight, DefaultMaxInFlight)), res: &Result{}}
+	inFlight := cmp.Or(s.MaxInFlight, DefaultMaxInFlight)
+	if s.Client.HTTPClient == nil {
+		// One client for the whole scan, keeping as many idle connections
+		// per host as calls may be in flight: the SDK's default keeps 10
+		// per client, so a busy scan would keep opening (TLS) connections.
+		s.Client.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+			t.MaxIdleConnsPerHost = inFlight
+		})
+	}
+	d := &discovery{scan: s, global: make(chan struct{}, inFlight), res: &Result{}}
 	stop := d.progress()
 	defer stop()
 
