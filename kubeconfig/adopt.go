@@ -245,7 +245,9 @@ func parseAWSCLI(args []string) (tokenArgs, string) {
 	}
 	reason := parseFlags(rest, map[string]*string{
 		"--cluster-name": &t.clusterID, "--cluster-id": &t.clusterID,
-		"--role-arn": &t.role, "--region": &t.region, "--profile": &t.profile,
+		// `aws eks update-kubeconfig --role-arn R` writes `--role R`, which
+		// the CLI's argparse takes as an abbreviation of --role-arn.
+		"--role-arn": &t.role, "--role": &t.role, "--region": &t.region, "--profile": &t.profile,
 		"--output": &output,
 	}, nil)
 	return t, reason
@@ -255,7 +257,7 @@ func parseAWSCLI(args []string) (tokenArgs, string) {
 // values from the `eks get-token` words.
 func takesValue(flag string) bool {
 	switch flag {
-	case "--cluster-name", "--cluster-id", "--role-arn", "--region", "--profile", "--output", "--endpoint-url", "--query", "--color", "--cli-read-timeout", "--cli-connect-timeout", "--ca-bundle":
+	case "--cluster-name", "--cluster-id", "--role-arn", "--role", "--region", "--profile", "--output", "--endpoint-url", "--query", "--color", "--cli-read-timeout", "--cli-connect-timeout", "--ca-bundle":
 		return true
 	}
 	return false

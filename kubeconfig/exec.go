@@ -54,7 +54,7 @@ var dialects = map[Client]dialect{
 	// drop-in for it; what it writes is --role-arn.
 	ClientKubeiam:       {cluster: []string{"-i", "--cluster-id"}, role: []string{"--role-arn", "-r", "--role"}, roleCanon: "--role-arn", profile: []string{"--profile"}, profileCanon: "--profile"},
 	ClientAuthenticator: {cluster: []string{"-i", "--cluster-id"}, role: []string{"-r", "--role"}, roleCanon: "-r"},
-	ClientAWSCLI:        {cluster: []string{"--cluster-name", "--cluster-id"}, role: []string{"--role-arn"}, roleCanon: "--role-arn", profile: []string{"--profile"}, profileCanon: "--profile"},
+	ClientAWSCLI:        {cluster: []string{"--cluster-name", "--cluster-id"}, role: []string{"--role-arn", "--role"}, roleCanon: "--role-arn", profile: []string{"--profile"}, profileCanon: "--profile"},
 }
 
 // Identity is what an exec block says about who the user is on which cluster.
