@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kubeiam/kubeiam/eks"
 	"github.com/kubeiam/kubeiam/internal/ststest"
@@ -243,5 +244,40 @@ users:
 `, name)
 	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDiscoverBounds: the calls in flight stay within the bounds, overall and
+// per (profile, region), and a scan over a second reports progress.
+func TestDiscoverBounds(t *testing.T) {
+	rig := setup(t, "alice", "carol")
+	regions := []string{"us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2"}
+	for _, acct := range []string{ststest.AccountA, ststest.AccountB} {
+		for _, r := range regions {
+			for i := range 6 {
+				rig.EKS.AddCluster(ststest.EKSCluster{Account: acct, Region: r, Name: fmt.Sprintf("c%d", i)})
+			}
+		}
+	}
+	rig.EKS.SetLatency(150 * time.Millisecond)
+	var progress strings.Builder
+	res, err := eks.Discover(t.Context(), eks.Scan{Profiles: []string{"alice", "carol"}, Regions: regions, MaxInFlight: 8, PerPair: 2, Progress: &progress})
+	if err != nil || len(res.Found) != 72 {
+		t.Fatalf("found %d: %v", len(res.Found), err)
+	}
+	overall, perPair := rig.EKS.Peak()
+	if overall > 8 || perPair > 2 || overall < 4 {
+		t.Errorf("peak in flight %d (bound 8), per pair %d (bound 2)", overall, perPair)
+	}
+	// 12 lists + 72 descriptions, 8 at a time, 150 ms each: ~1.6 s.
+	if !strings.Contains(progress.String(), "kubeiam: scanned ") {
+		t.Errorf("no progress line for a scan over a second: %q", progress.String())
+	}
+
+	// A quick scan says nothing.
+	rig.EKS.SetLatency(0)
+	progress.Reset()
+	if _, err := eks.Discover(t.Context(), eks.Scan{Profiles: []string{"alice"}, Regions: regions[:1], Progress: &progress}); err != nil || progress.Len() > 0 {
+		t.Errorf("quick scan: %v, progress %q", err, progress.String())
 	}
 }

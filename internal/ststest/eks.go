@@ -29,6 +29,12 @@ type EKS struct {
 	denied   map[string]bool         // caller ARN, or caller ARN/region
 	latency  time.Duration
 	counts   map[string]int
+	// inFlight counts requests being answered, overall and per
+	// account/region; peak and peakPair are their maxima.
+	inFlight     int
+	inFlightPair map[string]int
+	peak         int
+	peakPair     int
 }
 
 // EKSCluster is one cluster as DescribeCluster reports it.
@@ -72,7 +78,8 @@ const FakeCAData = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJnVENDQVNlZ0F3SUJB
 // NewEKS returns an EKS stand-in that authenticates callers with sts's
 // identity table.
 func NewEKS(sts *Server) *EKS {
-	return &EKS{sts: sts, clusters: map[string][]EKSCluster{}, disabled: map[string]bool{}, denied: map[string]bool{}, counts: map[string]int{}}
+	return &EKS{sts: sts, clusters: map[string][]EKSCluster{}, disabled: map[string]bool{}, denied: map[string]bool{}, counts: map[string]int{},
+		inFlightPair: map[string]int{}}
 }
 
 func eksKey(account, region string) string { return account + "/" + region }
@@ -147,6 +154,31 @@ func (e *EKS) Count(op string) int {
 	return e.counts[op]
 }
 
+// Peak returns the most requests that were in flight at once, overall and
+// for one (account, region): what a client's concurrency bounds allowed.
+func (e *EKS) Peak() (overall, perPair int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.peak, e.peakPair
+}
+
+// enter counts a signed request in flight for key until the returned
+// function runs.
+func (e *EKS) enter(key string) func() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.inFlight++
+	e.inFlightPair[key]++
+	e.peak = max(e.peak, e.inFlight)
+	e.peakPair = max(e.peakPair, e.inFlightPair[key])
+	return func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		e.inFlight--
+		e.inFlightPair[key]--
+	}
+}
+
 // eksMaxResults is ListClusters' page size limit (and default).
 const eksMaxResults = 100
 
@@ -164,6 +196,13 @@ func (e *EKS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.counts[op]++
 	latency := e.latency
 	e.mu.Unlock()
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if r.Header.Get("Authorization") == "" {
+		writeEKSError(w, reqID, errSender(http.StatusForbidden, "MissingAuthenticationTokenException", "Missing Authentication Token"))
+		return
+	}
+	caller, sc, serr := e.sts.verifyHeader(r, body, "eks")
+	defer e.enter(eksKey(caller.Account, sc.region))()
 	if latency > 0 {
 		select {
 		case <-time.After(latency):
@@ -171,12 +210,6 @@ func (e *EKS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	if r.Header.Get("Authorization") == "" {
-		writeEKSError(w, reqID, errSender(http.StatusForbidden, "MissingAuthenticationTokenException", "Missing Authentication Token"))
-		return
-	}
-	caller, sc, serr := e.sts.verifyHeader(r, body, "eks")
 	if serr == nil {
 		serr = e.admit(caller, sc.region, op)
 	}
