@@ -39,7 +39,7 @@ type Scan struct {
 	// MaxInFlight bounds the EKS calls in flight overall, PerPair those for
 	// one (profile, region); 0 means the defaults (32, 4).
 	MaxInFlight, PerPair int
-	Client              ClientOptions
+	Client               ClientOptions
 
 	// Progress, when set, receives a progress line every second once the
 	// scan has taken over a second; Terminal overwrites it in place.
