@@ -281,3 +281,26 @@ func TestDiscoverBounds(t *testing.T) {
 		t.Errorf("quick scan: %v, progress %q", err, progress.String())
 	}
 }
+
+// TestDiscoverSameClusterTwice: two profiles of one account see the same
+// cluster; the first profile's entry is written, the second is reported.
+func TestDiscoverSameClusterTwice(t *testing.T) {
+	rig := setup(t, "alice", "bob")
+	rig.EKS.AddCluster(ststest.EKSCluster{Account: ststest.AccountA, Region: "us-west-2", Name: "prod"})
+	res, err := eks.Discover(t.Context(), eks.Scan{Profiles: []string{"bob", "alice"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "config")
+	_, ch, err := eks.Apply(t.Context(), path, res, eks.ApplyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ch.Written) != 1 || len(res.Found) != 2 || res.Found[1].Note != "same cluster as profile bob" {
+		t.Fatalf("written %q, found %+v", ch.Written, res.Found)
+	}
+	cfg, _ := kubeconfig.LoadFile(path)
+	if args := cfg.AuthInfos[ch.Written[0]].Exec.Args; args[len(args)-1] != "bob" {
+		t.Errorf("the entry runs as %q, want the first profile (bob)", args)
+	}
+}
