@@ -28,10 +28,10 @@ func Distance(a, b string) int {
 	return prev[len(b)]
 }
 
-// Close returns up to max candidates near name, nearest first (ties in
-// candidate order): those that contain it or that it contains, ignoring
-// case, and those within an edit distance of a third of its length (at
-// least 2). A typo, a missing suffix ("prod" for "prod-aws") and a case slip
+// Close returns up to max of the candidates nearest to name, in candidate
+// order: of those that contain it or that it contains, ignoring case (which
+// count as distance 1), and those within an edit distance of a third of its
+// length (at least 2), the ones at the smallest distance. A typo, a missing suffix ("prod" for "prod-aws") and a case slip
 // are found; unrelated names are not.
 func Close(name string, candidates []string, max int) []string {
 	low := strings.ToLower(name)
@@ -55,8 +55,11 @@ func Close(name string, candidates []string, max int) []string {
 		}
 	}
 	sort.SliceStable(hits, func(i, j int) bool { return hits[i].d < hits[j].d })
-	out := make([]string, 0, min(max, len(hits)))
-	for _, h := range hits[:min(max, len(hits))] {
+	out := []string{}
+	for _, h := range hits {
+		if len(out) == max || h.d > hits[0].d {
+			break
+		}
 		out = append(out, h.name)
 	}
 	return out
