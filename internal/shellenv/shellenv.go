@@ -5,7 +5,6 @@ package shellenv
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 )
 
@@ -23,7 +22,9 @@ var Names = []string{"bash", "zsh", "sh", "fish", "powershell", "pwsh"}
 
 // Parse maps a shell name or path (--shell, $SHELL) to its Kind.
 func Parse(name string) (Kind, error) {
-	base := strings.ToLower(strings.TrimSuffix(filepath.Base(name), ".exe"))
+	// Either separator: a Windows path may be read on any system.
+	base := name[strings.LastIndexAny(name, `/\`)+1:]
+	base = strings.TrimSuffix(strings.ToLower(base), ".exe")
 	switch base {
 	case "bash", "zsh", "sh", "dash", "ksh", "mksh", "ash", "posix":
 		return POSIX, nil
