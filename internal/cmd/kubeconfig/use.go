@@ -5,11 +5,13 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kubeiam/kubeiam/internal/clierr"
+	"github.com/kubeiam/kubeiam/internal/execplugin"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
 	"github.com/kubeiam/kubeiam/internal/shellenv"
 	"github.com/kubeiam/kubeiam/kubeconfig"
@@ -83,9 +85,8 @@ func RunUse(cmd *cobra.Command, opts *UseOptions) error {
 	return nil
 }
 
-// runExport makes a session owned by the parent process — the shell whose
-// command substitution runs kubeiam (the front execs the core in place, so
-// the parent is the same) — and prints the assignments for it.
+// runExport makes a session owned by the shell whose command substitution
+// runs kubeiam, and prints the assignments for it.
 func runExport(opts *UseOptions) error {
 	kind, err := exportShell(opts.Shell)
 	if err != nil {
@@ -95,7 +96,7 @@ func runExport(opts *UseOptions) error {
 	if err != nil {
 		return err
 	}
-	s, err := kubeconfig.NewSession(dir, kubeconfig.DefaultFiles(opts.Kubeconfig), opts.Context, os.Getppid())
+	s, err := kubeconfig.NewSession(dir, kubeconfig.DefaultFiles(opts.Kubeconfig), opts.Context, callerPID())
 	if err != nil {
 		return withLockHint(err)
 	}
@@ -118,4 +119,14 @@ func exportShell(flag string) (shellenv.Kind, error) {
 		return "", clierr.WithHint(err, "name it with --shell (%s)", strings.Join(shellenv.Names, ", "))
 	}
 	return k, nil
+}
+
+// callerPID is the process that ran kubeiam: as the front saw it (on
+// Windows the core is the front's child), else the parent — the same
+// process on Unix, where the front execs the core in place.
+func callerPID() int {
+	if p, err := strconv.Atoi(os.Getenv(execplugin.CallerPIDEnv)); err == nil && p > 0 {
+		return p
+	}
+	return os.Getppid()
 }

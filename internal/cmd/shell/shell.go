@@ -9,11 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kubeiam/kubeiam/internal/clierr"
+	"github.com/kubeiam/kubeiam/internal/execplugin"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
 	"github.com/kubeiam/kubeiam/kubeconfig"
 )
@@ -84,7 +86,7 @@ func Run(ctx context.Context, opts *Options) error {
 		argv = []string{defaultShell(opts.Getenv)}
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+s.KubeconfigEnv(), kubeconfig.SessionContextEnv+"="+s.Context)
+	cmd.Env = append(childEnv(os.Environ()), "KUBECONFIG="+s.KubeconfigEnv(), kubeconfig.SessionContextEnv+"="+s.Context)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = opts.IO.In, opts.IO.Out, opts.IO.ErrOut
 	cmd.SysProcAttr = childAttr()
 	sigs := make(chan os.Signal, 4)
@@ -127,6 +129,14 @@ func exitCode(err error) error {
 		return &clierr.ExitCodeError{Code: code}
 	}
 	return err
+}
+
+// childEnv is env without what the front set for kubeiam-core alone.
+func childEnv(env []string) []string {
+	return slices.DeleteFunc(env, func(kv string) bool {
+		k, _, _ := strings.Cut(kv, "=")
+		return slices.Contains(execplugin.HandoverEnv, k)
+	})
 }
 
 func withHint(err error) error {
