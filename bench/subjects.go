@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -20,6 +21,7 @@ const (
 	kUncachedRol = "uncached-role"
 	kAuth        = "aws-iam-authenticator"
 	kAWS         = "aws-eks-get-token"
+	kShell       = "shell-true"
 )
 
 // processSubjects are the single-process commands of the round-robin. Each
@@ -74,6 +76,11 @@ func processSubjects(cfg *config, e *env, r *rig, v *verifier, floor, probe stri
 			},
 			check: answeredBy(v.expectCaller(roleSessionARN()), kubeiam, e.with(sts), append(slices.Clone(roleToken), "--no-cache"))},
 	)
+	shell, err := shellSubject(e, kubeiam)
+	if err != nil {
+		return nil, nil, err
+	}
+	subjects = append(subjects, shell)
 	if cfg.Authenticator != "" && executable(cfg.Authenticator) {
 		subjects = append(subjects, &subject{Key: kAuth, Label: "aws-iam-authenticator v0.7.2 token",
 			cmd:   func() (*exec.Cmd, error) { return command(e.with(), cfg.Authenticator, token...), nil },
@@ -162,4 +169,32 @@ func awsVersion(aws string) string {
 	out, _ := exec.Command(aws, "--version").CombinedOutput()
 	v, _, _ := strings.Cut(strings.TrimSpace(string(out)), " ")
 	return strings.TrimPrefix(v, "aws-cli/")
+}
+
+// shellSubject times `kubeiam shell CTX -- true`: a private kubeconfig
+// made, the command run, the file removed. The check makes sure the
+// command did run in the context.
+func shellSubject(e *env, kubeiam string) (*subject, error) {
+	dir, err := e.freshDir("shell")
+	if err != nil {
+		return nil, err
+	}
+	kc := filepath.Join(dir, "config")
+	if err := os.WriteFile(kc, generateKubeconfig(10), 0o600); err != nil {
+		return nil, err
+	}
+	env := e.with("KUBECONFIG="+kc, "XDG_RUNTIME_DIR="+dir)
+	const ctx = "c00007-aws"
+	return &subject{Key: kShell, Label: "kubeiam shell CTX -- true (10-context kubeconfig)",
+		cmd: func() (*exec.Cmd, error) { return command(env, kubeiam, "shell", ctx, "--", "true"), nil },
+		check: func(s sample) error {
+			if len(s.Stderr) > 0 {
+				return errors.New(firstLine(string(s.Stderr)))
+			}
+			out, err := command(env, kubeiam, "shell", ctx, "--", "printenv", "KUBEIAM_CONTEXT").Output()
+			if err != nil || strings.TrimSpace(string(out)) != ctx {
+				return fmt.Errorf("the command did not run in %s: %q %v", ctx, out, err)
+			}
+			return nil
+		}}, nil
 }

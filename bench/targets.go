@@ -95,6 +95,13 @@ func targets(res *Results) []Target {
 		missing("uncached static ≥ 3× faster than aws-iam-authenticator", "≥ 3.00×", kAuth, "authenticator not built")
 	}
 
+	if sh, ok := med(kShell); ok {
+		ts = append(ts, Target{Name: "kubeiam shell CTX -- true ≤ 30 ms", Limit: "≤ 30 ms", Subject: kShell,
+			Measured: fmt.Sprintf("%.2f ms", sh), Status: status(sh <= 30), Margin: margin(sh, 30)})
+	} else {
+		missing("kubeiam shell CTX -- true ≤ 30 ms", "≤ 30 ms", kShell, "subject missing or broken")
+	}
+
 	for _, h := range res.Herds {
 		if h.N == 1 {
 			continue

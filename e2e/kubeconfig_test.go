@@ -96,4 +96,24 @@ func TestKubeconfigWrite(t *testing.T) {
 	if _, err := os.Stat(merged + ".lock"); !os.IsNotExist(err) {
 		t.Error("a lock file was left behind")
 	}
+
+	// A context per terminal: `kubeiam shell` logs in as the context's
+	// user while the file's current-context ("other", a cluster that does
+	// not exist) stays what every other terminal sees.
+	run := filepath.Join(dir, "run")
+	if err := os.Mkdir(run, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	sh := exec.CommandContext(ctx, stack.Bins.Kubeiam, "shell", cluster+"-aws", "--", stack.Bins.Kubectl, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
+	sh.Env = append(stack.ClientEnv(alice), "KUBECONFIG="+merged, "XDG_RUNTIME_DIR="+run, "HOME="+dir, "NO_PROXY=127.0.0.1,localhost", "no_proxy=127.0.0.1,localhost")
+	out, err := sh.Output()
+	if err != nil || string(out) != scenario.SeedUser {
+		t.Errorf("kubeiam shell %s-aws -- kubectl auth whoami = %q, %v; want %q", cluster, out, err, scenario.SeedUser)
+	}
+	if res := stack.Kubectl(ctx, merged, nil, "", "config", "current-context"); strings.TrimSpace(res.Stdout) != "other" {
+		t.Errorf("another terminal's current-context = %q %v, want other", res.Stdout, res.Err)
+	}
+	if left, _ := os.ReadDir(filepath.Join(run, "kubeiam")); len(left) != 0 {
+		t.Errorf("private kubeconfig left behind: %v", left)
+	}
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/pflag"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"github.com/kubeiam/kubeiam/internal/execplugin"
+	"github.com/kubeiam/kubeiam/token/execargs"
 )
 
 // Exec plugin API versions as they appear in a kubeconfig.
@@ -175,8 +175,8 @@ func withEnv(env []clientcmdapi.ExecEnvVar, name, value string) []clientcmdapi.E
 // falls back to KUBERNETES_AWS_AUTHENTICATOR_CLUSTER_ID in the exec env.
 // Request.Profile is the flag's only; Identity.Profile also carries
 // AWS_PROFILE from the exec env, and callers decide how to show the two.
-func TokenRequest(e *clientcmdapi.ExecConfig) (execplugin.Request, Identity) {
-	var req execplugin.Request
+func TokenRequest(e *clientcmdapi.ExecConfig) (execargs.Request, Identity) {
+	var req execargs.Request
 	id, _ := IdentityOf(e)
 	if e == nil {
 		return req, id
@@ -196,7 +196,7 @@ func TokenRequest(e *clientcmdapi.ExecConfig) (execplugin.Request, Identity) {
 	}
 	_ = fs.Parse(args) // a bad exec block shows when the plugin runs
 	if req.ClusterID == "" {
-		req.ClusterID = envValue(e.Env, execplugin.ClusterIDEnv)
+		req.ClusterID = envValue(e.Env, execargs.ClusterIDEnv)
 	}
 	return req, id
 }

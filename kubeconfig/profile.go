@@ -9,6 +9,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kubeiam/kubeiam/internal/input"
+	"github.com/kubeiam/kubeiam/internal/suggest"
 )
 
 // ContextNotFoundError names a context that no kubeconfig file defines.
@@ -18,12 +19,19 @@ type ContextNotFoundError struct {
 	Known []string
 }
 
+// Error lists the known contexts when there are a few, else the close ones:
+// a kubeconfig of hundreds of contexts would not fit on the one line.
 func (e *ContextNotFoundError) Error() string {
-	known := "none"
-	if len(e.Known) > 0 {
-		known = strings.Join(e.Known, ", ")
+	known := "contexts: none"
+	switch close := suggest.Close(e.Name, e.Known, 5); {
+	case len(e.Known) > 0 && len(e.Known) <= 8:
+		known = "contexts: " + strings.Join(e.Known, ", ")
+	case len(close) > 0:
+		known = fmt.Sprintf("did you mean %s? %d contexts", strings.Join(close, ", "), len(e.Known))
+	case len(e.Known) > 0:
+		known = fmt.Sprintf("none close among %d contexts", len(e.Known))
 	}
-	return fmt.Sprintf("could not find context %q in %s (contexts: %s)", e.Name, strings.Join(e.Files, ", "), known)
+	return fmt.Sprintf("could not find context %q in %s (%s)", e.Name, strings.Join(e.Files, ", "), known)
 }
 
 // Loaded is a set of kubeconfig files, each parsed, in precedence order.

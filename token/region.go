@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/kubeiam/kubeiam/internal/suggest"
 )
 
 // RegionError is a region that is not well-formed: no server has an STS
@@ -67,31 +69,10 @@ func closestRegion(region string) string {
 	best, bestDist := DefaultRegion, -1
 	for _, p := range partitions() {
 		for _, r := range p.Regions {
-			if d := editDistance(s, r); bestDist < 0 || d < bestDist {
+			if d := suggest.Distance(s, r); bestDist < 0 || d < bestDist {
 				best, bestDist = r, d
 			}
 		}
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -57,9 +57,20 @@ func AsTyped(prog, fix string) string {
 	return fix
 }
 
+// ExitCodeError passes on the exit code of a command kubeiam ran (`kubeiam
+// shell CTX -- CMD`): the command has said what it had to, so nothing is
+// printed.
+type ExitCodeError struct{ Code int }
+
+func (e *ExitCodeError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
+
 // Print writes err as "prog: message" plus an optional "hint: ..." line and
 // returns the exit code for it.
 func Print(w io.Writer, prog string, err error) int {
+	var x *ExitCodeError
+	if errors.As(err, &x) {
+		return x.Code
+	}
 	fmt.Fprintf(w, "%s: %s\n", prog, err)
 	var h *HintError
 	if errors.As(err, &h) && h.Hint != "" {

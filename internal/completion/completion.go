@@ -34,9 +34,12 @@ var flagCompletions = map[string]cobra.CompletionFunc{
 	"cluster-id": ClusterIDs,
 }
 
+// contextFirst are the verbs whose first argument is a kubeconfig context.
+var contextFirst = map[string]bool{"use": true, "shell": true}
+
 // Register walks the tree under root and attaches completion functions to
 // the flags named in flagCompletions (where none is attached yet) and to the
-// CONTEXT argument of `use`.
+// CONTEXT argument of `use` and `shell`.
 func Register(root *cobra.Command) {
 	walk(root, func(c *cobra.Command) {
 		c.Flags().VisitAll(func(f *pflag.Flag) {
@@ -50,12 +53,17 @@ func Register(root *cobra.Command) {
 			// Errors only mean "already registered"; checked above.
 			_ = c.RegisterFlagCompletionFunc(f.Name, fn)
 		})
-		if c.Name() == "use" && c.Parent() == root && c.ValidArgsFunction == nil {
+		if contextFirst[c.Name()] && c.Parent() == root && c.ValidArgsFunction == nil {
 			c.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-				if len(args) > 0 {
-					return nil, cobra.ShellCompDirectiveNoFileComp
+				switch {
+				case len(args) == 0:
+					return Contexts(cmd, args, toComplete)
+				case c.Name() == "shell":
+					// The command after the context: files and
+					// commands, as the shell would complete them.
+					return nil, cobra.ShellCompDirectiveDefault
 				}
-				return Contexts(cmd, args, toComplete)
+				return nil, cobra.ShellCompDirectiveNoFileComp
 			}
 		}
 	})

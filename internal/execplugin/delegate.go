@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -49,6 +50,15 @@ const InvokedAsEnv = "KUBEIAM_INVOKED_AS"
 // (`kubeconfig write --exec-absolute`), not kubeiam-core itself.
 const FrontEnv = "KUBEIAM_FRONT"
 
+// CallerPIDEnv tells kubeiam-core the pid of the process that ran the
+// front (`kubeiam use --export` records the shell that evaluates it): on
+// Windows the core is the front's child, so its own parent is the front.
+const CallerPIDEnv = "KUBEIAM_CALLER_PID"
+
+// HandoverEnv are the variables the front sets for kubeiam-core alone; a
+// command kubeiam-core runs (`kubeiam shell`) gets them removed.
+var HandoverEnv = []string{InvokedAsEnv, FrontEnv, CallerPIDEnv}
+
 // Delegate runs kubeiam-core with the same arguments, environment and
 // streams, and returns its exit code. On Unix the front process is replaced
 // and Delegate returns only on failure.
@@ -62,6 +72,7 @@ func Delegate(args []string) int {
 	if self, err := os.Executable(); err == nil {
 		os.Setenv(FrontEnv, self)
 	}
+	os.Setenv(CallerPIDEnv, strconv.Itoa(os.Getppid()))
 	argv := append([]string{core}, args[1:]...)
 	if err := execve(core, argv); err != nil {
 		fmt.Fprintf(os.Stderr, "kubeiam: could not run %s: %v\n", core, err)

@@ -21,8 +21,8 @@ type Expect struct {
 	ConfigFIPS bool
 }
 
-// Expect is the request's cache key with what its token must say.
-func (r *Request) Expect(getenv func(string) string) Expect {
+// ExpectFor is the request's cache key with what its token must say.
+func ExpectFor(r *Request, getenv func(string) string) Expect {
 	return Expect{Key: r.Key(getenv), ConfigFIPS: sharedConfigMentionsFIPS(getenv)}
 }
 

@@ -153,7 +153,7 @@ func serveCached(ctx context.Context, req *Request, info ExecInfo, getenv func(s
 	if err != nil {
 		return false
 	}
-	want := req.Expect(getenv)
+	want := ExpectFor(req, getenv)
 	serve := func(e *cache.Entry) bool {
 		c.FlushWarnings()
 		if req.Verbose {

@@ -18,9 +18,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/kubeiam/kubeiam/cache"
-	"github.com/kubeiam/kubeiam/internal/execplugin"
 	"github.com/kubeiam/kubeiam/token"
 	"github.com/kubeiam/kubeiam/token/chain"
+	"github.com/kubeiam/kubeiam/token/execargs"
 )
 
 // Clock skew thresholds. STS refuses requests signed more than 5 minutes
@@ -269,7 +269,7 @@ func maskKey(id string) string {
 // checkCache reports the token cache as `kubeiam token` would use it: the
 // backend (keyring or files), and the cluster's entries with their expiry.
 // It lists only the non-secret parts of entries.
-func checkCache(ctx context.Context, rep *Report, opts *Options, req *execplugin.Request, getenv func(string) string) {
+func checkCache(ctx context.Context, rep *Report, opts *Options, req *execargs.Request, getenv func(string) string) {
 	backend, err := req.Backend(getenv)
 	if err != nil {
 		rep.fail("keyring", "use auto, keyring, file or none in --cache / KUBEIAM_CACHE", "%v", err)

@@ -16,8 +16,8 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kubeiam/kubeiam/internal/buildinfo"
-	"github.com/kubeiam/kubeiam/internal/execplugin"
 	"github.com/kubeiam/kubeiam/kubeconfig"
+	"github.com/kubeiam/kubeiam/token/execargs"
 )
 
 // target is the context under examination and how its exec block asks for
@@ -30,7 +30,7 @@ type target struct {
 	// req holds the exec block's token flags as kubeiam reads them; getenv
 	// is the process environment overlaid with the exec block's env, which
 	// is what the plugin sees when kubectl runs it.
-	req    execplugin.Request
+	req    execargs.Request
 	getenv func(string) string
 	// aws tells whether the exec block is one of the AWS IAM clients, so the
 	// AWS checks apply.
@@ -47,7 +47,7 @@ func Diagnose(ctx context.Context, opts *Options) *Report {
 		checkExecs(ctx, rep, opts, tgt)
 	}
 	getenv := opts.Getenv
-	req := &execplugin.Request{}
+	req := &execargs.Request{}
 	if tgt != nil {
 		getenv, req = tgt.getenv, &tgt.req
 	}

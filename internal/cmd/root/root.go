@@ -17,6 +17,7 @@ import (
 	kubeconfigcmd "github.com/kubeiam/kubeiam/internal/cmd/kubeconfig"
 	mappingscmd "github.com/kubeiam/kubeiam/internal/cmd/mappings"
 	servercmd "github.com/kubeiam/kubeiam/internal/cmd/server"
+	shellcmd "github.com/kubeiam/kubeiam/internal/cmd/shell"
 	tokencmd "github.com/kubeiam/kubeiam/internal/cmd/token"
 	verifycmd "github.com/kubeiam/kubeiam/internal/cmd/verify"
 	versioncmd "github.com/kubeiam/kubeiam/internal/cmd/version"
@@ -53,6 +54,7 @@ aws-iam-authenticator (EKS Anywhere, EKS), plus the tools around it.`,
 		kubeconfigcmd.NewCmd(io),
 		kubeconfigcmd.NewProfileCmd(io),
 		kubeconfigcmd.NewUseCmd(io, nil),
+		shellcmd.NewCmd(io, nil),
 		bundlecmd.NewCmd(io),
 		doctorcmd.NewCmd(io, nil),
 		servercmd.NewCmd(io),

@@ -19,6 +19,7 @@ import (
 	"github.com/kubeiam/kubeiam/internal/iostreams"
 	"github.com/kubeiam/kubeiam/token"
 	"github.com/kubeiam/kubeiam/token/chain"
+	"github.com/kubeiam/kubeiam/token/execargs"
 )
 
 // lockTimeout bounds the wait for another kubeiam process refreshing the
@@ -30,7 +31,7 @@ type Options struct {
 	IO      *iostreams.IOStreams
 	Getenv  func(string) string
 	Now     func() time.Time
-	Request execplugin.Request
+	Request execargs.Request
 }
 
 // NewCmd builds `kubeiam token`; runF replaces Run in tests.
@@ -65,7 +66,7 @@ identity make one STS call between them.`,
 			opts.Request.ClusterIDFrom(opts.Getenv)
 			if opts.Request.ClusterID == "" {
 				return clierr.WithHint(clierr.Usagef("a cluster ID is required"),
-					"pass -i CLUSTER_ID (EKS-A keeps it in ConfigMap kube-system/aws-iam-authenticator) or set %s", execplugin.ClusterIDEnv)
+					"pass -i CLUSTER_ID (EKS-A keeps it in ConfigMap kube-system/aws-iam-authenticator) or set %s", execargs.ClusterIDEnv)
 			}
 			if err := opts.Request.Validate(); err != nil {
 				return &clierr.UsageError{Err: err}
@@ -101,7 +102,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	want := req.Expect(getenv)
+	want := execplugin.ExpectFor(req, getenv)
 	key := want.Key
 	// The front may have looked the entry up, taken its lock and handed the
 	// lock over across exec: then this process holds it from its start and

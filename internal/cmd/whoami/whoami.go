@@ -18,11 +18,11 @@ import (
 
 	"github.com/kubeiam/kubeiam/installer"
 	"github.com/kubeiam/kubeiam/internal/clierr"
-	"github.com/kubeiam/kubeiam/internal/execplugin"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
 	"github.com/kubeiam/kubeiam/kubeconfig"
 	"github.com/kubeiam/kubeiam/token"
 	"github.com/kubeiam/kubeiam/token/chain"
+	"github.com/kubeiam/kubeiam/token/execargs"
 )
 
 // ErrUnmapped is returned (after the report is printed) when no mapping
@@ -47,7 +47,7 @@ type Options struct {
 	// answer for an ARN rather than the user's own identity.
 	Explain bool
 	// Overrides of (or, without a context, instead of) the exec arguments.
-	Req     execplugin.Request
+	Req     execargs.Request
 	Output  string
 	Timeout time.Duration
 
@@ -271,8 +271,8 @@ func callerOf(arn, canon, account, accessKey string) installer.Caller {
 // requestFor reads the token flags of the context's exec block, then lets
 // the command's flags override them. With -i and no usable context, the
 // flags alone say who logs in.
-func requestFor(opts *Options, rep *Report) (execplugin.Request, error) {
-	var req execplugin.Request
+func requestFor(opts *Options, rep *Report) (execargs.Request, error) {
+	var req execargs.Request
 	ctxName, e, err := execOf(opts.Context)
 	switch {
 	case err != nil && (opts.Context != "" || opts.Req.ClusterID == ""):
@@ -328,7 +328,7 @@ func execOf(name string) (string, *clientcmdapi.ExecConfig, error) {
 
 // requestOf is the request the plugin will make, with AWS_PROFILE from the
 // exec env standing in for a missing --profile, as the plugin sees it.
-func requestOf(e *clientcmdapi.ExecConfig) execplugin.Request {
+func requestOf(e *clientcmdapi.ExecConfig) execargs.Request {
 	req, id := kubeconfig.TokenRequest(e)
 	if req.Profile == "" {
 		req.Profile = id.Profile

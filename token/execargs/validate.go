@@ -1,4 +1,4 @@
-package execplugin
+package execargs
 
 import (
 	"github.com/kubeiam/kubeiam/internal/input"

@@ -1,4 +1,4 @@
-package execplugin
+package execargs
 
 import (
 	"os"
@@ -83,7 +83,7 @@ func TestKeySeparatesIdentities(t *testing.T) {
 	}
 }
 
-func TestBackendAndMinRemaining(t *testing.T) {
+func TestBackend(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
 		env  string
@@ -105,14 +105,5 @@ func TestBackendAndMinRemaining(t *testing.T) {
 	}
 	if _, err := parse(t, "--cache=bogus").Backend(envMap(nil)); err == nil {
 		t.Error("bogus backend accepted")
-	}
-	if d, err := MinRemaining(envMap(nil)); err != nil || d != time.Minute {
-		t.Errorf("default min remaining %s %v", d, err)
-	}
-	if d, err := MinRemaining(envMap(map[string]string{MinRemainingEnv: "90s"})); err != nil || d != 90*time.Second {
-		t.Errorf("90s: %s %v", d, err)
-	}
-	if _, err := MinRemaining(envMap(map[string]string{MinRemainingEnv: "forever"})); err == nil {
-		t.Error("a bad duration was accepted")
 	}
 }

@@ -1,0 +1,8 @@
+//go:build !linux
+
+package shell
+
+import "syscall"
+
+// childAttr: only Linux can tie the command's life to kubeiam's.
+func childAttr() *syscall.SysProcAttr { return nil }
