@@ -34,8 +34,8 @@ const sessionKeyBudget = 20 * time.Millisecond
 // errNoSessionKey: nothing is held under this description.
 var errNoSessionKey = errors.New("no session-held data key")
 
-// errSessionKeyUnsupported: this platform has no place for it.
-var errSessionKeyUnsupported = errors.New("no session key store on this platform")
+// ErrSessionKeyUnsupported: this platform has no place for it.
+var ErrSessionKeyUnsupported = errors.New("no session key store on this platform")
 
 // sessionStore holds the data key for the login session. It is the seam
 // tests use to deny it, damage it or watch it.
@@ -168,7 +168,7 @@ func DropSessionKey() error {
 func SessionKeyStatus() (SessionKey, error) {
 	s := defaultSessionStore()
 	if s == nil {
-		return SessionKey{}, errSessionKeyUnsupported
+		return SessionKey{}, ErrSessionKeyUnsupported
 	}
 	return s.Status(sessionKeyDesc())
 }
