@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"syscall"
 )
 
 // kernelKeyring holds the data key as a "user" key in the kernel's user
@@ -35,8 +35,8 @@ const keyPerm = 0x3f010000 // possessor: all; user: view
 func defaultSessionStore() sessionStore { return kernelKeyring{} }
 
 func (kernelKeyring) find(desc string) (int, error) {
-	id, err := unix.KeyctlSearch(unix.KEY_SPEC_USER_KEYRING, "user", desc, 0)
-	if errors.Is(err, unix.ENOKEY) || errors.Is(err, unix.EKEYEXPIRED) || errors.Is(err, unix.EKEYREVOKED) {
+	id, err := searchKey(userKeyring, desc)
+	if errors.Is(err, syscall.ENOKEY) || errors.Is(err, syscall.EKEYEXPIRED) || errors.Is(err, syscall.EKEYREVOKED) {
 		return 0, errNoSessionKey
 	}
 	if err != nil {
@@ -51,9 +51,9 @@ func (k kernelKeyring) Read(desc string) ([]byte, error) {
 		return nil, err
 	}
 	buf := make([]byte, 2*dataKeySize)
-	n, err := unix.KeyctlBuffer(unix.KEYCTL_READ, id, buf, 0)
+	n, err := readKey(id, buf)
 	if err != nil {
-		if errors.Is(err, unix.EKEYEXPIRED) || errors.Is(err, unix.EKEYREVOKED) || errors.Is(err, unix.ENOKEY) {
+		if errors.Is(err, syscall.EKEYEXPIRED) || errors.Is(err, syscall.EKEYREVOKED) || errors.Is(err, syscall.ENOKEY) {
 			return nil, errNoSessionKey
 		}
 		return nil, fmt.Errorf("keyctl read: %w", err)
@@ -63,28 +63,28 @@ func (k kernelKeyring) Read(desc string) ([]byte, error) {
 	}
 	// Renewing the idle period is best effort: a key someone else put
 	// there without setattr permission is still read, and found stale.
-	_, _ = unix.KeyctlInt(unix.KEYCTL_SET_TIMEOUT, id, int(SessionKeyIdle/time.Second), 0, 0)
+	_, _ = keyctl(keyctlSetTimeout, uintptr(id), uintptr(SessionKeyIdle/time.Second), 0, 0)
 	return buf[:n], nil
 }
 
 func (k kernelKeyring) Write(desc string, key []byte, idle time.Duration) error {
-	id, err := unix.AddKey("user", desc, key, unix.KEY_SPEC_USER_KEYRING)
-	if errors.Is(err, unix.EACCES) {
+	id, err := addKey(desc, key, userKeyring)
+	if errors.Is(err, syscall.EACCES) {
 		// A key of that name we may not update: unlink it and add ours.
 		if old, ferr := k.find(desc); ferr == nil {
-			_, _ = unix.KeyctlInt(unix.KEYCTL_UNLINK, old, unix.KEY_SPEC_USER_KEYRING, 0, 0)
+			_, _ = keyctl(keyctlUnlink, uintptr(old), uintptr(userKeyring), 0, 0)
 		}
-		id, err = unix.AddKey("user", desc, key, unix.KEY_SPEC_USER_KEYRING)
+		id, err = addKey(desc, key, userKeyring)
 	}
 	if err != nil {
 		return fmt.Errorf("keyctl add_key: %w", err)
 	}
-	if err := unix.KeyctlSetperm(id, keyPerm); err != nil {
-		_, _ = unix.KeyctlInt(unix.KEYCTL_INVALIDATE, id, 0, 0, 0)
+	if _, err := keyctl(keyctlSetperm, uintptr(id), keyPerm, 0, 0); err != nil {
+		_, _ = keyctl(keyctlInvalidate, uintptr(id), 0, 0, 0)
 		return fmt.Errorf("keyctl setperm: %w", err)
 	}
-	if _, err := unix.KeyctlInt(unix.KEYCTL_SET_TIMEOUT, id, int(idle/time.Second), 0, 0); err != nil {
-		_, _ = unix.KeyctlInt(unix.KEYCTL_INVALIDATE, id, 0, 0, 0)
+	if _, err := keyctl(keyctlSetTimeout, uintptr(id), uintptr(idle/time.Second), 0, 0); err != nil {
+		_, _ = keyctl(keyctlInvalidate, uintptr(id), 0, 0, 0)
 		return fmt.Errorf("keyctl set_timeout: %w", err)
 	}
 	return nil
@@ -92,15 +92,15 @@ func (k kernelKeyring) Write(desc string, key []byte, idle time.Duration) error 
 
 func (k kernelKeyring) Drop(desc string) error {
 	id, err := k.find(desc)
-	if errors.Is(err, errNoSessionKey) || errors.Is(err, unix.EPERM) || errors.Is(err, unix.ENOSYS) {
+	if errors.Is(err, errNoSessionKey) || errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.ENOSYS) {
 		// Where keyctl is refused (containers), nothing can be held.
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if _, err := unix.KeyctlInt(unix.KEYCTL_INVALIDATE, id, 0, 0, 0); err != nil {
-		if _, uerr := unix.KeyctlInt(unix.KEYCTL_UNLINK, id, unix.KEY_SPEC_USER_KEYRING, 0, 0); uerr != nil {
+	if _, err := keyctl(keyctlInvalidate, uintptr(id), 0, 0, 0); err != nil {
+		if _, uerr := keyctl(keyctlUnlink, uintptr(id), uintptr(userKeyring), 0, 0); uerr != nil {
 			return fmt.Errorf("keyctl invalidate: %w", err)
 		}
 	}
