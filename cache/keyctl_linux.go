@@ -32,11 +32,7 @@ func keyctl(op int, a2, a3, a4, a5 uintptr) (int, error) {
 
 // addKey is add_key(2) of a "user" key into keyring.
 func addKey(desc string, payload []byte, keyring int) (int, error) {
-	typ, err := syscall.BytePtrFromString("user")
-	if err != nil {
-		return 0, err
-	}
-	d, err := syscall.BytePtrFromString(desc)
+	typ, d, err := userKeyArgs(desc)
 	if err != nil {
 		return 0, err
 	}
@@ -52,13 +48,19 @@ func addKey(desc string, payload []byte, keyring int) (int, error) {
 	return int(r), nil
 }
 
-// searchKey finds a "user" key by description in keyring and what it links.
-func searchKey(keyring int, desc string) (int, error) {
+// userKeyArgs are the C strings of the key type "user" and desc.
+func userKeyArgs(desc string) (*byte, *byte, error) {
 	typ, err := syscall.BytePtrFromString("user")
 	if err != nil {
-		return 0, err
+		return nil, nil, err
 	}
 	d, err := syscall.BytePtrFromString(desc)
+	return typ, d, err
+}
+
+// searchKey finds a "user" key by description in keyring and what it links.
+func searchKey(keyring int, desc string) (int, error) {
+	typ, d, err := userKeyArgs(desc)
 	if err != nil {
 		return 0, err
 	}

@@ -37,17 +37,9 @@ for b in ` + strings.Join(backends, " ") + `; do
 	"$K" token -i c1 --token-only --cache=$b >"$OUT/$i.out" 2>"$OUT/$i.err"
 	i=$((i+1))
 done`
-	kubeiam := kubeiamCmd(t, nil, "token").Path
-	cmd := exec.Command("dbus-run-session", "--", "sh", "-c", script)
-	for _, kv := range append(cleanEnv(), cc.env...) {
-		if !strings.HasPrefix(kv, "DBUS_SESSION_BUS_ADDRESS=") && !strings.HasPrefix(kv, "KUBEIAM_CACHE=") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
 	// The key held for the session would keep the cache working after the
 	// lock (TestTokenSessionKey); this test is about the keyring itself.
-	cmd.Env = append(cmd.Env, "HOME="+home, "XDG_DATA_HOME="+home+"/data", "XDG_RUNTIME_DIR="+home, "K="+kubeiam, "OUT="+out,
-		"KUBEIAM_SESSION_KEY=off")
+	cmd := privateKeyringScript(t, cc, script, home, out, "KUBEIAM_SESSION_KEY=off")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		first, _ := os.ReadFile(filepath.Join(out, "first.err"))
 		t.Fatalf("%v\n%s\nfirst call: %s", err, b, first)
@@ -70,6 +62,23 @@ done`
 	if autoWarnings != 1 {
 		t.Errorf("the auto backend warned %d times in 2 calls within the hour, want 1", autoWarnings)
 	}
+}
+
+// privateKeyringScript is a shell script run in a private session bus, with
+// $K the kubeiam front, $OUT a directory for its results, the cache case's
+// environment (its bus and cache backend left out) and extra.
+func privateKeyringScript(t *testing.T, cc *cacheCase, script, home, out string, extra ...string) *exec.Cmd {
+	t.Helper()
+	kubeiam := kubeiamCmd(t, nil, "token").Path
+	cmd := exec.Command("dbus-run-session", "--", "sh", "-c", script)
+	for _, kv := range append(cleanEnv(), cc.env...) {
+		if !strings.HasPrefix(kv, "DBUS_SESSION_BUS_ADDRESS=") && !strings.HasPrefix(kv, "KUBEIAM_CACHE=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "HOME="+home, "XDG_DATA_HOME="+home+"/data", "XDG_RUNTIME_DIR="+home, "K="+kubeiam, "OUT="+out)
+	cmd.Env = append(cmd.Env, extra...)
+	return cmd
 }
 
 // requireKeyringTools skips without the tools of a private keyring session,
@@ -116,15 +125,7 @@ call denied env KUBEIAM_TEST_DENY_KEYCTL=1
 dbus-send --session --dest=org.freedesktop.secrets --print-reply /org/freedesktop/secrets \
 	org.freedesktop.Secret.Service.Lock array:objpath:/org/freedesktop/secrets/aliases/default >/dev/null
 call locked env`
-	kubeiam := kubeiamCmd(t, nil, "token").Path
-	cmd := exec.Command("dbus-run-session", "--", "sh", "-c", script)
-	for _, kv := range append(cleanEnv(), cc.env...) {
-		if !strings.HasPrefix(kv, "DBUS_SESSION_BUS_ADDRESS=") && !strings.HasPrefix(kv, "KUBEIAM_CACHE=") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env, "HOME="+home, "XDG_DATA_HOME="+home+"/data", "XDG_RUNTIME_DIR="+home, "K="+kubeiam, "OUT="+out,
-		"KUBEIAM_CACHE=keyring")
+	cmd := privateKeyringScript(t, cc, script, home, out, "KUBEIAM_CACHE=keyring")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, b)
 	}
