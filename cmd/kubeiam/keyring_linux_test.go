@@ -127,7 +127,8 @@ for i in 1 2 3 4 5; do
 done
 dbus-send --session --dest=org.freedesktop.secrets --print-reply /org/freedesktop/secrets \
 	org.freedesktop.Secret.Service.Lock array:objpath:/org/freedesktop/secrets/aliases/default >/dev/null
-for i in 1 2 3 4 5; do call locked$i env; done`
+for i in 1 2 3 4 5; do call locked$i env; done
+"$K" cache clear --all >/dev/null # leaves no key in the kernel keyring`
 	cmd := privateKeyringScript(t, cc, script, home, out, "KUBEIAM_CACHE=keyring")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, b)
