@@ -54,7 +54,11 @@ func TestSmoke(t *testing.T) {
 			t.Errorf("%s: %d timed runs, %d failed; want %d and 0", s.Label, s.Wall.N, s.Failures, cfg.Rounds)
 		}
 	}
-	for _, k := range []string{kFloor, kCachedFile, kUncached, kUncachedRol} {
+	want := []string{kFloor, kCachedFile, kUncached, kUncachedRol}
+	if keys[kProbe] { // a keyring session was started
+		want = append(want, kCachedKeyr, kCachedDBus)
+	}
+	for _, k := range want {
 		if !keys[k] {
 			t.Errorf("subject %s missing", k)
 		}

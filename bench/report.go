@@ -49,6 +49,12 @@ func renderTable(res *Results) string {
 		fmt.Fprintf(&b, "\nOne keyring round trip (probe − floor, as a fresh process pays it: D-Bus connect, session, lookup): %.2f ms.\n",
 			kr.Median-res.byKey[kFloor].Median)
 	}
+	if held, ok := res.byKey[kCachedKeyr]; ok {
+		if dbus, ok := res.byKey[kCachedDBus]; ok {
+			fmt.Fprintf(&b, "The data key held for the session (kernel keyring) saves %.2f ms per cached call against reading it from the Secret Service on every call.\n",
+				dbus.Median-held.Median)
+		}
+	}
 
 	if len(res.Herds) > 0 {
 		fmt.Fprintf(&b, "\n### Herds: N concurrent cold calls with AssumeRole, empty file cache (%d trials)\n\n", res.Herds[0].Wall.N)

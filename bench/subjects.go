@@ -16,6 +16,7 @@ const (
 	kFloor       = "floor"
 	kCachedFile  = "cached-file"
 	kCachedKeyr  = "cached-keyring"
+	kCachedDBus  = "cached-keyring-dbus"
 	kProbe       = "keyring-probe"
 	kUncached    = "uncached-static"
 	kUncachedRol = "uncached-role"
@@ -48,7 +49,7 @@ func processSubjects(cfg *config, e *env, r *rig, v *verifier, floor, probe stri
 			check: checkJSON},
 		{Key: kCachedFile, Label: "kubeiam token -r ROLE, cached (file)",
 			cmd:   func() (*exec.Cmd, error) { return command(fileEnv, kubeiam, roleToken...), nil },
-			check: checkHit(v, kubeiam, fileEnv, roleToken, roleSessionARN(), "file")},
+			check: checkHit(v, kubeiam, fileEnv, roleToken, roleSessionARN(), "file backend")},
 	}
 	if kr != nil {
 		keyrCache, err := e.freshDir("cache-keyring")
@@ -56,10 +57,16 @@ func processSubjects(cfg *config, e *env, r *rig, v *verifier, floor, probe stri
 			return nil, nil, err
 		}
 		keyrEnv := e.with(append(kr.env(), "KUBEIAM_CACHE=keyring", "XDG_CACHE_HOME="+keyrCache, sts)...)
+		// The same entries, read with the data key the keyring path reads
+		// on every call: the cost the session-held key saves.
+		dbusEnv := e.with(append(kr.env(), "KUBEIAM_CACHE=keyring", "KUBEIAM_SESSION_KEY=off", "XDG_CACHE_HOME="+keyrCache, sts)...)
 		subjects = append(subjects,
-			&subject{Key: kCachedKeyr, Label: "kubeiam token -r ROLE, cached (Secret Service)",
+			&subject{Key: kCachedKeyr, Label: "kubeiam token -r ROLE, cached (Secret Service, data key held for the session)",
 				cmd:   func() (*exec.Cmd, error) { return command(keyrEnv, kubeiam, roleToken...), nil },
-				check: checkHit(v, kubeiam, keyrEnv, roleToken, roleSessionARN(), "keyring")},
+				check: checkHit(v, kubeiam, keyrEnv, roleToken, roleSessionARN(), "keyring backend, data key held for the session")},
+			&subject{Key: kCachedDBus, Label: "kubeiam token -r ROLE, cached (Secret Service read on every call, KUBEIAM_SESSION_KEY=off)",
+				cmd:   func() (*exec.Cmd, error) { return command(dbusEnv, kubeiam, roleToken...), nil },
+				check: checkHit(v, kubeiam, dbusEnv, roleToken, roleSessionARN(), "keyring backend, data key read from the keyring")},
 			&subject{Key: kProbe, Label: "keyring probe (floor + one Secret Service lookup)",
 				cmd:   func() (*exec.Cmd, error) { return command(e.with(kr.env()...), probe), nil },
 				check: checkJSON})
@@ -142,9 +149,10 @@ func frontOrCore(stderr []byte) string {
 
 // checkHit makes sure a cached subject is what it claims: after the first
 // call (a miss, which fills the cache) the next is a hit answered by the
-// front from the named backend, not a silent fallback to files or to no
-// cache, which would time something else.
-func checkHit(v *verifier, kubeiam string, env, token []string, caller, backend string) func(sample) error {
+// front as -v describes it (backend, and where the data key came from), not
+// a silent fallback to files, to no cache or to another key source, which
+// would time something else.
+func checkHit(v *verifier, kubeiam string, env, token []string, caller, how string) func(sample) error {
 	return func(s sample) error {
 		if err := v.expectCaller(caller)(s); err != nil {
 			return err
@@ -153,8 +161,8 @@ func checkHit(v *verifier, kubeiam string, env, token []string, caller, backend 
 		if err != nil {
 			return err
 		}
-		if !strings.Contains(string(smp.Stderr), "cached token ("+backend+" backend)") {
-			return errors.New("the second call was not a " + backend + " cache hit: " + firstLine(string(smp.Stderr)))
+		if !strings.Contains(string(smp.Stderr), "cached token ("+how+")") {
+			return errors.New("the second call was not a cache hit (" + how + "): " + firstLine(string(smp.Stderr)))
 		}
 		return noteError(frontOrCore(smp.Stderr))
 	}

@@ -53,24 +53,21 @@ func targets(res *Results) []Target {
 		ts = append(ts, Target{Name: name, Limit: limit, Measured: "not measured", Status: na, Margin: why, Subject: subject})
 	}
 
-	if cf, ok := med(kCachedFile); ok && haveFloor {
-		r := cf / floor
-		ts = append(ts, Target{Name: "cached (file) ≤ 2× floor", Limit: "≤ 2.00×", Subject: kCachedFile,
-			Measured: fmt.Sprintf("%.2f× (%.2f ms vs floor %.2f ms)", r, cf, floor), Status: status(r <= 2), Margin: margin(r, 2)})
-	} else {
-		missing("cached (file) ≤ 2× floor", "≤ 2.00×", kCachedFile, "subject missing or broken")
-	}
-
-	kr, okK := med(kCachedKeyr)
-	pr, okP := med(kProbe)
-	if okK && okP && haveFloor {
-		rt := max(pr-floor, 0)
-		limit := 2*floor + rt
-		ts = append(ts, Target{Name: "cached (Secret Service) ≤ 2× floor + one keyring round trip", Subject: kCachedKeyr,
-			Limit:    fmt.Sprintf("≤ %.2f ms (2 × %.2f + %.2f)", limit, floor, rt),
-			Measured: fmt.Sprintf("%.2f ms", kr), Status: status(kr <= limit), Margin: margin(kr, limit)})
-	} else {
-		missing("cached (Secret Service) ≤ 2× floor + one keyring round trip", "", kCachedKeyr, "no keyring session")
+	// A cache hit is one process start plus a file read: ≤ 2× floor, with
+	// the keyring too, whose data key is held for the session (the keyring
+	// itself is read once, not on every call).
+	for _, c := range []struct{ key, name, why string }{
+		{kCachedFile, "cached (file) ≤ 2× floor", "subject missing or broken"},
+		{kCachedKeyr, "cached (Secret Service) ≤ 2× floor", "no keyring session"},
+	} {
+		v, ok := med(c.key)
+		if !ok || !haveFloor {
+			missing(c.name, "≤ 2.00×", c.key, c.why)
+			continue
+		}
+		r := v / floor
+		ts = append(ts, Target{Name: c.name, Limit: "≤ 2.00×", Subject: c.key,
+			Measured: fmt.Sprintf("%.2f× (%.2f ms vs floor %.2f ms)", r, v, floor), Status: status(r <= 2), Margin: margin(r, 2)})
 	}
 
 	un, okU := med(kUncached)

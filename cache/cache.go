@@ -30,9 +30,15 @@ type Options struct {
 	// opens the same cache, meets the same problems and says them, once.
 	HoldWarnings bool
 	Now          func() time.Time
+	// NoSessionKey reads the data key from the keyring in every process,
+	// never from (or into) the session-held copy: `kubeiam doctor` asks the
+	// keyring itself, and KUBEIAM_SESSION_KEY=off opts out.
+	NoSessionKey bool
 
-	// ring replaces the OS keyring in tests.
-	ring secretStore
+	// ring replaces the OS keyring in tests, and session the session key
+	// store (nil: none, unless ring is the OS keyring).
+	ring    secretStore
+	session sessionStore
 }
 
 // Cache is an open cache directory with its backend. It is meant for one
@@ -49,6 +55,12 @@ type Cache struct {
 	key      *dataKey
 	st       *state
 	held     []warning
+
+	session      sessionStore
+	keySource    string // fromSession or fromKeyring once the key is loaded
+	sessionErr   error  // why the session store refused, if it did
+	sessionStale bool   // a held key did not match; warn when replaced
+	reread       bool   // the keyring was asked again after a stale hit
 }
 
 // Open prepares a cache. It fails only on bad options: a cache directory that
@@ -68,9 +80,13 @@ func Open(opts Options) (*Cache, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	c := &Cache{opts: opts, dir: opts.Dir, ring: opts.ring}
+	c := &Cache{opts: opts, dir: opts.Dir, ring: opts.ring, session: opts.session}
 	if c.ring == nil {
 		c.ring = osKeyring{}
+		c.session = defaultSessionStore()
+	}
+	if opts.NoSessionKey {
+		c.session = nil
 	}
 	if b == None {
 		c.resolved, c.backend = true, None
@@ -130,6 +146,8 @@ func (c *Cache) resolve(ctx context.Context) {
 	switch {
 	case c.opts.ring == nil && !sessionBusKnown():
 		reason, absent = "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)", true
+	case c.useSessionKey(ctx):
+		return
 	case c.recentKeyringTimeout():
 		timedOut = true
 		reason = fmt.Sprintf("the keyring did not answer within %s a moment ago", c.opts.KeyringTimeout)
@@ -137,7 +155,8 @@ func (c *Cache) resolve(ctx context.Context) {
 		k, err := c.loadDataKey(ctx, time.Now().Add(c.opts.KeyringTimeout))
 		switch {
 		case err == nil:
-			c.key, c.backend = k, Keyring
+			c.key, c.backend, c.keySource = k, Keyring, fromKeyring
+			c.holdSessionKey(ctx, k)
 			if st := c.loadState(); !st.KeyringUsed {
 				st.KeyringUsed = true
 				c.saveState()
@@ -174,6 +193,17 @@ func (c *Cache) resolve(ctx context.Context) {
 		}
 		c.warn(cause, "caching is off: %s, and tokens are never written in plain text where a keyring exists; unlock the keyring, or set KUBEIAM_CACHE=file to cache in a private file", reason)
 	}
+}
+
+// useSessionKey takes the session-held data key when there is one. Only a
+// process that read the keyring itself stores it, so the keyring was in use.
+func (c *Cache) useSessionKey(ctx context.Context) bool {
+	k := c.readSessionKey(ctx)
+	if k == nil {
+		return false
+	}
+	c.key, c.backend, c.keySource = k, Keyring, fromSession
+	return true
 }
 
 func (c *Cache) recentKeyringTimeout() bool {
@@ -230,6 +260,11 @@ func (c *Cache) Get(ctx context.Context, k Key) (*Entry, error) {
 	var rec record
 	switch {
 	case fe.Sealed != nil && c.backend == Keyring:
+		if fe.Sealed.KeyID != c.key.id {
+			// Sealed under another key: the session-held copy may be
+			// stale. If so, the keyring's key opens it.
+			c.refreshFromKeyring(ctx)
+		}
 		plain, err := c.key.open(id, fe.Sealed)
 		if err != nil || json.Unmarshal(plain, &rec) != nil {
 			return nil, nil
@@ -371,20 +406,26 @@ func (c *Cache) List(ctx context.Context) ([]Entry, error) {
 // Clear removes the entries of one cluster ID, or all entries (and stray
 // temporary files) with all. It returns how many entries it removed. The
 // keyring's data key stays: other entries may use it, and it is no secret
-// about any one identity.
+// about any one identity. With all, the session-held copy of it is dropped,
+// so the next call asks the keyring again.
 func (c *Cache) Clear(ctx context.Context, clusterID string, all bool) (int, error) {
 	if !all && clusterID == "" {
 		return 0, errors.New("could not clear the cache: name a cluster ID or ask for all")
 	}
+	var errs []error
+	if all && c.session != nil {
+		if err := c.session.Drop(sessionKeyDesc()); err != nil {
+			errs = append(errs, fmt.Errorf("could not drop the session-held data key: %w", err))
+		}
+	}
 	if !c.dirOK {
-		return 0, nil
+		return 0, errors.Join(errs...)
 	}
 	ids, err := c.entryIDs()
 	if err != nil {
 		return 0, err
 	}
 	n := 0
-	var errs []error
 	for _, id := range ids {
 		if !all {
 			// Files we do not trust are not read; --all removes them.

@@ -16,7 +16,9 @@
 // file, and after decryption the stored Key must equal the requested one. The
 // non-secret part (the Key fields and expiry times) stays readable so `kubeiam
 // cache list` and `clear` work without touching the keyring. One keyring read
-// per process is all a cache hit costs, and the size limit never applies.
+// per process is all a cache hit costs — none while the data key is held for
+// the session (sessionkey.go: the Linux kernel keyring, 1 h idle) — and the
+// size limit never applies.
 //
 // With the file backend (no keyring) the secrets are stored as plain JSON in
 // files of mode 0600 in a 0700 directory, as kubelogin and

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kubeiam/kubeiam/cache"
+	"github.com/kubeiam/kubeiam/internal/seccomptest"
 )
 
 // TestSecretService stores an entry through the real Secret Service and
@@ -76,7 +77,8 @@ func TestSecretServiceRoundTripTime(t *testing.T) {
 	var total time.Duration
 	for i := 0; i < runs; i++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "KUBEIAM_SYSTEMTEST_CHILD=nobus", "CHILD_DIR="+dir, "CHILD_BACKEND=keyring", "CHILD_CLUSTER=systemtest-rtt")
+		cmd.Env = append(os.Environ(), "KUBEIAM_SYSTEMTEST_CHILD=nobus", "CHILD_DIR="+dir, "CHILD_BACKEND=keyring", "CHILD_CLUSTER=systemtest-rtt",
+			"CHILD_NO_SESSION_KEY=1") // the keyring itself, not the copy held for the session
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("child: %v\n%s", err, out)
@@ -160,8 +162,10 @@ func withoutBus(env []string) []string {
 	return out
 }
 
-// noBusChild opens the cache, reports hit or miss with the time it took, and
-// stores an entry on a miss when CHILD_PUT is set.
+// noBusChild opens the cache, reports the backend, hit or miss, the time
+// it took and where the data key came from, and stores an entry on a miss
+// when CHILD_PUT is set. CHILD_NO_SESSION_KEY=1 reads the key from the
+// keyring; CHILD_DENY_KEYCTL=1 runs with keyctl refused, as in a container.
 func noBusChild() int {
 	ctx := context.Background()
 	b, err := cache.ParseBackend(os.Getenv("CHILD_BACKEND"))
@@ -169,8 +173,15 @@ func noBusChild() int {
 		os.Stderr.WriteString(err.Error() + "\n")
 		return 3
 	}
+	if os.Getenv("CHILD_DENY_KEYCTL") == "1" {
+		if err := seccomptest.DenyKeyctl(); err != nil {
+			os.Stderr.WriteString(err.Error() + "\n")
+			return 3
+		}
+	}
 	start := time.Now()
-	c, err := cache.Open(cache.Options{Backend: b, Dir: os.Getenv("CHILD_DIR"), Warn: os.Stderr})
+	c, err := cache.Open(cache.Options{Backend: b, Dir: os.Getenv("CHILD_DIR"), Warn: os.Stderr,
+		NoSessionKey: os.Getenv("CHILD_NO_SESSION_KEY") == "1"})
 	if err != nil {
 		os.Stderr.WriteString(err.Error() + "\n")
 		return 3
@@ -191,6 +202,10 @@ func noBusChild() int {
 			return 3
 		}
 	}
-	os.Stdout.WriteString(string(c.Backend()) + " " + result + " " + took.String() + "\n")
+	src := c.KeySource()
+	if src == "" {
+		src = "-"
+	}
+	os.Stdout.WriteString(string(c.Backend()) + " " + result + " " + took.String() + " " + src + "\n")
 	return 0
 }

@@ -25,6 +25,15 @@ import (
 // session bus and gnome-keyring (with its own HOME, so its login keyring is a
 // fresh file) and runs the real checks, lockedSecretService, inside it.
 func TestLockedSecretService(t *testing.T) {
+	inPrivateKeyring(t, "TestLockedSecretServiceInside")
+}
+
+// inPrivateKeyring runs the test named inside in a private session bus with
+// its own unlocked gnome-keyring (its own HOME, so the login keyring is a
+// fresh file), where it may lock the keyring or watch the bus without
+// disturbing tests running in parallel.
+func inPrivateKeyring(t *testing.T, inside string) {
+	t.Helper()
 	requireBus(t)
 	var missing []string
 	for _, tool := range []string{"dbus-run-session", "gnome-keyring-daemon"} {
@@ -41,12 +50,12 @@ func TestLockedSecretService(t *testing.T) {
 	}
 	home := t.TempDir()
 	cmd := exec.Command("dbus-run-session", "--", "sh", "-c",
-		`echo -n pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec "$0" -test.run='^TestLockedSecretServiceInside$' -test.v -test.count=1`,
-		os.Args[0])
+		`echo -n pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec "$0" -test.run="^$1\$" -test.v -test.count=1`,
+		os.Args[0], inside)
 	cmd.Env = append(withoutBus(os.Environ()), "HOME="+home, "XDG_DATA_HOME="+home+"/data", "XDG_RUNTIME_DIR="+home,
 		"KUBEIAM_SYSTEMTEST_PRIVATE_KEYRING=1")
 	out, err := cmd.CombinedOutput()
-	if err != nil || !bytes.Contains(out, []byte("--- PASS: TestLockedSecretServiceInside")) {
+	if err != nil || !bytes.Contains(out, []byte("--- PASS: "+inside)) {
 		t.Fatalf("private keyring session: %v\n%s", err, out)
 	}
 	for _, l := range strings.Split(string(out), "\n") {
@@ -56,32 +65,34 @@ func TestLockedSecretService(t *testing.T) {
 	}
 }
 
+// insidePrivateKeyring skips a test meant to run only in inPrivateKeyring.
+func insidePrivateKeyring(t *testing.T) {
+	if os.Getenv("KUBEIAM_SYSTEMTEST_PRIVATE_KEYRING") != "1" {
+		t.Skip("runs inside a private keyring session (inPrivateKeyring)")
+	}
+}
+
 // TestLockedSecretServiceInside runs only inside the private session.
 func TestLockedSecretServiceInside(t *testing.T) {
-	if os.Getenv("KUBEIAM_SYSTEMTEST_PRIVATE_KEYRING") != "1" {
-		t.Skip("runs inside TestLockedSecretService's private keyring session")
-	}
+	insidePrivateKeyring(t)
 	ctx := context.Background()
 	used := t.TempDir()
 	if err := openCache(t, cache.Keyring, used).Put(ctx, sampleEntry(cache.Key{ClusterID: "locked"}, "k8s-aws-v1.locked")); err != nil {
 		t.Fatal(err)
 	}
 
-	conn, err := dbus.SessionBus()
-	if err != nil {
+	lockKeyring(t)
+
+	// The data key was read before the keyring was locked, and is held for
+	// the session: hits go on, sealed, with no warning, until it lapses.
+	out, stderr := runChild(t, "CHILD_DIR="+used, "CHILD_BACKEND=keyring", "CHILD_CLUSTER=locked")
+	if !strings.HasPrefix(out, "keyring hit ") || !strings.HasSuffix(out, " session\n") || stderr != "" {
+		t.Errorf("with the key held for the session, the child said %q, stderr %q; want a keyring hit with the session key", out, stderr)
+	}
+	// Once it lapses (dropped here), the locked keyring is what counts.
+	if err := cache.DropSessionKey(); err != nil {
 		t.Fatal(err)
 	}
-	svc := conn.Object("org.freedesktop.secrets", "/org/freedesktop/secrets")
-	var coll dbus.ObjectPath
-	if err := svc.Call("org.freedesktop.Secret.Service.ReadAlias", 0, "default").Store(&coll); err != nil {
-		t.Fatal(err)
-	}
-	var locked []dbus.ObjectPath
-	var prompt dbus.ObjectPath
-	if err := svc.Call("org.freedesktop.Secret.Service.Lock", 0, []dbus.ObjectPath{coll}).Store(&locked, &prompt); err != nil {
-		t.Fatalf("could not lock %s: %v", coll, err)
-	}
-	t.Cleanup(func() { unlockCollection(t, svc, coll) })
 
 	for _, tc := range []struct {
 		name, dir, backend, want, warn string
@@ -102,7 +113,7 @@ func TestLockedSecretServiceInside(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v\n%s", err, &stderr)
 			}
-			if f := strings.Fields(string(out)); len(f) == 3 {
+			if f := strings.Fields(string(out)); len(f) >= 3 {
 				if d, err := time.ParseDuration(f[2]); err != nil || d > 2500*time.Millisecond {
 					t.Errorf("open + Get took %s (%v)", f[2], err)
 				}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/kubeiam/kubeiam/internal/cmd/root"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
+	"github.com/kubeiam/kubeiam/internal/seccomptest"
 	"github.com/kubeiam/kubeiam/internal/ststest"
 )
 
@@ -18,7 +20,17 @@ func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		// The front answers cache hits and hands the rest to kubeiam-core,
 		// found on PATH here as it is beside kubeiam when installed.
-		"kubeiam":      main,
+		// KUBEIAM_TEST_DENY_KEYCTL=1 runs it with keyctl refused, as a
+		// container's seccomp profile does.
+		"kubeiam": func() {
+			if os.Getenv("KUBEIAM_TEST_DENY_KEYCTL") == "1" {
+				if err := seccomptest.DenyKeyctl(); err != nil {
+					fmt.Fprintln(os.Stderr, err)
+					os.Exit(3)
+				}
+			}
+			main()
+		},
 		"kubeiam-core": func() { os.Exit(root.Main(context.Background(), os.Args, iostreams.System())) },
 		// The drop-in: the front under the upstream client's name.
 		"aws-iam-authenticator": main,

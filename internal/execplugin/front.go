@@ -149,7 +149,9 @@ func serveCached(ctx context.Context, req *Request, info ExecInfo, getenv func(s
 	}
 	// Warnings wait until the front answers: on a miss kubeiam-core opens
 	// the same cache and says them, and each must be said once.
-	c, err := cache.Open(cache.Options{Backend: backend, Warn: errOut, HoldWarnings: true})
+	opts := CacheOptions(backend, getenv)
+	opts.Warn, opts.HoldWarnings = errOut, true
+	c, err := cache.Open(opts)
 	if err != nil {
 		return false
 	}
@@ -157,7 +159,7 @@ func serveCached(ctx context.Context, req *Request, info ExecInfo, getenv func(s
 	serve := func(e *cache.Entry) bool {
 		c.FlushWarnings()
 		if req.Verbose {
-			fmt.Fprintf(errOut, "kubeiam: cached token (%s backend), valid until %s\n", c.Backend(), e.TokenExpiry.Format(time.RFC3339))
+			fmt.Fprintf(errOut, "kubeiam: cached token (%s), valid until %s\n", CacheNote(c), e.TokenExpiry.Format(time.RFC3339))
 		}
 		return Write(w, info, req.TokenOnly, e.Token, e.TokenExpiry) == nil
 	}

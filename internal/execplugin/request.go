@@ -1,6 +1,12 @@
 package execplugin
 
-import "github.com/kubeiam/kubeiam/token/execargs"
+import (
+	"fmt"
+	"strings"
+
+	"github.com/kubeiam/kubeiam/cache"
+	"github.com/kubeiam/kubeiam/token/execargs"
+)
 
 // Request is the token call as typed; it lives in the public package
 // execargs because kubeconfig.TokenRequest returns it. The alias keeps this
@@ -11,7 +17,30 @@ type Request = execargs.Request
 const (
 	ClusterIDEnv = execargs.ClusterIDEnv
 	CacheEnv     = execargs.CacheEnv
+	// SessionKeyEnv=off reads the cache's data key from the keyring on
+	// every call instead of keeping a copy for the session (cache package).
+	SessionKeyEnv = "KUBEIAM_SESSION_KEY"
 )
+
+// CacheOptions are the cache options of a token call for backend b.
+func CacheOptions(b cache.Backend, getenv func(string) string) cache.Options {
+	off := strings.ToLower(getenv(SessionKeyEnv))
+	return cache.Options{Backend: b, NoSessionKey: off == "off" || off == "0" || off == "false"}
+}
+
+// CacheNote says, for -v, which backend answered and where its key came from.
+func CacheNote(c *cache.Cache) string {
+	switch c.KeySource() {
+	case "session":
+		return "keyring backend, data key held for the session"
+	case "keyring":
+		if err := c.SessionKeyError(); err != nil {
+			return fmt.Sprintf("keyring backend, data key read from the keyring; not held for the session: %v", err)
+		}
+		return "keyring backend, data key read from the keyring"
+	}
+	return fmt.Sprintf("%s backend", c.Backend())
+}
 
 func firstNonEmpty(vs ...string) string {
 	for _, v := range vs {

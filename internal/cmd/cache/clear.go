@@ -28,7 +28,7 @@ func newClearCmd(io *iostreams.IOStreams, runF func(*Options) error) *cobra.Comm
 		},
 	}
 	cmd.Flags().StringVarP(&opts.ClusterID, "cluster-id", "i", "", "remove the entries of this cluster ID")
-	cmd.Flags().BoolVar(&opts.All, "all", false, "remove every entry")
+	cmd.Flags().BoolVar(&opts.All, "all", false, "remove every entry, and forget the data key held for this session")
 	return cmd
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/kubeiam/kubeiam/cache"
+	"github.com/kubeiam/kubeiam/internal/execplugin"
 	"github.com/kubeiam/kubeiam/token"
 	"github.com/kubeiam/kubeiam/token/chain"
 	"github.com/kubeiam/kubeiam/token/execargs"
@@ -257,6 +258,40 @@ func sourceName(s string) string {
 	return s
 }
 
+// checkSessionKey reports where the keyring's data key is held for the
+// login session, and for how long, without reading it.
+func checkSessionKey(rep *Report, getenv func(string) string) {
+	if execplugin.CacheOptions(cache.Auto, getenv).NoSessionKey {
+		rep.skip("session key", "off (%s=off): every cached call reads the keyring", execplugin.SessionKeyEnv)
+		return
+	}
+	st, err := cache.SessionKeyStatus()
+	switch {
+	case errors.Is(err, cache.ErrSessionKeyUnsupported):
+		rep.skip("session key", "not held: no kernel keyring on this platform, so every cached call reads the OS keyring")
+	case err != nil:
+		rep.skip("session key", "not held: %v; every cached call reads the OS keyring", err)
+	case st.Held && st.Remaining > 0:
+		rep.ok("session key", "the data key is held in %s for %s more without use (each use renews it; `kubeiam cache clear --all` drops it)", st.Where, shortDuration(st.Remaining))
+	case st.Held:
+		rep.ok("session key", "the data key is held in %s (each use renews its %s; `kubeiam cache clear --all` drops it)", st.Where, shortDuration(cache.SessionKeyIdle))
+	default:
+		rep.ok("session key", "not held now; the next keyring read keeps the data key in %s for %s without use", st.Where, shortDuration(cache.SessionKeyIdle))
+	}
+}
+
+// shortDuration drops a duration's empty tail: 1h, 59m, 1h30m.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
 // maskKey shows enough of an access key ID to tell keys apart. The ID is
 // not a secret, but it is also not worth pasting whole into a bug report.
 func maskKey(id string) string {
@@ -281,7 +316,9 @@ func checkCache(ctx context.Context, rep *Report, opts *Options, req *execargs.R
 		return
 	}
 	var warnings bytes.Buffer
-	c, err := cache.Open(cache.Options{Backend: backend, Warn: &warnings, KeyringTimeout: opts.Timeout})
+	// The keyring itself is asked, not the copy of its key held for the
+	// session: that is reported on its own line.
+	c, err := cache.Open(cache.Options{Backend: backend, Warn: &warnings, KeyringTimeout: opts.Timeout, NoSessionKey: true})
 	if err != nil {
 		rep.failErr("keyring", err, "")
 		return
@@ -302,6 +339,9 @@ func checkCache(ctx context.Context, rep *Report, opts *Options, req *execargs.R
 	default:
 		rep.warn("keyring", keyringFix(getenv)+"; or choose plain files knowingly with KUBEIAM_CACHE=file",
 			"the keyring this cache used before does not answer%s, so caching is off and every kubectl call signs anew%s", busNote(getenv), note)
+	}
+	if backend != cache.File {
+		checkSessionKey(rep, getenv)
 	}
 	if got == cache.None {
 		rep.skip("cache", "the token cache is off")

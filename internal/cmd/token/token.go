@@ -98,7 +98,9 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	c, err := cache.Open(cache.Options{Backend: backend, Warn: opts.IO.ErrOut})
+	copts := execplugin.CacheOptions(backend, getenv)
+	copts.Warn = opts.IO.ErrOut
+	c, err := cache.Open(copts)
 	if err != nil {
 		return err
 	}
@@ -111,7 +113,7 @@ func Run(ctx context.Context, opts *Options) error {
 	unlock, held := execplugin.AdoptLock(key.ID())
 	if !held {
 		if e := execplugin.Lookup(ctx, c, want, opts.Now(), minRemaining); e != nil {
-			opts.debugf("cached token (%s backend), valid until %s", c.Backend(), e.TokenExpiry.Format(time.RFC3339))
+			opts.debugf("cached token (%s), valid until %s", execplugin.CacheNote(c), e.TokenExpiry.Format(time.RFC3339))
 			return execplugin.Write(opts.IO.Out, info, req.TokenOnly, e.Token, e.TokenExpiry)
 		}
 		if unlock, err = c.Lock(ctx, key, lockTimeout); err != nil {
@@ -125,7 +127,7 @@ func Run(ctx context.Context, opts *Options) error {
 	e, _ := c.Get(ctx, key)
 	if e != nil && want.Usable(e, opts.Now(), minRemaining) {
 		if held {
-			opts.debugf("cached token (%s backend), valid until %s", c.Backend(), e.TokenExpiry.Format(time.RFC3339))
+			opts.debugf("cached token (%s), valid until %s", execplugin.CacheNote(c), e.TokenExpiry.Format(time.RFC3339))
 		} else {
 			opts.debugf("token refreshed by another kubeiam process")
 		}
