@@ -23,7 +23,7 @@ import (
 func NewCmd(io *iostreams.IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "mappings",
-		Short: "List, add and remove IAM mappings in an EKS Anywhere cluster spec (GitOps)",
+		Short: "List, add, remove, fix and explain IAM mappings in an EKS Anywhere cluster spec (GitOps)",
 		Long: `Edit the mapRoles, mapUsers and mapAccounts of the AWSIamConfig that a cluster
 spec's Cluster names, in place: comments, key order and the other documents
 stay as they are, so the diff you commit is the mapping change. The spec is
