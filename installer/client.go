@@ -13,6 +13,8 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kubeiam/kubeiam/internal/text"
 )
 
 // FieldManager is kubeiam's server-side apply field manager.
@@ -148,7 +150,7 @@ func (e *ConflictError) Error() string {
 		return e.Err.Error()
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d %s owned by another field manager (server-side apply conflict):", len(e.Fields), plural(len(e.Fields), "field is", "fields are"))
+	fmt.Fprintf(&b, "%d %s owned by another field manager (server-side apply conflict):", len(e.Fields), text.Plural(len(e.Fields), "field is", "fields are"))
 	for _, f := range e.Fields {
 		fmt.Fprintf(&b, "\n  %s %s: %s", f.Object, f.Field, f.Owner)
 	}

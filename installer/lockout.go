@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kubeiam/kubeiam/internal/text"
 )
 
 // MastersGroup is the group the apiserver grants every permission to,
@@ -105,7 +107,7 @@ func (e *LockoutError) Error() string {
 		return fmt.Sprintf("the change drops your own access: you are %s, mapped by %s, and no entry would map you after it", e.Caller, e.CallerMapping)
 	}
 	return fmt.Sprintf("after the change no mapping would reach cluster-admin; now %s:\n  %s",
-		plural(len(e.Before), "one does", "these do"), strings.Join(e.Before, "\n  "))
+		text.Plural(len(e.Before), "one does", "these do"), strings.Join(e.Before, "\n  "))
 }
 
 // LockoutCheck is what a mapping change is checked against.

@@ -8,6 +8,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/kubeiam/kubeiam/internal/text"
 )
 
 // MappingDiff is the aws-auth change in the user's terms.
@@ -29,7 +31,7 @@ type ForeignEntriesError struct{ Entries []string }
 
 func (e *ForeignEntriesError) Error() string {
 	return fmt.Sprintf("aws-auth has %d %s kubeiam did not write and the spec does not have:\n  %s",
-		len(e.Entries), plural(len(e.Entries), "entry", "entries"), strings.Join(e.Entries, "\n  "))
+		len(e.Entries), text.Plural(len(e.Entries), "entry", "entries"), strings.Join(e.Entries, "\n  "))
 }
 
 type entry struct {

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/kubeiam/kubeiam/internal/text"
 )
 
 // EKS Anywhere's API group, kinds and defaults.
@@ -112,18 +114,11 @@ func (e *ValidationError) Error() string {
 			n++
 		}
 	}
-	fmt.Fprintf(&b, "%s is not valid (%d %s):", e.File, n, plural(n, "problem", "problems"))
+	fmt.Fprintf(&b, "%s is not valid (%d %s):", e.File, n, text.Plural(n, "problem", "problems"))
 	for _, p := range e.Problems {
 		b.WriteString("\n  " + p.String())
 	}
 	return b.String()
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 // LoadSpec reads and validates a spec file ("-" is stdin).

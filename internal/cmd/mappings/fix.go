@@ -8,6 +8,7 @@ import (
 	"github.com/kubeiam/kubeiam/installer"
 	"github.com/kubeiam/kubeiam/internal/clierr"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
+	"github.com/kubeiam/kubeiam/internal/text"
 )
 
 // FixOptions are the flags of `kubeiam mappings fix`.
@@ -72,19 +73,12 @@ func RunFix(opts *FixOptions) error {
 	}
 	switch {
 	case len(left) > 0:
-		return clierr.WithHint(fmt.Errorf("%s: %d %s left that no rewrite fixes", opts.File, len(left), plural(len(left), "problem", "problems")),
+		return clierr.WithHint(fmt.Errorf("%s: %d %s left that no rewrite fixes", opts.File, len(left), text.Plural(len(left), "problem", "problems")),
 			"fix those lines by hand, then kubeiam server validate -f %s", opts.File)
 	case len(fixed) == 0:
 		fmt.Fprintf(opts.IO.ErrOut, "%s: nothing to fix: every mapping ARN is one the server can match\n", opts.File)
 	case !opts.DryRun:
-		fmt.Fprintf(opts.IO.ErrOut, "%s: %d %s rewritten; apply with: kubeiam server sync -f %s\n", opts.File, len(fixed), plural(len(fixed), "entry", "entries"), opts.File)
+		fmt.Fprintf(opts.IO.ErrOut, "%s: %d %s rewritten; apply with: kubeiam server sync -f %s\n", opts.File, len(fixed), text.Plural(len(fixed), "entry", "entries"), opts.File)
 	}
 	return nil
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }

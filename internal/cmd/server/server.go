@@ -14,6 +14,7 @@ import (
 	"github.com/kubeiam/kubeiam/installer"
 	"github.com/kubeiam/kubeiam/internal/clierr"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
+	"github.com/kubeiam/kubeiam/internal/text"
 )
 
 // NewCmd builds `kubeiam server` and its verbs.
@@ -64,7 +65,7 @@ func (s *specFlags) load(io *iostreams.IOStreams) (*installer.Spec, error) {
 		fmt.Fprintln(io.ErrOut, w.String())
 	}
 	if n := installer.Fixable(spec.Warnings); n > 0 && s.File != "-" {
-		fmt.Fprintf(io.ErrOut, "hint: these %d %s never match a caller; kubeiam mappings fix -f %s rewrites them to the form the server matches\n", n, plural(n, "entry", "entries"), s.File)
+		fmt.Fprintf(io.ErrOut, "hint: these %d %s never match a caller; kubeiam mappings fix -f %s rewrites them to the form the server matches\n", n, text.Plural(n, "entry", "entries"), s.File)
 	}
 	return spec, nil
 }
@@ -203,10 +204,3 @@ func readCertDir(dir string) (cert, key []byte, err error) {
 }
 
 func defaultTimeout() time.Duration { return 5 * time.Minute }
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
