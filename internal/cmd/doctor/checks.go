@@ -52,6 +52,7 @@ func Diagnose(ctx context.Context, opts *Options) *Report {
 		getenv, req = tgt.getenv, &tgt.req
 	}
 	if tgt != nil && tgt.aws {
+		checkSignIn(ctx, rep, opts, tgt)
 		checkAWS(ctx, rep, opts, tgt)
 	} else {
 		rep.skip("credentials", "the context does not log in with AWS IAM")

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
@@ -12,6 +13,7 @@ import (
 	"github.com/kubeiam/kubeiam/internal/input"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
 	"github.com/kubeiam/kubeiam/kubeconfig"
+	"github.com/kubeiam/kubeiam/token/sso"
 )
 
 // NewProfileCmd builds `kubeiam profile` and its verbs.
@@ -140,22 +142,49 @@ func NewProfileListCmd(io *iostreams.IOStreams, runF func(*ProfileListOptions) e
 	return cmd
 }
 
-// RunProfileList prints the bindings.
+// listed is a binding with the SSO session its profile depends on.
+type listed struct {
+	kubeconfig.Binding
+	SSO *sso.Summary `json:"sso,omitempty"`
+}
+
+// RunProfileList prints the bindings, and for contexts whose profile signs
+// in with IAM Identity Center, the SSO session, when its token expires and
+// whether kubeiam can renew it without a person (files only, no network).
 func RunProfileList(opts *ProfileListOptions) error {
 	bs, err := kubeconfig.ListBindings(kubeconfig.DefaultFiles(opts.Kubeconfig))
 	if err != nil {
 		return err
 	}
-	if bs == nil {
-		bs = []kubeconfig.Binding{}
+	now := time.Now()
+	rows := make([]listed, 0, len(bs))
+	withSSO := false
+	summaries := map[string]*sso.Summary{}
+	for _, b := range bs {
+		r := listed{Binding: b}
+		if b.ClusterID != "" {
+			sum, ok := summaries[b.Profile]
+			if !ok {
+				// A profile that does not load is doctor's to explain;
+				// the list lists.
+				if s, err := sso.Resolve(b.Profile); err == nil && s != nil {
+					d := s.Describe(now)
+					sum = &d
+				}
+				summaries[b.Profile] = sum
+			}
+			r.SSO = sum
+			withSSO = withSSO || sum != nil
+		}
+		rows = append(rows, r)
 	}
 	switch opts.Output {
 	case "json":
 		enc := json.NewEncoder(opts.IO.Out)
 		enc.SetIndent("", "  ")
-		return enc.Encode(bs)
+		return enc.Encode(rows)
 	case "yaml":
-		data, err := yaml.Marshal(bs)
+		data, err := yaml.Marshal(rows)
 		if err != nil {
 			return err
 		}
@@ -163,7 +192,11 @@ func RunProfileList(opts *ProfileListOptions) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CURRENT\tCONTEXT\tCLUSTER\tCLUSTER ID\tPROFILE\tROLE\tCOMMAND")
+	header := "CURRENT\tCONTEXT\tCLUSTER\tCLUSTER ID\tPROFILE\tROLE\tCOMMAND"
+	if withSSO {
+		header += "\tSSO"
+	}
+	fmt.Fprintln(tw, header)
 	// Values come from kubeconfig files, which may hold anything: a newline
 	// in a profile would print as a row of its own.
 	dash := func(s string) string {
@@ -172,12 +205,20 @@ func RunProfileList(opts *ProfileListOptions) error {
 		}
 		return input.Display(s)
 	}
-	for _, b := range bs {
+	for _, r := range rows {
 		cur := ""
-		if b.Current {
+		if r.Current {
 			cur = "*"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cur, input.Display(b.Context), dash(b.Cluster), dash(b.ClusterID), dash(b.Profile), dash(b.RoleARN), dash(b.Command))
+		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", cur, input.Display(r.Context), dash(r.Cluster), dash(r.ClusterID), dash(r.Profile), dash(r.RoleARN), dash(r.Command))
+		if withSSO {
+			ssoText := ""
+			if r.SSO != nil {
+				ssoText = r.SSO.Text(now)
+			}
+			line += "\t" + dash(ssoText)
+		}
+		fmt.Fprintln(tw, line)
 	}
 	return tw.Flush()
 }

@@ -32,6 +32,9 @@ type Options struct {
 	Getenv  func(string) string
 	Now     func() time.Time
 	Request execargs.Request
+	// Prog is how the user runs kubeiam ("kubeiam", "kubectl iam"), for
+	// the commands messages name.
+	Prog string
 }
 
 // NewCmd builds `kubeiam token`; runF replaces Run in tests.
@@ -71,6 +74,7 @@ identity make one STS call between them.`,
 			if err := opts.Request.Validate(); err != nil {
 				return &clierr.UsageError{Err: err}
 			}
+			opts.Prog = cmd.Root().DisplayName()
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -167,8 +171,15 @@ func Run(ctx context.Context, opts *Options) error {
 		opts.debugf("signing with cached credentials valid until %s", cc.Expires.Format(time.RFC3339))
 		creds = aws.Credentials{AccessKeyID: cc.AccessKeyID, SecretAccessKey: cc.SecretAccessKey, SessionToken: cc.SessionToken,
 			Source: cc.Source, CanExpire: cc.CanExpire, Expires: cc.Expires}
-	} else if creds, err = sess.Credentials(ctx); err != nil {
-		return err
+	} else {
+		// An SSO profile's token is renewed, or signed in to, first: the
+		// SDK only reads it.
+		if err := ensureSSO(ctx, opts, info, opts.Prog); err != nil {
+			return err
+		}
+		if creds, err = sess.Credentials(ctx); err != nil {
+			return err
+		}
 	}
 	tok, err := token.Presign(ctx, creds, req.ClusterID, sess.Endpoint, opts.Now())
 	if err != nil {

@@ -1,0 +1,91 @@
+package sso
+
+import (
+	"errors"
+	"io/fs"
+	"strings"
+	"time"
+)
+
+// Summary is what `kubeiam profile list` and `kubeiam doctor` say of the SSO
+// session a context depends on. Making it reads files only.
+type Summary struct {
+	// Session names it: the sso-session name, or the start URL of a legacy
+	// profile.
+	Session string `json:"session"`
+	// SignedIn: a token file exists.
+	SignedIn bool `json:"signedIn"`
+	// ExpiresAt is when the access token expires (zero when not signed in).
+	ExpiresAt time.Time `json:"expiresAt,omitzero"`
+	// CanRenew: a refresh token and a client registration that is still
+	// valid let kubeiam renew the token without a person.
+	CanRenew bool `json:"canRenew"`
+	// Problem is why the token file could not be read, if it could not.
+	Problem string `json:"problem,omitempty"`
+}
+
+// Describe summarises the session's sign-in at now, with no network call.
+func (s *Session) Describe(now time.Time) Summary {
+	sum := Summary{Session: s.Name}
+	if sum.Session == "" {
+		sum.Session = s.StartURL
+	}
+	tok, err := s.ReadToken()
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return sum
+	case err != nil:
+		sum.Problem = err.Error()
+		return sum
+	}
+	sum.SignedIn, sum.ExpiresAt = true, tok.ExpiresAt
+	sum.CanRenew = tok.RefreshToken != "" && tok.ClientID != "" && tok.ClientSecret != "" &&
+		now.Before(tok.RegistrationExpiresAt)
+	return sum
+}
+
+// Text is the summary in a few words, for tables: "my-sso: expires in 42m,
+// renews silently", "my-sso: not signed in".
+func (m Summary) Text(now time.Time) string {
+	switch {
+	case m.Problem != "":
+		return m.Session + ": " + m.Problem
+	case !m.SignedIn:
+		return m.Session + ": not signed in"
+	}
+	var s string
+	if left := m.ExpiresAt.Sub(now); left > 0 {
+		s = m.Session + ": expires in " + roundDuration(left)
+	} else {
+		s = m.Session + ": expired " + roundDuration(-left) + " ago"
+	}
+	if m.CanRenew {
+		return s + ", renews silently"
+	}
+	return s + ", then needs a sign-in"
+}
+
+func roundDuration(d time.Duration) string {
+	if d >= time.Minute {
+		return strings.TrimSuffix(d.Truncate(time.Minute).String(), "0s")
+	}
+	return d.Truncate(time.Second).String()
+}
+
+// ForProfile returns the SSO session that credentials for profile come from
+// (nil if none), following the AWS SDK's order: a profile named explicitly
+// wins; without one, keys or a web identity token in the environment win
+// over AWS_PROFILE and the default profile. getenv is the environment the
+// credentials are loaded in (a kubeconfig exec block's, for doctor).
+func ForProfile(profile string, getenv func(string) string) (*Session, error) {
+	if profile == "" {
+		if (getenv("AWS_ACCESS_KEY_ID") != "" && getenv("AWS_SECRET_ACCESS_KEY") != "") || getenv("AWS_WEB_IDENTITY_TOKEN_FILE") != "" {
+			return nil, nil
+		}
+		profile = getenv("AWS_PROFILE")
+		if profile == "" {
+			profile = getenv("AWS_DEFAULT_PROFILE")
+		}
+	}
+	return Resolve(profile)
+}
