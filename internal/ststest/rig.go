@@ -8,7 +8,9 @@ import (
 
 // Rig is a Server reachable both ways a test may want: directly over plain
 // HTTP (for AWS_ENDPOINT_URL_STS) and through the intercepting Proxy under
-// real STS host names (for HTTPS_PROXY + SSL_CERT_FILE).
+// real host names (for HTTPS_PROXY + SSL_CERT_FILE), with the EKS and SSO
+// stand-ins beside it: the proxy hands each request to the stand-in its
+// Host names (see Mux).
 type Rig struct {
 	*Server
 	// Endpoint is the plain-HTTP URL of the server, for AWS_ENDPOINT_URL_STS.
@@ -21,6 +23,11 @@ type Rig struct {
 	// EKSEndpoint is its plain-HTTP URL, for AWS_ENDPOINT_URL_EKS.
 	EKS         *EKS
 	EKSEndpoint string
+	// SSO is the IAM Identity Center stand-in (OIDC and portal);
+	// SSOEndpoint is its plain-HTTP URL, for both AWS_ENDPOINT_URL_SSO_OIDC
+	// and AWS_ENDPOINT_URL_SSO.
+	SSO         *SSO
+	SSOEndpoint string
 }
 
 // Start starts a Rig for the test and stops it in t.Cleanup. Requests are
@@ -39,19 +46,22 @@ func Start(t testing.TB, opts Options) *Rig {
 	if err := ca.WriteBundle(bundle); err != nil {
 		t.Fatal(err)
 	}
-	px, err := NewProxy(ca, srv, ProxyOptions{Logf: opts.Logf})
+	eks, sso := NewEKS(srv), NewSSO(srv)
+	mux := &Mux{STS: srv, EKS: eks, SSO: sso}
+	px, err := NewProxy(ca, mux, ProxyOptions{Logf: opts.Logf, Allow: mux.Handles})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv)
-	eks := NewEKS(srv)
 	es := httptest.NewServer(eks)
+	ss := httptest.NewServer(sso)
 	t.Cleanup(func() {
 		hs.Close()
 		es.Close()
+		ss.Close()
 		_ = px.Close()
 	})
-	return &Rig{Server: srv, Endpoint: hs.URL, Proxy: px, CA: ca, CABundle: bundle, EKS: eks, EKSEndpoint: es.URL}
+	return &Rig{Server: srv, Endpoint: hs.URL, Proxy: px, CA: ca, CABundle: bundle, EKS: eks, EKSEndpoint: es.URL, SSO: sso, SSOEndpoint: ss.URL}
 }
 
 // Env returns the environment a child process needs to reach the stand-in
@@ -79,6 +89,8 @@ func (r *Rig) UseAs(t testing.TB, id Identity, dir string) {
 		"AWS_SESSION_TOKEN":           id.SessionToken,
 		"AWS_ENDPOINT_URL_STS":        r.Endpoint,
 		"AWS_ENDPOINT_URL_EKS":        r.EKSEndpoint,
+		"AWS_ENDPOINT_URL_SSO_OIDC":   r.SSOEndpoint,
+		"AWS_ENDPOINT_URL_SSO":        r.SSOEndpoint,
 		"AWS_CONFIG_FILE":             filepath.Join(dir, "aws-config"),
 		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "aws-credentials"),
 		"AWS_EC2_METADATA_DISABLED":   "true",
