@@ -29,9 +29,10 @@ import (
 
 // flagCompletions maps a flag name to the function that completes it.
 var flagCompletions = map[string]cobra.CompletionFunc{
-	"context":    Contexts,
-	"profile":    Profiles,
-	"cluster-id": ClusterIDs,
+	"context":     Contexts,
+	"profile":     Profiles,
+	"cluster-id":  ClusterIDs,
+	"sso-session": SSOSessions,
 }
 
 // contextFirst are the verbs whose first argument is a kubeconfig context.
@@ -117,10 +118,7 @@ func Profiles(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completi
 // sorted and without duplicates. Unreadable files contribute nothing.
 func AWSProfiles() []string {
 	home, _ := os.UserHomeDir()
-	cfg := os.Getenv("AWS_CONFIG_FILE")
-	if cfg == "" {
-		cfg = filepath.Join(home, ".aws", "config")
-	}
+	cfg := awsConfigFile()
 	creds := os.Getenv("AWS_SHARED_CREDENTIALS_FILE")
 	if creds == "" {
 		creds = filepath.Join(home, ".aws", "credentials")
@@ -147,6 +145,28 @@ func AWSProfiles() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// SSOSessions completes the [sso-session NAME] sections of AWS_CONFIG_FILE
+// (default ~/.aws/config).
+func SSOSessions(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	var out []cobra.Completion
+	for _, name := range iniSections(awsConfigFile()) {
+		if n, ok := strings.CutPrefix(name, "sso-session "); ok {
+			if n = strings.TrimSpace(n); n != "" && strings.HasPrefix(n, toComplete) {
+				out = append(out, n)
+			}
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+func awsConfigFile() string {
+	if f := os.Getenv("AWS_CONFIG_FILE"); f != "" {
+		return f
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".aws", "config")
 }
 
 func iniSections(path string) []string {

@@ -230,3 +230,59 @@ func readSection(path, name string) (map[string]string, bool, error) {
 	}
 	return kv, found, sc.Err()
 }
+
+// Sessions returns every session the shared config file names: each
+// [sso-session NAME] section and the start URL of each legacy profile, once
+// each. Sections and profiles that do not resolve are left out.
+func Sessions() ([]*Session, error) {
+	cfgFile, _ := configFiles()
+	names, err := sectionNames(cfgFile)
+	if err != nil {
+		return nil, fmt.Errorf("could not read %s: %w", cfgFile, err)
+	}
+	var out []*Session
+	seen := map[string]bool{}
+	for _, sec := range names {
+		var s *Session
+		switch {
+		case strings.HasPrefix(sec, "sso-session "):
+			s, _ = ResolveSession(strings.TrimPrefix(sec, "sso-session "))
+		case sec == "default" || strings.HasPrefix(sec, "profile "):
+			if s, _ = Resolve(strings.TrimPrefix(sec, "profile ")); s != nil && !s.Legacy() {
+				s = nil // its sso-session section is listed on its own
+			}
+		}
+		if s != nil && !seen[s.cacheKey()] {
+			seen[s.cacheKey()] = true
+			s.Profile = ""
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// SameSession reports whether a and b sign in to the same token file.
+func SameSession(a, b *Session) bool {
+	return a != nil && b != nil && a.cacheKey() == b.cacheKey()
+}
+
+// sectionNames lists the section names of an INI file in order, spaces
+// normalised; a missing file has none.
+func sectionNames(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if line := strings.TrimSpace(sc.Text()); strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]") {
+			out = append(out, strings.Join(strings.Fields(line[1:len(line)-1]), " "))
+		}
+	}
+	return out, sc.Err()
+}

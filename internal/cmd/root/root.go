@@ -15,6 +15,7 @@ import (
 	cachecmd "github.com/kubeiam/kubeiam/internal/cmd/cache"
 	doctorcmd "github.com/kubeiam/kubeiam/internal/cmd/doctor"
 	kubeconfigcmd "github.com/kubeiam/kubeiam/internal/cmd/kubeconfig"
+	logincmd "github.com/kubeiam/kubeiam/internal/cmd/login"
 	mappingscmd "github.com/kubeiam/kubeiam/internal/cmd/mappings"
 	servercmd "github.com/kubeiam/kubeiam/internal/cmd/server"
 	shellcmd "github.com/kubeiam/kubeiam/internal/cmd/shell"
@@ -60,6 +61,8 @@ aws-iam-authenticator (EKS Anywhere, EKS), plus the tools around it.`,
 		servercmd.NewCmd(io),
 		mappingscmd.NewCmd(io),
 		whoamicmd.NewCmd(io, nil),
+		logincmd.NewCmd(io, nil),
+		logincmd.NewLogoutCmd(io, nil),
 	)
 	completion.Register(cmd)
 	return cmd
