@@ -78,6 +78,17 @@ func ensureSSO(ctx context.Context, opts *Options, info execplugin.ExecInfo, pro
 			return nil
 		}
 		opts.debugf("%s: renewal failed: %v", s, err)
+		var refused *sso.LoginNeededError
+		if errors.As(err, &refused) {
+			// The identity provider will not renew with this refresh
+			// token again: forget it, so the next call (kubectl runs the
+			// plugin again at once) fails without asking.
+			dead := *tok
+			dead.RefreshToken = ""
+			if werr := s.WriteToken(&dead); werr != nil {
+				opts.debugf("%s: could not forget the refused refresh token: %v", s, werr)
+			}
+		}
 		if !interactive && !browser {
 			return ssoExpired(s, tok, &opts.Request, prog)
 		}
