@@ -3,10 +3,10 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"testing"
