@@ -33,6 +33,8 @@ type rig struct {
 	caBundle string
 	caPEM    []byte
 	alice    ststest.Identity
+	// closers stop servers subjects started (the SSO stand-in).
+	closers []func()
 }
 
 func startRig(dir string) (*rig, error) {
@@ -53,6 +55,9 @@ func startRig(dir string) (*rig, error) {
 }
 
 func (r *rig) close() {
+	for _, c := range r.closers {
+		c()
+	}
 	r.http.Close()
 	_ = r.proxy.Close()
 }

@@ -81,6 +81,9 @@ type subject struct {
 	cmd func() (*exec.Cmd, error)
 	// check validates one run's output; a subject failing it is not timed.
 	check func(s sample) error
+	// expectExit is the exit code a run must end with; non-zero for a
+	// subject that times a failure (its check reads stderr).
+	expectExit int
 
 	wall, cpu []time.Duration
 	failures  int
@@ -108,7 +111,7 @@ func roundRobin(ctx context.Context, subjects []*subject, rounds int, seed uint6
 			if err != nil {
 				return fmt.Errorf("%s: %w", s.Label, err)
 			}
-			smp, err := timeCmd(cmd)
+			smp, err := s.run(cmd)
 			if err != nil {
 				s.failures++
 				s.lastErr = err
@@ -129,7 +132,7 @@ func sanity(s *subject) {
 	cmd, err := s.cmd()
 	if err == nil {
 		var smp sample
-		if smp, err = timeCmd(cmd); err == nil {
+		if smp, err = s.run(cmd); err == nil {
 			err = s.check(smp)
 		}
 	}
@@ -140,4 +143,19 @@ func sanity(s *subject) {
 	case err != nil:
 		s.broken = err
 	}
+}
+
+// run times one run of s: an exit code other than expectExit is an error.
+func (s *subject) run(cmd *exec.Cmd) (sample, error) {
+	smp, err := timeCmd(cmd)
+	if s.expectExit == 0 {
+		return smp, err
+	}
+	switch {
+	case err == nil:
+		return smp, fmt.Errorf("%s: succeeded, want exit code %d", strings.Join(cmd.Args, " "), s.expectExit)
+	case cmd.ProcessState != nil && cmd.ProcessState.ExitCode() == s.expectExit:
+		return smp, nil
+	}
+	return smp, err
 }

@@ -83,6 +83,11 @@ func processSubjects(cfg *config, e *env, r *rig, v *verifier, floor, probe stri
 			},
 			check: answeredBy(v.expectCaller(roleSessionARN()), kubeiam, e.with(sts), append(slices.Clone(roleToken), "--no-cache"))},
 	)
+	sso, err := ssoSubjects(e, r, v, kubeiam)
+	if err != nil {
+		return nil, nil, err
+	}
+	subjects = append(subjects, sso...)
 	shell, err := shellSubject(e, kubeiam)
 	if err != nil {
 		return nil, nil, err

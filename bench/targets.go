@@ -59,6 +59,7 @@ func targets(res *Results) []Target {
 	for _, c := range []struct{ key, name, why string }{
 		{kCachedFile, "cached (file) ≤ 2× floor", "subject missing or broken"},
 		{kCachedKeyr, "cached (Secret Service) ≤ 2× floor", "no keyring session"},
+		{kSSOCached, "cached SSO-derived token ≤ 2× floor", "subject missing or broken"},
 	} {
 		v, ok := med(c.key)
 		if !ok || !haveFloor {
@@ -92,6 +93,16 @@ func targets(res *Results) []Target {
 		missing("uncached static ≥ 3× faster than aws-iam-authenticator", "≥ 3.00×", kAuth, "authenticator not built")
 	}
 
+	if ex, ok := med(kSSOExpired); ok {
+		m := fmt.Sprintf("%.2f ms", ex)
+		if haveFloor {
+			m += fmt.Sprintf(" (%.2f× floor)", ex/floor)
+		}
+		ts = append(ts, Target{Name: "SSO session expired, not interactive: fails ≤ 50 ms", Limit: "≤ 50 ms", Subject: kSSOExpired,
+			Measured: m, Status: status(ex <= 50), Margin: margin(ex, 50)})
+	} else {
+		missing("SSO session expired, not interactive: fails ≤ 50 ms", "≤ 50 ms", kSSOExpired, "subject missing or broken")
+	}
 	if sh, ok := med(kShell); ok {
 		ts = append(ts, Target{Name: "kubeiam shell CTX -- true ≤ 30 ms", Limit: "≤ 30 ms", Subject: kShell,
 			Measured: fmt.Sprintf("%.2f ms", sh), Status: status(sh <= 30), Margin: margin(sh, 30)})
