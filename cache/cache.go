@@ -425,23 +425,15 @@ func (c *Cache) Clear(ctx context.Context, clusterID string, all bool) (int, err
 	if err != nil {
 		return 0, err
 	}
-	n := 0
-	for _, id := range ids {
-		if !all {
-			// Files we do not trust are not read; --all removes them.
-			fe, err := c.readEntry(id)
-			if err != nil || fe.Key.ClusterID != clusterID {
-				continue
-			}
+	// Files we do not trust are not read; --all removes them.
+	n, rerrs := c.removeEntries(ids, func(id string) bool {
+		if all {
+			return true
 		}
-		if err := os.Remove(c.entryPath(id)); err != nil {
-			if !isNotExist(err) {
-				errs = append(errs, err)
-			}
-			continue
-		}
-		n++
-	}
+		fe, err := c.readEntry(id)
+		return err == nil && fe.Key.ClusterID == clusterID
+	})
+	errs = append(errs, rerrs...)
 	if all {
 		des, _ := os.ReadDir(c.dir)
 		for _, de := range des {

@@ -83,11 +83,23 @@ func (c *Cache) RemoveMatching(ctx context.Context, match func(Key) bool) (int, 
 	if err != nil {
 		return 0, err
 	}
+	n, errs := c.removeEntries(ids, func(id string) bool {
+		fe, err := c.readEntry(id)
+		return err == nil && fe.Key.ID() == id && match(fe.Key)
+	})
+	if len(errs) > 0 {
+		return n, fmt.Errorf("could not remove cache entries: %w", errors.Join(errs...))
+	}
+	return n, nil
+}
+
+// removeEntries removes the entries among ids that remove accepts and
+// returns how many went; entries already gone are no error.
+func (c *Cache) removeEntries(ids []string, remove func(id string) bool) (int, []error) {
 	n := 0
 	var errs []error
 	for _, id := range ids {
-		fe, err := c.readEntry(id)
-		if err != nil || fe.Key.ID() != id || !match(fe.Key) {
+		if !remove(id) {
 			continue
 		}
 		if err := os.Remove(c.entryPath(id)); err != nil {
@@ -98,8 +110,5 @@ func (c *Cache) RemoveMatching(ctx context.Context, match func(Key) bool) (int, 
 		}
 		n++
 	}
-	if len(errs) > 0 {
-		return n, fmt.Errorf("could not remove cache entries: %w", errors.Join(errs...))
-	}
-	return n, nil
+	return n, errs
 }

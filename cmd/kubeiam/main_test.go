@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,13 +38,44 @@ func TestMain(m *testing.M) {
 		// The kubectl plugin: krew installs the front as kubectl-iam, and
 		// kubectl runs `kubectl iam ARGS` as `kubectl-iam ARGS`.
 		"kubectl-iam": main,
+		// A person's browser, for BROWSER=browse: it opens the URL kubeiam
+		// shows (the SSO stand-in's sign-in page or device verification
+		// page) and follows the redirect back to kubeiam's loopback port.
+		// `browse --deny URL` clicks Deny instead.
+		"browse": func() { os.Exit(browse(os.Args[1:])) },
 	})
+}
+
+func browse(args []string) int {
+	deny := len(args) > 0 && args[0] == "--deny"
+	if deny {
+		args = args[1:]
+	}
+	if len(args) != 1 {
+		fmt.Fprintln(os.Stderr, "usage: browse [--deny] URL")
+		return 2
+	}
+	u := args[0]
+	if deny {
+		u += "&" + ststest.SSODenyParam + "=1"
+	}
+	resp, err := http.Get(u)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "browse:", err)
+		return 1
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintln(os.Stderr, "browse:", u, resp.Status)
+		return 1
+	}
+	return 0
 }
 
 // TestScripts runs the CLI cases in testdata/script: each reads as a usage
 // example and fails loudly when behaviour changes.
 func TestScripts(t *testing.T) {
-	eksEndpoint := eksFixture(t)
+	rig := eksFixture(t)
 	testscript.Run(t, testscript.Params{
 		Dir:                 "../../testdata/script",
 		RequireExplicitExec: true,
@@ -63,7 +95,13 @@ func TestScripts(t *testing.T) {
 			// --profile prod${NL}forged.
 			// The EKS stand-in with eksFixture's clusters, for the eks_*
 			// cases: they point AWS_ENDPOINT_URL_EKS at it.
-			env.Setenv("EKS_ENDPOINT", eksEndpoint)
+			env.Setenv("EKS_ENDPOINT", rig.EKSEndpoint)
+			// The STS and SSO stand-ins of the same rig, for the sso_* cases:
+			// they point AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL_SSO_OIDC and
+			// AWS_ENDPOINT_URL_SSO at them and write ssoConfig as their
+			// AWS config. Every SSO role session is sso-user@example.com.
+			env.Setenv("STS_ENDPOINT", rig.Endpoint)
+			env.Setenv("SSO_ENDPOINT", rig.SSOEndpoint)
 			env.Setenv("NL", "\n")
 			env.Setenv("CR", "\r")
 			env.Setenv("LS", "\u2028")
@@ -72,8 +110,8 @@ func TestScripts(t *testing.T) {
 	})
 }
 
-// eksFixture starts the EKS stand-in the scripts share (read-only) and
-// returns its URL. Profiles in the scripts use the stand-in's fixed keys:
+// eksFixture starts the rig whose EKS, STS and SSO stand-ins the scripts
+// share and returns it. Profiles in the scripts use the stand-in's fixed keys:
 // alice and mallory are in account 111122223333, carol in 444455556666.
 //
 //	111122223333 us-west-2: prod (ACTIVE), staging (CREATING),
@@ -82,7 +120,7 @@ func TestScripts(t *testing.T) {
 //	111122223333 ap-east-1: not enabled (UnrecognizedClientException)
 //	444455556666 eu-west-1: analytics (ACTIVE)
 //	mallory: AccessDeniedException everywhere
-func eksFixture(t *testing.T) string {
+func eksFixture(t *testing.T) *ststest.Rig {
 	rig := ststest.Start(t, ststest.Options{Logf: func(string, ...any) {}})
 	a, b := ststest.AccountA, ststest.AccountB
 	for _, c := range []ststest.EKSCluster{
@@ -97,5 +135,5 @@ func eksFixture(t *testing.T) string {
 	}
 	rig.EKS.DisableRegion(a, "ap-east-1")
 	rig.EKS.Deny(rig.Identity("mallory").ARN)
-	return rig.EKSEndpoint
+	return rig
 }

@@ -52,6 +52,10 @@ type SSO struct {
 // SSOUser is the user that signs in; role sessions are named after it.
 const SSOUser = "sso-user@example.com"
 
+// SSODenyParam, added to the /authorize or device verification URL, makes
+// the person refuse that one sign-in (a click on Deny).
+const SSODenyParam = "ssotest_deny"
+
 type ssoClient struct {
 	secret     string
 	grantTypes []string
@@ -283,10 +287,11 @@ func (s *SSO) verify(w http.ResponseWriter, r *http.Request) {
 	user := r.URL.Query().Get("user_code")
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	deny := s.deny || r.URL.Query().Get(SSODenyParam) != ""
 	for _, d := range s.devices {
 		if d.userCode == user {
-			d.approved, d.denied = !s.deny, s.deny
-			fmt.Fprintf(w, "ssotest: code %s %s\n", user, map[bool]string{true: "denied", false: "approved"}[s.deny])
+			d.approved, d.denied = !deny, deny
+			fmt.Fprintf(w, "ssotest: code %s %s\n", user, map[bool]string{true: "denied", false: "approved"}[deny])
 			return
 		}
 	}
@@ -313,7 +318,7 @@ func (s *SSO) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	back := url.Values{"state": {q.Get("state")}}
-	if s.deny {
+	if s.deny || q.Get(SSODenyParam) != "" {
 		back.Set("error", "access_denied")
 		back.Set("error_description", "the user denied the request")
 	} else {

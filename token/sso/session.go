@@ -106,7 +106,7 @@ func Resolve(profile string) (*Session, error) {
 		return nil, nil // no profile named and no default: not SSO
 	case errors.As(err, &notExist):
 		return nil, clierr.WithHint(fmt.Errorf("profile %q is not in %s or %s", profile, cfgFile, credFile),
-			"check the name (aws configure list-profiles), or set AWS_CONFIG_FILE")
+			"check the name, or point AWS_CONFIG_FILE at the file that has it")
 	case err != nil && strings.Contains(err.Error(), "failed to find SSO session section"):
 		// The SDK's wording; say which section and where.
 		name := strings.TrimSpace(err.Error()[strings.LastIndex(err.Error(), ",")+1:])
@@ -175,7 +175,7 @@ func ResolveSession(name string) (*Session, error) {
 	}
 	if !found {
 		return nil, clierr.WithHint(fmt.Errorf("%s has no [sso-session %s] section", cfgFile, name),
-			"add it with sso_start_url and sso_region (aws configure sso-session writes one)")
+			"add it with sso_start_url and sso_region")
 	}
 	s := &Session{Name: name, StartURL: kv["sso_start_url"], Region: kv["sso_region"], Scopes: DefaultScopes}
 	var missing []string

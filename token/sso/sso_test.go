@@ -480,14 +480,24 @@ func TestLoginCancelled(t *testing.T) {
 	}
 }
 
-func TestRenew(t *testing.T) {
+// signedIn signs in to profile's session with the PKCE flow.
+func signedIn(t *testing.T, profile string) (*ststest.Rig, *Session, *Client, *Token) {
+	t.Helper()
 	rig := setup(t)
-	s, _ := Resolve("dev")
+	s, err := Resolve(profile)
+	if err != nil {
+		t.Fatal(err)
+	}
 	c, _ := newClient(t, s)
 	tok, err := c.Login(context.Background(), LoginOptions{OpenBrowser: (&browser{t: t}).open})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return rig, s, c, tok
+}
+
+func TestRenew(t *testing.T) {
+	rig, s, c, tok := signedIn(t, "dev")
 	// Another tool added a field; the access token is about to expire.
 	tok.raw = map[string]json.RawMessage{"addedBy": json.RawMessage(`"other tool"`)}
 	tok.ExpiresAt = time.Now().Add(time.Minute)
@@ -523,13 +533,7 @@ func TestRenew(t *testing.T) {
 }
 
 func TestLogout(t *testing.T) {
-	rig := setup(t)
-	s, _ := Resolve("dev")
-	c, _ := newClient(t, s)
-	tok, err := c.Login(context.Background(), LoginOptions{OpenBrowser: (&browser{t: t}).open})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rig, s, c, tok := signedIn(t, "dev")
 	if err := c.Logout(context.Background()); err != nil {
 		t.Fatal(err)
 	}
