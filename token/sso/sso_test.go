@@ -496,6 +496,58 @@ func signedIn(t *testing.T, profile string) (*ststest.Rig, *Session, *Client, *T
 	return rig, s, c, tok
 }
 
+// With --no-browser nothing is opened; the printed URL is all a person
+// needs, on this machine (PKCE) or any other (device flow). A sign-in
+// nobody completes ends with one line.
+func TestLoginNoBrowser(t *testing.T) {
+	setup(t)
+	s, _ := Resolve("dev")
+	urlIn := func(out string) string {
+		for _, f := range strings.Fields(out) {
+			if strings.HasPrefix(f, "http") {
+				return f
+			}
+		}
+		return ""
+	}
+	opened := func(u string) error { t.Errorf("browser opened with --no-browser: %s", u); return nil }
+	for _, device := range []bool{true, false} {
+		c, _ := newClient(t, s)
+		out := &syncBuffer{}
+		go func() {
+			// The person reads stderr and follows the link.
+			for out.Len() == 0 || urlIn(out.String()) == "" {
+				time.Sleep(time.Millisecond)
+			}
+			(&browser{t: t}).open(urlIn(out.String()))
+		}()
+		c.wait = func(ctx context.Context, d time.Duration) error { time.Sleep(5 * time.Millisecond); return nil }
+		if _, err := c.Login(context.Background(), LoginOptions{DeviceCode: device, NoBrowser: true, Out: out, OpenBrowser: opened}); err != nil {
+			t.Fatalf("device=%v: %v\n%s", device, err, out.String())
+		}
+	}
+	c, _ := newClient(t, s)
+	c.browserTimeout = 20 * time.Millisecond
+	_, err := c.Login(context.Background(), LoginOptions{NoBrowser: true, OpenBrowser: opened})
+	if err == nil || err.Error() != `the sign-in to SSO session "corp" was not confirmed in time` {
+		t.Errorf("abandoned sign-in: %v", err)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuffer) Len() int       { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Len() }
+
 func TestRenew(t *testing.T) {
 	rig, s, c, tok := signedIn(t, "dev")
 	// Another tool added a field; the access token is about to expire.
