@@ -3,10 +3,12 @@ package sso
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -640,4 +642,60 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// The stand-in also answers under the real host names through the rig's
+// proxy (HTTPS_PROXY + SSL_CERT_FILE for a child process): the sign-in page
+// is https://oidc.us-east-1.amazonaws.com/authorize, the portal
+// portal.sso.us-east-1.amazonaws.com.
+func TestThroughProxy(t *testing.T) {
+	rig := setup(t)
+	t.Setenv("AWS_ENDPOINT_URL_SSO_OIDC", "")
+	t.Setenv("AWS_ENDPOINT_URL_SSO", "")
+	s, _ := Resolve("dev")
+	c, err := NewClient(context.Background(), s, rig.Proxy.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The person's browser: the same proxy and CA, but the redirect to
+	// 127.0.0.1 goes straight to kubeiam (NO_PROXY).
+	pool := rig.CA.Pool()
+	browserClient := &http.Client{Transport: &http.Transport{
+		Proxy: func(r *http.Request) (*url.URL, error) {
+			if r.URL.Hostname() == "127.0.0.1" {
+				return nil, nil
+			}
+			return rig.Proxy.URL, nil
+		},
+		TLSClientConfig: &tls.Config{RootCAs: pool},
+	}}
+	var opened string
+	tok, err := c.Login(context.Background(), LoginOptions{OpenBrowser: func(u string) error {
+		opened = u
+		go func() {
+			resp, err := browserClient.Get(u)
+			if err != nil {
+				t.Errorf("browser: %v", err)
+				return
+			}
+			resp.Body.Close()
+		}()
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(opened, "https://oidc.us-east-1.amazonaws.com/authorize?") {
+		t.Errorf("sign-in page %s, want the real OIDC host", opened)
+	}
+	creds, err := c.RoleCredentials(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := whoami(t, rig, creds); !strings.HasSuffix(got, ":assumed-role/KubeAdmin/"+ststest.SSOUser) {
+		t.Errorf("whoami %s", got)
+	}
+	if rig.Proxy.Tunnels("oidc.us-east-1.amazonaws.com") == 0 || rig.Proxy.Tunnels("portal.sso.us-east-1.amazonaws.com") == 0 {
+		t.Errorf("no tunnels to the real host names")
+	}
 }
