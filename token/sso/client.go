@@ -32,6 +32,9 @@ type Client struct {
 	now func() time.Time
 	// wait sleeps between device-flow polls; tests make it instant.
 	wait func(ctx context.Context, d time.Duration) error
+	// browserTimeout bounds the wait for the browser's redirect, as the
+	// device code's lifetime bounds the device flow.
+	browserTimeout time.Duration
 }
 
 // NewClient builds the ssooidc and sso clients for s.Region with the SDK:
@@ -53,7 +56,7 @@ func NewClient(ctx context.Context, s *Session, httpClient aws.HTTPClient) (*Cli
 	if env.BaseEndpoint != "" && !aws.ToBool(env.IgnoreConfiguredEndpoints) {
 		cfg.BaseEndpoint = aws.String(env.BaseEndpoint)
 	}
-	c := &Client{s: s, oidc: ssooidc.NewFromConfig(cfg), portal: sso.NewFromConfig(cfg), now: time.Now, wait: sleep}
+	c := &Client{s: s, oidc: ssooidc.NewFromConfig(cfg), portal: sso.NewFromConfig(cfg), now: time.Now, wait: sleep, browserTimeout: 10 * time.Minute}
 	ep, err := ssooidc.NewDefaultEndpointResolverV2().ResolveEndpoint(ctx, ssooidc.EndpointParameters{
 		Region: aws.String(s.Region), Endpoint: c.oidc.Options().BaseEndpoint,
 	}.WithDefaults())

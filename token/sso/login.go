@@ -227,8 +227,12 @@ func (c *Client) pkceFlow(ctx context.Context, reg registration, o LoginOptions)
 
 	c.announce(o, authorize, "")
 	var res result
+	timeout := time.NewTimer(c.browserTimeout)
+	defer timeout.Stop()
 	select {
 	case res = <-done:
+	case <-timeout.C:
+		return nil, c.expired()
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}

@@ -3,10 +3,12 @@ package sso
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -496,6 +498,58 @@ func signedIn(t *testing.T, profile string) (*ststest.Rig, *Session, *Client, *T
 	return rig, s, c, tok
 }
 
+// With --no-browser nothing is opened; the printed URL is all a person
+// needs, on this machine (PKCE) or any other (device flow). A sign-in
+// nobody completes ends with one line.
+func TestLoginNoBrowser(t *testing.T) {
+	setup(t)
+	s, _ := Resolve("dev")
+	urlIn := func(out string) string {
+		for _, f := range strings.Fields(out) {
+			if strings.HasPrefix(f, "http") {
+				return f
+			}
+		}
+		return ""
+	}
+	opened := func(u string) error { t.Errorf("browser opened with --no-browser: %s", u); return nil }
+	for _, device := range []bool{true, false} {
+		c, _ := newClient(t, s)
+		out := &syncBuffer{}
+		go func() {
+			// The person reads stderr and follows the link.
+			for out.Len() == 0 || urlIn(out.String()) == "" {
+				time.Sleep(time.Millisecond)
+			}
+			(&browser{t: t}).open(urlIn(out.String()))
+		}()
+		c.wait = func(ctx context.Context, d time.Duration) error { time.Sleep(5 * time.Millisecond); return nil }
+		if _, err := c.Login(context.Background(), LoginOptions{DeviceCode: device, NoBrowser: true, Out: out, OpenBrowser: opened}); err != nil {
+			t.Fatalf("device=%v: %v\n%s", device, err, out.String())
+		}
+	}
+	c, _ := newClient(t, s)
+	c.browserTimeout = 20 * time.Millisecond
+	_, err := c.Login(context.Background(), LoginOptions{NoBrowser: true, OpenBrowser: opened})
+	if err == nil || err.Error() != `the sign-in to SSO session "corp" was not confirmed in time` {
+		t.Errorf("abandoned sign-in: %v", err)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuffer) Len() int       { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Len() }
+
 func TestRenew(t *testing.T) {
 	rig, s, c, tok := signedIn(t, "dev")
 	// Another tool added a field; the access token is about to expire.
@@ -588,4 +642,60 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// The stand-in also answers under the real host names through the rig's
+// proxy (HTTPS_PROXY + SSL_CERT_FILE for a child process): the sign-in page
+// is https://oidc.us-east-1.amazonaws.com/authorize, the portal
+// portal.sso.us-east-1.amazonaws.com.
+func TestThroughProxy(t *testing.T) {
+	rig := setup(t)
+	t.Setenv("AWS_ENDPOINT_URL_SSO_OIDC", "")
+	t.Setenv("AWS_ENDPOINT_URL_SSO", "")
+	s, _ := Resolve("dev")
+	c, err := NewClient(context.Background(), s, rig.Proxy.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The person's browser: the same proxy and CA, but the redirect to
+	// 127.0.0.1 goes straight to kubeiam (NO_PROXY).
+	pool := rig.CA.Pool()
+	browserClient := &http.Client{Transport: &http.Transport{
+		Proxy: func(r *http.Request) (*url.URL, error) {
+			if r.URL.Hostname() == "127.0.0.1" {
+				return nil, nil
+			}
+			return rig.Proxy.URL, nil
+		},
+		TLSClientConfig: &tls.Config{RootCAs: pool},
+	}}
+	var opened string
+	tok, err := c.Login(context.Background(), LoginOptions{OpenBrowser: func(u string) error {
+		opened = u
+		go func() {
+			resp, err := browserClient.Get(u)
+			if err != nil {
+				t.Errorf("browser: %v", err)
+				return
+			}
+			resp.Body.Close()
+		}()
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(opened, "https://oidc.us-east-1.amazonaws.com/authorize?") {
+		t.Errorf("sign-in page %s, want the real OIDC host", opened)
+	}
+	creds, err := c.RoleCredentials(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := whoami(t, rig, creds); !strings.HasSuffix(got, ":assumed-role/KubeAdmin/"+ststest.SSOUser) {
+		t.Errorf("whoami %s", got)
+	}
+	if rig.Proxy.Tunnels("oidc.us-east-1.amazonaws.com") == 0 || rig.Proxy.Tunnels("portal.sso.us-east-1.amazonaws.com") == 0 {
+		t.Errorf("no tunnels to the real host names")
+	}
 }
