@@ -52,14 +52,14 @@ func describeCredentialsError(err error, s *Session) error {
 				"wait a moment and retry; kubeiam's token cache (--cache=auto) avoids most STS calls")
 		case "ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "SignatureDoesNotMatch":
 			return clierr.WithHint(fmt.Errorf("STS rejected the credentials: %s (%s)", apiErr.ErrorCode(), oneLine(apiErr.ErrorMessage())),
-				"refresh them: 'aws sso login' for SSO profiles, or new keys in the environment or credentials file")
+				"refresh them: 'kubeiam login' for SSO profiles, or new keys in the environment or credentials file")
 		}
 	}
 	msg := oneLine(err.Error())
 	if strings.Contains(msg, "failed to refresh cached credentials") || strings.Contains(msg, "no EC2 IMDS role found") ||
 		strings.Contains(msg, "no credential source") || strings.Contains(msg, "static credentials are empty") {
 		return clierr.WithHint(fmt.Errorf("could not find AWS credentials: %s", msg),
-			"set AWS_PROFILE (or --profile), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; for SSO profiles run 'aws sso login'")
+			"set AWS_PROFILE (or --profile), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; for SSO profiles run 'kubeiam login'")
 	}
 	return fmt.Errorf("could not get AWS credentials: %s", msg)
 }
@@ -103,14 +103,14 @@ func describeExpiring(err error, creds aws.Credentials, s *Session, refreshed bo
 		}
 		fix = "make the credential_process command return credentials that last longer (its Expiration field), or renew what it reads"
 	case strings.HasPrefix(creds.Source, ssocreds.ProviderName):
-		fix = fmt.Sprintf("run 'aws sso login%s'", strings.Replace(profile, " of profile ", " --profile ", 1))
+		fix = fmt.Sprintf("run 'kubeiam login%s'", strings.Replace(profile, " of profile ", " --profile ", 1))
 	case strings.HasPrefix(creds.Source, stscreds.WebIdentityProviderName):
 		fix = "renew the web identity token file (AWS_WEB_IDENTITY_TOKEN_FILE) or the role's session duration"
 	case creds.Source == EnvSource:
 		src = "the environment (AWS_ACCESS_KEY_ID, " + credentialExpirationEnv + ")"
 		fix = "export fresh credentials, e.g. eval \"$(aws configure export-credentials --format env)\""
 	default:
-		fix = "renew the credentials of that source (for SSO profiles: aws sso login) and retry"
+		fix = "renew the credentials of that source (for SSO profiles: kubeiam login) and retry"
 	}
 	ee.Source = src
 	return clierr.WithHint(ee, "%s", fix)

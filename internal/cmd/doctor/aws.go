@@ -88,6 +88,12 @@ func checkAWS(ctx context.Context, rep *Report, opts *Options, tgt *target) {
 	rep.ok("endpoint", "region %s (%s), partition %s, tokens name %s (%s)",
 		sess.Endpoint.SigningRegion, regionFrom, sess.Endpoint.Partition, sess.Endpoint.Host, sess.Endpoint.Kind)
 
+	if tgt.signIn != "" {
+		for _, name := range []string{"credentials", "identity", "clock"} {
+			rep.skip(name, "%s needs a sign-in first (see sso)", tgt.signIn)
+		}
+		return
+	}
 	cctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	creds, err := sess.Credentials(cctx)
 	cancel()
@@ -161,7 +167,7 @@ func checkIdentityAndClock(ctx context.Context, rep *Report, opts *Options, sess
 		rep.fail("identity", "check the network path to STS (HTTPS_PROXY, AWS_ENDPOINT_URL_STS); --offline skips this check",
 			"could not reach STS: %s", oneLine(err.Error()))
 	default:
-		rep.fail("identity", "refresh the credentials (aws sso login, or new keys); if the clock check fails too, fix the clock first",
+		rep.fail("identity", "refresh the credentials (kubeiam login for SSO profiles, or new keys); if the clock check fails too, fix the clock first",
 			"STS refused the credentials: %s", oneLine(err.Error()))
 	}
 	if rec.date == "" {

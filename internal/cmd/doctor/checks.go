@@ -23,6 +23,10 @@ import (
 // target is the context under examination and how its exec block asks for
 // a token.
 type target struct {
+	// signIn, when not empty, is the sign-in the credentials wait for
+	// (an SSO session nobody is signed in to): they are not loaded.
+	signIn string
+
 	merged  *clientcmdapi.Config
 	context string
 	exec    *clientcmdapi.ExecConfig
@@ -52,7 +56,7 @@ func Diagnose(ctx context.Context, opts *Options) *Report {
 		getenv, req = tgt.getenv, &tgt.req
 	}
 	if tgt != nil && tgt.aws {
-		checkSignIn(ctx, rep, opts, tgt)
+		tgt.signIn = checkSignIn(ctx, rep, opts, tgt)
 		checkAWS(ctx, rep, opts, tgt)
 	} else {
 		rep.skip("credentials", "the context does not log in with AWS IAM")
