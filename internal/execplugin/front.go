@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/kubeiam/kubeiam/cache"
+	"github.com/kubeiam/kubeiam/internal/clierr"
 	"github.com/kubeiam/kubeiam/token"
 )
 
@@ -24,11 +25,24 @@ import (
 // never disagree about what is an error.
 func Front(args []string) int {
 	if len(args) > 1 && args[1] == "token" && isPluginName(args[0]) {
-		if serve(context.Background(), args[2:], os.Getenv, os.Stdout, os.Stderr, time.Now()) {
-			return 0
+		if answered, code := serve(context.Background(), progName(args[0]), args[2:], os.Getenv, os.Stdout, os.Stderr, time.Now()); answered {
+			return code
 		}
 	}
 	return Delegate(args)
+}
+
+// progName is how the user runs kubeiam, as kubeiam-core names it in
+// messages: "kubectl iam" under krew's name, the upstream client's name for
+// the drop-in, else "kubeiam".
+func progName(argv0 string) string {
+	switch base := strings.TrimSuffix(filepath.Base(argv0), ".exe"); base {
+	case "kubectl-iam":
+		return clierr.KubectlPlugin
+	case "aws-iam-authenticator":
+		return base
+	}
+	return "kubeiam"
 }
 
 func isPluginName(argv0 string) bool {
@@ -36,27 +50,28 @@ func isPluginName(argv0 string) bool {
 	return base == "kubeiam" || base == "aws-iam-authenticator" || base == "kubectl-iam"
 }
 
-// serve reports whether it answered; when it did not, it wrote nothing to w.
-func serve(ctx context.Context, args []string, getenv func(string) string, w, errOut io.Writer, now time.Time) bool {
+// serve reports whether it answered, and with which exit code; when it did
+// not, it wrote nothing to w or errOut.
+func serve(ctx context.Context, prog string, args []string, getenv func(string) string, w, errOut io.Writer, now time.Time) (answered bool, code int) {
 	var req Request
 	fs := pflag.NewFlagSet("token", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	req.AddFlags(fs)
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return false
+		return false, 0
 	}
 	req.ClusterIDFrom(getenv)
 	if req.Validate() != nil {
-		return false
+		return false, 0
 	}
 	info, err := ParseExecInfo(getenv(ExecInfoEnv))
 	if err != nil {
-		return false
+		return false, 0
 	}
 	if creds, ep, ok := staticFromEnv(&req, getenv); ok {
-		return signStatic(ctx, &req, info, creds, ep, w, errOut, now)
+		return signStatic(ctx, &req, info, creds, ep, w, errOut, now), 0
 	}
-	return serveCached(ctx, &req, info, getenv, w, errOut, now)
+	return serveCached(ctx, prog, &req, info, getenv, w, errOut, now)
 }
 
 // staticFromEnv reports the credentials and endpoint when the AWS SDK's
@@ -138,14 +153,14 @@ const lockTimeout = 30 * time.Second
 // hands it over across exec, so a herd of kubectl processes waits in small
 // front processes — the first one's core refreshes, the rest find the new
 // token when the lock frees — instead of starting N cores that all queue.
-func serveCached(ctx context.Context, req *Request, info ExecInfo, getenv func(string) string, w, errOut io.Writer, now time.Time) bool {
+func serveCached(ctx context.Context, prog string, req *Request, info ExecInfo, getenv func(string) string, w, errOut io.Writer, now time.Time) (bool, int) {
 	backend, err := req.Backend(getenv)
 	if err != nil || backend == cache.None {
-		return false
+		return false, 0
 	}
 	minRemaining, err := MinRemaining(getenv)
 	if err != nil {
-		return false
+		return false, 0
 	}
 	// Warnings wait until the front answers: on a miss kubeiam-core opens
 	// the same cache and says them, and each must be said once.
@@ -153,7 +168,7 @@ func serveCached(ctx context.Context, req *Request, info ExecInfo, getenv func(s
 	opts.Warn, opts.HoldWarnings = errOut, true
 	c, err := cache.Open(opts)
 	if err != nil {
-		return false
+		return false, 0
 	}
 	want := ExpectFor(req, getenv)
 	serve := func(e *cache.Entry) bool {
@@ -163,26 +178,34 @@ func serveCached(ctx context.Context, req *Request, info ExecInfo, getenv func(s
 		}
 		return Write(w, info, req.TokenOnly, e.Token, e.TokenExpiry) == nil
 	}
-	if e := Lookup(ctx, c, want, now, minRemaining); e != nil {
-		return serve(e)
+	e, _ := c.Get(ctx, want.Key)
+	if e != nil && want.Usable(e, now, minRemaining) {
+		return serve(e), 0
+	}
+	if err := ssoSignInNeeded(req, info, getenv, e, now, minRemaining, prog); err != nil {
+		// What kubeiam-core would say after its start-up, said now: the
+		// SSO session behind the profile has expired, cannot be renewed,
+		// and nobody is there to sign in.
+		c.FlushWarnings()
+		return true, clierr.Print(errOut, prog, err)
 	}
 	if !handoverSupported {
-		return false
+		return false, 0
 	}
 	lf, err := c.LockFile(want.Key)
 	if lf == nil || err != nil {
 		// The core locks (and reports) on its own.
-		return false
+		return false, 0
 	}
 	f, served, err := holdLock(ctx, lf, lockTimeout, func() bool {
 		e := Lookup(ctx, c, want, time.Now(), minRemaining)
 		return e != nil && serve(e)
 	})
 	if served || err != nil {
-		return served
+		return served, 0
 	}
 	if err := handOver(f, want.Key.ID()); err != nil {
 		f.Close()
 	}
-	return false
+	return false, 0
 }

@@ -20,7 +20,7 @@ func TestFrontHandsInvalidRequestsToCore(t *testing.T) {
 	}
 	getenv := func(k string) string { return env[k] }
 	var out, errOut bytes.Buffer
-	if !serve(context.Background(), []string{"-i", "c1"}, getenv, &out, &errOut, time.Now()) || !strings.Contains(out.String(), "k8s-aws-v1.") {
+	if ok, _ := serve(context.Background(), "kubeiam", []string{"-i", "c1"}, getenv, &out, &errOut, time.Now()); !ok || !strings.Contains(out.String(), "k8s-aws-v1.") {
 		t.Fatalf("a valid static-key request was not answered: %q %q", out.String(), errOut.String())
 	}
 	for _, args := range [][]string{
@@ -33,7 +33,7 @@ func TestFrontHandsInvalidRequestsToCore(t *testing.T) {
 	} {
 		out.Reset()
 		errOut.Reset()
-		if serve(context.Background(), args, getenv, &out, &errOut, time.Now()) || out.Len()+errOut.Len() > 0 {
+		if ok, _ := serve(context.Background(), "kubeiam", args, getenv, &out, &errOut, time.Now()); ok || out.Len()+errOut.Len() > 0 {
 			t.Errorf("%q: the front answered (%q %q)", args, out.String(), errOut.String())
 		}
 		var r Request

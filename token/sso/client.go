@@ -87,7 +87,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 // refresh_token grant) and rewrites the token file, keeping its other
 // fields, so the AWS CLI and SDKs read the renewed token too.
 func (c *Client) Renew(ctx context.Context, t *Token) (*Token, error) {
-	if t == nil || !t.canRefresh(c.now()) {
+	if t == nil || !t.CanRefresh(c.now()) {
 		return nil, c.loginNeeded("it cannot be renewed without signing in")
 	}
 	out, err := c.oidc.CreateToken(ctx, &ssooidc.CreateTokenInput{

@@ -11,20 +11,17 @@
 package sso
 
 import (
-	"bufio"
 	"cmp"
 	"context"
-	"crypto/sha1"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/kubeiam/kubeiam/internal/clierr"
+	"github.com/kubeiam/kubeiam/token/sso/ssocache"
 )
 
 // DefaultScopes are the registration scopes of an sso-session that sets no
@@ -71,14 +68,7 @@ func (s *Session) cacheKey() string { return cmp.Or(s.Name, s.StartURL) }
 
 // TokenFile is ~/.aws/sso/cache/<sha1 hex of Name, or of StartURL>.json,
 // where the AWS SDKs and the AWS CLI look for the session's token.
-func (s *Session) TokenFile() (string, error) {
-	home, err := os.UserHomeDir()
-	if err != nil || home == "" {
-		return "", errors.New("could not find the SSO token cache: no home directory")
-	}
-	sum := sha1.Sum([]byte(s.cacheKey()))
-	return filepath.Join(home, ".aws", "sso", "cache", hex.EncodeToString(sum[:])+".json"), nil
-}
+func (s *Session) TokenFile() (string, error) { return ssocache.Path(s.cacheKey()) }
 
 // configFiles are the shared config and credentials files the SDK reads.
 func configFiles() (cfgFile, credFile string) {
@@ -169,7 +159,7 @@ func fromProfile(c *config.SharedConfig, cfgFile string) (*Session, error) {
 func ResolveSession(name string) (*Session, error) {
 	name = strings.TrimSpace(name)
 	cfgFile, _ := configFiles()
-	kv, found, err := readSection(cfgFile, "sso-session "+name)
+	kv, found, err := ssocache.Section(cfgFile, "sso-session "+name)
 	if err != nil {
 		return nil, fmt.Errorf("could not read %s: %w", cfgFile, err)
 	}
@@ -199,44 +189,12 @@ func ResolveSession(name string) (*Session, error) {
 	return s, nil
 }
 
-// readSection returns the key = value pairs of section [name] of an INI
-// file the way the SDK reads them (names and values trimmed, # and ;
-// comment lines, the last of repeated sections winning key by key).
-func readSection(path, name string) (map[string]string, bool, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	defer f.Close()
-	kv := map[string]string{}
-	found, in := false, false
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		switch {
-		case line == "" || line[0] == '#' || line[0] == ';':
-		case line[0] == '[' && strings.HasSuffix(line, "]"):
-			sec := strings.Join(strings.Fields(line[1:len(line)-1]), " ")
-			in = sec == name
-			found = found || in
-		case in:
-			if k, v, ok := strings.Cut(line, "="); ok {
-				kv[strings.TrimSpace(k)] = strings.TrimSpace(v)
-			}
-		}
-	}
-	return kv, found, sc.Err()
-}
-
 // Sessions returns every session the shared config file names: each
 // [sso-session NAME] section and the start URL of each legacy profile, once
 // each. Sections and profiles that do not resolve are left out.
 func Sessions() ([]*Session, error) {
 	cfgFile, _ := configFiles()
-	names, err := sectionNames(cfgFile)
+	names, err := ssocache.SectionNames(cfgFile)
 	if err != nil {
 		return nil, fmt.Errorf("could not read %s: %w", cfgFile, err)
 	}
@@ -264,25 +222,4 @@ func Sessions() ([]*Session, error) {
 // SameSession reports whether a and b sign in to the same token file.
 func SameSession(a, b *Session) bool {
 	return a != nil && b != nil && a.cacheKey() == b.cacheKey()
-}
-
-// sectionNames lists the section names of an INI file in order, spaces
-// normalised; a missing file has none.
-func sectionNames(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if line := strings.TrimSpace(sc.Text()); strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]") {
-			out = append(out, strings.Join(strings.Fields(line[1:len(line)-1]), " "))
-		}
-	}
-	return out, sc.Err()
 }

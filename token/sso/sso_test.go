@@ -553,7 +553,7 @@ func (s *syncBuffer) Len() int       { s.mu.Lock(); defer s.mu.Unlock(); return 
 func TestRenew(t *testing.T) {
 	rig, s, c, tok := signedIn(t, "dev")
 	// Another tool added a field; the access token is about to expire.
-	tok.raw = map[string]json.RawMessage{"addedBy": json.RawMessage(`"other tool"`)}
+	tok.SetRaw(map[string]json.RawMessage{"addedBy": json.RawMessage(`"other tool"`)})
 	tok.ExpiresAt = time.Now().Add(time.Minute)
 	if err := s.WriteToken(tok); err != nil {
 		t.Fatal(err)

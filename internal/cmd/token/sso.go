@@ -11,13 +11,8 @@ import (
 	"github.com/kubeiam/kubeiam/internal/execplugin"
 	"github.com/kubeiam/kubeiam/token/execargs"
 	"github.com/kubeiam/kubeiam/token/sso"
+	"github.com/kubeiam/kubeiam/token/sso/ssocache"
 )
-
-// SSOLoginEnv opts callers that are not interactive (GUI tools such as Lens
-// and Headlamp, which run the plugin without a terminal) into a sign-in in
-// the browser: KUBEIAM_SSO_LOGIN=browser opens it and waits up to
-// ssoBrowserWait.
-const SSOLoginEnv = "KUBEIAM_SSO_LOGIN"
 
 // ssoBrowserWait bounds a sign-in nobody asked for in a terminal.
 const ssoBrowserWait = 5 * time.Minute
@@ -49,7 +44,7 @@ func ensureSSO(ctx context.Context, opts *Options, info execplugin.ExecInfo, pro
 		return nil
 	}
 	interactive := info.Interactive || (!info.FromKubectl && opts.IO.ErrIsTerminal)
-	browser := opts.Getenv(SSOLoginEnv) == "browser"
+	browser := opts.Getenv(execplugin.SSOLoginEnv) == "browser"
 	if tok.State(opts.Now()) == sso.NeedsLogin && !interactive && !browser {
 		return ssoExpired(s, tok, &opts.Request, prog)
 	}
@@ -112,7 +107,7 @@ func ensureSSO(ctx context.Context, opts *Options, info execplugin.ExecInfo, pro
 	if err != nil {
 		if errors.Is(lctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
 			return clierr.WithHint(fmt.Errorf("%s: nobody approved the sign-in within %s", s, ssoBrowserWait),
-				"run: %s", loginCommand(s, &opts.Request, prog))
+				"run: %s", loginCommand(&opts.Request, prog))
 		}
 		return err
 	}
@@ -131,22 +126,15 @@ func readSSOToken(s *sso.Session) (*sso.Token, error) {
 }
 
 // ssoExpired is the error of a caller nobody can sign in for: one line,
-// the command to run named as the user runs kubeiam.
+// the command to run named as the user runs kubeiam. The front says the same
+// when it can tell from the files alone (ssocache.LookUp).
 func ssoExpired(s *sso.Session, tok *sso.Token, req *execargs.Request, prog string) error {
-	state := "has expired"
-	if tok == nil {
-		state = "is not signed in"
-	}
-	return fmt.Errorf("%s %s; run: %s", s, state, loginCommand(s, req, prog))
+	return ssocache.SignIn{Session: s.String(), SignedIn: tok != nil}.Err(loginCommand(req, prog))
 }
 
 // loginCommand is the sign-in command for the request's profile, as the
-// user would type it.
-func loginCommand(_ *sso.Session, req *execargs.Request, prog string) string {
-	cmd := clierr.AsTyped(prog, "kubeiam login")
-	if req.Profile != "" {
-		return cmd + " --profile " + req.Profile
-	}
-	// AWS_PROFILE, or the default profile: login finds it as this did.
-	return cmd
+// user would type it (AWS_PROFILE, or the default profile: login finds it
+// as this did).
+func loginCommand(req *execargs.Request, prog string) string {
+	return ssocache.LoginCommand(prog, req.Profile)
 }
