@@ -214,13 +214,13 @@ func Logout(ctx context.Context, o *Options) error {
 		}
 		fmt.Fprintf(o.IO.ErrOut, "Signed out of %s (removed %d cached %s)\n", s, n, text.Plural(n, "token", "tokens"))
 	}
-	if o.All {
-		if len(sessions) == 0 {
-			fmt.Fprintln(o.IO.ErrOut, "No SSO sessions in the AWS config file")
-		}
-		if err := cache.DropSessionKey(); err != nil {
-			errs = append(errs, err)
-		}
+	if o.All && len(sessions) == 0 {
+		fmt.Fprintln(o.IO.ErrOut, "No SSO sessions in the AWS config file")
+	}
+	// Signing out ends what this login session holds too: the copy of the
+	// cache's data key kept for it (the keyring still has the key).
+	if err := cache.DropSessionKey(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
