@@ -107,7 +107,17 @@ func RunProfileSet(cmd *cobra.Command, opts *ProfileSetOptions) error {
 	if opts.Unset {
 		what = fmt.Sprintf("context %s has no profile or role", opts.Context)
 	}
-	return report(opts.IO, res, opts.DryRun, what)
+	if err := report(opts.IO, res, opts.DryRun, what); err != nil {
+		return err
+	}
+	// An SSO profile is bound as it is; say when it needs a sign-in first.
+	if s, err := sso.Resolve(profile); err == nil && s != nil && profile != "" {
+		if sum := s.Describe(time.Now()); !sum.SignedIn || (!sum.CanRenew && !sum.ExpiresAt.After(time.Now())) {
+			fmt.Fprintf(opts.IO.ErrOut, "note: profile %s signs in with %s (%s); kubectl signs in when run in a terminal, or run: %s\n",
+				profile, s, sum.Text(time.Now()), clierr.AsTyped(cmd.Root().DisplayName(), "kubeiam login --profile "+profile))
+		}
+	}
+	return nil
 }
 
 // ProfileListOptions are the flags of `kubeiam profile list`.
