@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kubeiam/kubeiam/internal/ctxsleep"
 	"golang.org/x/net/http/httpproxy"
 )
 
@@ -317,7 +318,7 @@ func (f *Fetcher) retry(ctx context.Context, fn func() error) error {
 	}
 	sleep := f.sleep
 	if sleep == nil {
-		sleep = sleepCtx
+		sleep = ctxsleep.Sleep
 	}
 	var err error
 	for i := 1; ; i++ {
@@ -335,17 +336,6 @@ func (f *Fetcher) retry(ctx context.Context, fn func() error) error {
 			return err
 		}
 		wait *= 2
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 

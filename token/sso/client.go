@@ -18,6 +18,7 @@ import (
 
 	"github.com/kubeiam/kubeiam/cache"
 	"github.com/kubeiam/kubeiam/internal/clierr"
+	"github.com/kubeiam/kubeiam/internal/ctxsleep"
 	"github.com/kubeiam/kubeiam/token"
 )
 
@@ -56,7 +57,7 @@ func NewClient(ctx context.Context, s *Session, httpClient aws.HTTPClient) (*Cli
 	if env.BaseEndpoint != "" && !aws.ToBool(env.IgnoreConfiguredEndpoints) {
 		cfg.BaseEndpoint = aws.String(env.BaseEndpoint)
 	}
-	c := &Client{s: s, oidc: ssooidc.NewFromConfig(cfg), portal: sso.NewFromConfig(cfg), now: time.Now, wait: sleep, browserTimeout: 10 * time.Minute}
+	c := &Client{s: s, oidc: ssooidc.NewFromConfig(cfg), portal: sso.NewFromConfig(cfg), now: time.Now, wait: ctxsleep.Sleep, browserTimeout: 10 * time.Minute}
 	ep, err := ssooidc.NewDefaultEndpointResolverV2().ResolveEndpoint(ctx, ssooidc.EndpointParameters{
 		Region: aws.String(s.Region), Endpoint: c.oidc.Options().BaseEndpoint,
 	}.WithDefaults())
@@ -70,17 +71,6 @@ func NewClient(ctx context.Context, s *Session, httpClient aws.HTTPClient) (*Cli
 func awsConfigName() string {
 	f, _ := configFiles()
 	return f
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // Renew exchanges t's refresh token for a new access token (the
