@@ -151,6 +151,7 @@ func serveCached(ctx context.Context, req *Request, info ExecInfo, getenv func(s
 	// the same cache and says them, and each must be said once.
 	opts := CacheOptions(backend, getenv)
 	opts.Warn, opts.HoldWarnings = errOut, true
+	opts.Agent = FrontAgent()
 	c, err := cache.Open(opts)
 	if err != nil {
 		return false
