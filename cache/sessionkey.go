@@ -121,9 +121,12 @@ func (c *Cache) readSessionKey(ctx context.Context) *dataKey {
 	})
 	var repaired errAgentRepaired
 	var unsafe errAgentUnsafe
-	if errors.As(err, &repaired) || errors.As(err, &unsafe) {
-		// Someone or something put it there: say so, once an hour.
-		c.warn("session-key:agent", "%v; the data key is read from the keyring", err)
+	switch {
+	// Someone or something put it there: say so, once an hour for each kind.
+	case errors.As(err, &repaired):
+		c.warn("session-key:agent:"+repaired.what, "%v; the data key is read from the keyring", err)
+	case errors.As(err, &unsafe):
+		c.warn("session-key:agent:unsafe", "%v; the data key is read from the keyring", err)
 	}
 	switch {
 	case errors.Is(err, errNoSessionKey):
