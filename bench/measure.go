@@ -81,12 +81,21 @@ type subject struct {
 	cmd func() (*exec.Cmd, error)
 	// check validates one run's output; a subject failing it is not timed.
 	check func(s sample) error
+	// run times one run; nil is timeCmd.
+	run func(*exec.Cmd) (sample, error)
 
 	wall, cpu []time.Duration
 	failures  int
 	lastErr   error
 	broken    error
 	note      string
+}
+
+func (s *subject) time(cmd *exec.Cmd) (sample, error) {
+	if s.run != nil {
+		return s.run(cmd)
+	}
+	return timeCmd(cmd)
 }
 
 // roundRobin runs every subject once per round in a new random order each
@@ -108,7 +117,7 @@ func roundRobin(ctx context.Context, subjects []*subject, rounds int, seed uint6
 			if err != nil {
 				return fmt.Errorf("%s: %w", s.Label, err)
 			}
-			smp, err := timeCmd(cmd)
+			smp, err := s.time(cmd)
 			if err != nil {
 				s.failures++
 				s.lastErr = err
@@ -129,7 +138,7 @@ func sanity(s *subject) {
 	cmd, err := s.cmd()
 	if err == nil {
 		var smp sample
-		if smp, err = timeCmd(cmd); err == nil {
+		if smp, err = s.time(cmd); err == nil {
 			err = s.check(smp)
 		}
 	}

@@ -84,7 +84,7 @@ func (agentStore) Status(desc string) (SessionKey, error) {
 	sock := agentproto.Socket(desc)
 	resp, err := agentCall(agentproto.Request{Verb: agentproto.Status, Desc: desc})
 	if errors.Is(err, errAgentDown) {
-		return SessionKey{Where: "the kubeiam agent (started on the next keyring read; socket " + sock + ")"}, nil
+		return SessionKey{Where: "the kubeiam agent (socket " + sock + ")"}, nil
 	}
 	if err != nil {
 		return SessionKey{}, err
