@@ -159,7 +159,7 @@ for i in 1 2 3 4 5; do call locked$i env; done
 		// keyctl refused: the first such call reads the keyring and starts
 		// the kubeiam agent, later ones get the key from it (TestTokenAgent).
 		"denied": {"cached token (keyring backend, data key "},
-		"locked":  {"cached token (keyring backend, data key held for the session)"},
+		"locked": {"cached token (keyring backend, data key held for the session)"},
 	}
 	for _, c := range calls {
 		for i := 1; i <= 5; i++ {

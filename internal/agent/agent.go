@@ -291,7 +291,6 @@ func lockedBuffer() []byte {
 	return b
 }
 
-
 func minTime(a, b time.Time) time.Time {
 	if a.Before(b) {
 		return a
