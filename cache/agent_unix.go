@@ -182,7 +182,9 @@ func ownPrivate(path string, fi fs.FileInfo, typ fs.FileMode) error {
 	switch {
 	case fi.Mode().Type() != typ:
 		return errAgentUnsafe{path + " is " + describeFile(fi)}
-	case !ok || int(st.Uid) != os.Getuid():
+	case !ok:
+		return errAgentUnsafe{"cannot tell who owns " + path}
+	case int(st.Uid) != os.Getuid():
 		return errAgentUnsafe{fmt.Sprintf("%s belongs to another user (uid %d)", path, st.Uid)}
 	case fi.Mode().Perm()&0o077 != 0:
 		return errAgentUnsafe{fmt.Sprintf("%s is open to other users (mode %o)", path, fi.Mode().Perm())}

@@ -141,6 +141,8 @@ func (a *agent) serve(ln *net.UnixListener, socket string, mine os.FileInfo) {
 				// repairing what it took for stale): nobody can reach
 				// this agent any more.
 				if fi, err := os.Lstat(socket); err != nil || !os.SameFile(fi, mine) {
+					// Closing would unlink the path, whatever is there now.
+					ln.SetUnlinkOnClose(false)
 					return
 				}
 				continue
