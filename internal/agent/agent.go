@@ -222,6 +222,19 @@ func (a *agent) wipe() {
 	a.mu.Unlock()
 }
 
+// peerUID is the uid of the process at the other end of c.
+func peerUID(c *net.UnixConn) (int, error) {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	uid, uerr := -1, error(nil)
+	if err := raw.Control(func(fd uintptr) { uid, uerr = fdPeerUID(int(fd)) }); err != nil {
+		return -1, err
+	}
+	return uid, uerr
+}
+
 // ensureDir creates the socket directory private, or accepts an existing
 // one only if it is a real directory of this user's that nobody else may
 // enter. It never changes what it did not create.
