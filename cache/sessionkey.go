@@ -119,6 +119,7 @@ func (c *Cache) readSessionKey(ctx context.Context) *dataKey {
 	raw, err := withDeadline(ctx, time.Now().Add(sessionKeyBudget), func() ([]byte, error) {
 		return c.session.Read(sessionKeyDesc())
 	})
+	err = sessionTimeout(err)
 	var repaired errAgentRepaired
 	var unsafe errAgentUnsafe
 	switch {
@@ -141,6 +142,15 @@ func (c *Cache) readSessionKey(ctx context.Context) *dataKey {
 	return newDataKey(raw)
 }
 
+// sessionTimeout names the session store, not the keyring, when it was the
+// one that did not answer (a hung agent).
+func sessionTimeout(err error) error {
+	if errors.Is(err, errKeyringTimeout) {
+		return fmt.Errorf("the session-held data key did not come within %s", sessionKeyBudget)
+	}
+	return err
+}
+
 // holdSessionKey keeps k, just read from the keyring, for the session.
 func (c *Cache) holdSessionKey(ctx context.Context, k *dataKey) {
 	if c.session == nil || c.sessionErr != nil {
@@ -149,6 +159,7 @@ func (c *Cache) holdSessionKey(ctx context.Context, k *dataKey) {
 	_, err := withDeadline(ctx, time.Now().Add(sessionKeyBudget), func() (struct{}, error) {
 		return struct{}{}, c.session.Write(sessionKeyDesc(), k.key, SessionKeyIdle)
 	})
+	err = sessionTimeout(err)
 	if errors.Is(err, errAgentDown) && c.opts.Agent != nil {
 		err = startAgent(c.opts.Agent, sessionKeyDesc(), k.key, SessionKeyIdle)
 	}
