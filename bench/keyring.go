@@ -22,6 +22,9 @@ type keyringSession struct {
 	Address string
 	bus     *exec.Cmd
 	daemon  *exec.Cmd
+	// atClose runs first when the session closes (the agent subject's
+	// agent is dropped there).
+	atClose []func()
 }
 
 func startKeyring(dir string) (*keyringSession, error) {
@@ -93,6 +96,9 @@ func (k *keyringSession) env() []string {
 }
 
 func (k *keyringSession) close() {
+	for _, f := range k.atClose {
+		f()
+	}
 	for _, c := range []*exec.Cmd{k.daemon, k.bus} {
 		if c != nil && c.Process != nil {
 			_ = c.Process.Kill()

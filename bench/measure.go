@@ -84,12 +84,35 @@ type subject struct {
 	// expectExit is the exit code a run must end with; non-zero for a
 	// subject that times a failure (its check reads stderr).
 	expectExit int
+	// run times one run; nil is timeCmd.
+	run func(*exec.Cmd) (sample, error)
 
 	wall, cpu []time.Duration
 	failures  int
 	lastErr   error
 	broken    error
 	note      string
+}
+
+func (s *subject) time(cmd *exec.Cmd) (sample, error) {
+	var smp sample
+	var err error
+	if s.run != nil {
+		smp, err = s.run(cmd)
+	} else {
+		smp, err = timeCmd(cmd)
+	}
+	if s.expectExit == 0 {
+		return smp, err
+	}
+	// A subject that times a failure: only its exit code is a success.
+	switch {
+	case err == nil:
+		return smp, fmt.Errorf("%s: succeeded, want exit code %d", strings.Join(cmd.Args, " "), s.expectExit)
+	case cmd.ProcessState != nil && cmd.ProcessState.ExitCode() == s.expectExit:
+		return smp, nil
+	}
+	return smp, err
 }
 
 // roundRobin runs every subject once per round in a new random order each
@@ -111,7 +134,7 @@ func roundRobin(ctx context.Context, subjects []*subject, rounds int, seed uint6
 			if err != nil {
 				return fmt.Errorf("%s: %w", s.Label, err)
 			}
-			smp, err := s.run(cmd)
+			smp, err := s.time(cmd)
 			if err != nil {
 				s.failures++
 				s.lastErr = err
@@ -132,7 +155,7 @@ func sanity(s *subject) {
 	cmd, err := s.cmd()
 	if err == nil {
 		var smp sample
-		if smp, err = s.run(cmd); err == nil {
+		if smp, err = s.time(cmd); err == nil {
 			err = s.check(smp)
 		}
 	}
@@ -143,19 +166,4 @@ func sanity(s *subject) {
 	case err != nil:
 		s.broken = err
 	}
-}
-
-// run times one run of s: an exit code other than expectExit is an error.
-func (s *subject) run(cmd *exec.Cmd) (sample, error) {
-	smp, err := timeCmd(cmd)
-	if s.expectExit == 0 {
-		return smp, err
-	}
-	switch {
-	case err == nil:
-		return smp, fmt.Errorf("%s: succeeded, want exit code %d", strings.Join(cmd.Args, " "), s.expectExit)
-	case cmd.ProcessState != nil && cmd.ProcessState.ExitCode() == s.expectExit:
-		return smp, nil
-	}
-	return smp, err
 }

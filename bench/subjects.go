@@ -17,6 +17,7 @@ const (
 	kCachedFile  = "cached-file"
 	kCachedKeyr  = "cached-keyring"
 	kCachedDBus  = "cached-keyring-dbus"
+	kCachedAgent = "cached-keyring-agent"
 	kProbe       = "keyring-probe"
 	kUncached    = "uncached-static"
 	kUncachedRol = "uncached-role"
@@ -70,6 +71,15 @@ func processSubjects(cfg *config, e *env, r *rig, v *verifier, floor, probe stri
 			&subject{Key: kProbe, Label: "keyring probe (floor + one Secret Service lookup)",
 				cmd:   func() (*exec.Cmd, error) { return command(e.with(kr.env()...), probe), nil },
 				check: checkJSON})
+		agent, why, err := agentSubject(e, kr, kubeiam, roleToken, sts, v)
+		if err != nil {
+			return nil, nil, err
+		}
+		if agent != nil {
+			subjects = append(subjects, agent)
+		} else {
+			skipped = append(skipped, "cached (Secret Service, keyctl refused): "+why)
+		}
 	} else {
 		skipped = append(skipped, "cached (Secret Service): no keyring session")
 	}
@@ -158,11 +168,16 @@ func frontOrCore(stderr []byte) string {
 // a silent fallback to files, to no cache or to another key source, which
 // would time something else.
 func checkHit(v *verifier, kubeiam string, env, token []string, caller, how string) func(sample) error {
+	return checkHitRun(timeCmd, v, kubeiam, env, token, caller, how)
+}
+
+// checkHitRun is checkHit with the second call run by run.
+func checkHitRun(run func(*exec.Cmd) (sample, error), v *verifier, kubeiam string, env, token []string, caller, how string) func(sample) error {
 	return func(s sample) error {
 		if err := v.expectCaller(caller)(s); err != nil {
 			return err
 		}
-		smp, err := timeCmd(command(env, kubeiam, append(token, "-v")...))
+		smp, err := run(command(env, kubeiam, append(token, "-v")...))
 		if err != nil {
 			return err
 		}
@@ -210,4 +225,30 @@ func shellSubject(e *env, kubeiam string) (*subject, error) {
 			}
 			return nil
 		}}, nil
+}
+
+// agentSubject is the keyring hit where keyctl is refused (containers): the
+// data key comes from the kubeiam agent over its socket. Its own cache and
+// runtime directory (so its own agent); the agent is dropped when the
+// keyring session closes. Nil, with the reason, where the filter cannot be
+// set.
+func agentSubject(e *env, kr *keyringSession, kubeiam string, roleToken []string, sts string, v *verifier) (*subject, string, error) {
+	denied, err := startDeniedThread()
+	if err != nil {
+		return nil, err.Error(), nil
+	}
+	cache, err := e.freshDir("cache-agent")
+	if err != nil {
+		return nil, "", err
+	}
+	run, err := e.freshDir("agent-run")
+	if err != nil {
+		return nil, "", err
+	}
+	env := e.with(append(kr.env(), "KUBEIAM_CACHE=keyring", "XDG_CACHE_HOME="+cache, "XDG_RUNTIME_DIR="+run, sts)...)
+	kr.atClose = append(kr.atClose, func() { _ = command(env, kubeiam, "cache", "clear", "--all").Run() })
+	return &subject{Key: kCachedAgent, Label: "kubeiam token -r ROLE, cached (Secret Service, keyctl refused: data key from the kubeiam agent)",
+		cmd:   func() (*exec.Cmd, error) { return command(env, kubeiam, roleToken...), nil },
+		run:   denied.time,
+		check: checkHitRun(denied.time, v, kubeiam, env, roleToken, roleSessionARN(), "keyring backend, data key held for the session")}, "", nil
 }

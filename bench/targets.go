@@ -59,6 +59,7 @@ func targets(res *Results) []Target {
 	for _, c := range []struct{ key, name, why string }{
 		{kCachedFile, "cached (file) ≤ 2× floor", "subject missing or broken"},
 		{kCachedKeyr, "cached (Secret Service) ≤ 2× floor", "no keyring session"},
+		{kCachedAgent, "cached (Secret Service, keyctl refused: agent) ≤ 2× floor", "no keyring session or no seccomp"},
 		{kSSOCached, "cached SSO-derived token ≤ 2× floor", "subject missing or broken"},
 	} {
 		v, ok := med(c.key)

@@ -34,6 +34,9 @@ type Options struct {
 	// never from (or into) the session-held copy: `kubeiam doctor` asks the
 	// keyring itself, and KUBEIAM_SESSION_KEY=off opts out.
 	NoSessionKey bool
+	// Agent starts the kubeiam agent when the session store is the agent
+	// and none runs (nil: never start one).
+	Agent *AgentCommand
 
 	// ring replaces the OS keyring in tests, and session the session key
 	// store (nil: none, unless ring is the OS keyring).

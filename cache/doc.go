@@ -17,7 +17,8 @@
 // non-secret part (the Key fields and expiry times) stays readable so `kubeiam
 // cache list` and `clear` work without touching the keyring. One keyring read
 // per process is all a cache hit costs — none while the data key is held for
-// the session (sessionkey.go: the Linux kernel keyring, 1 h idle) — and the
+// the session (sessionkey.go: the Linux kernel keyring, 1 h idle; where
+// keyctl is refused and on macOS, the kubeiam agent, agent_unix.go) — and the
 // size limit never applies.
 //
 // With the file backend (no keyring) the secrets are stored as plain JSON in

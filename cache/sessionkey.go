@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"time"
 )
@@ -34,8 +35,44 @@ const sessionKeyBudget = 20 * time.Millisecond
 // errNoSessionKey: nothing is held under this description.
 var errNoSessionKey = errors.New("no session-held data key")
 
-// ErrSessionKeyUnsupported: this platform has no place for it.
+// ErrSessionKeyUnsupported: this platform has no place for it (the error
+// says why).
 var ErrSessionKeyUnsupported = errors.New("no session key store on this platform")
+
+// errAgentDown: no kubeiam agent answers (none started, or it died or
+// exited).
+var errAgentDown = errors.New("no kubeiam agent is running")
+
+// errAgentRepaired: what sat at the agent's socket was not a socket and was
+// removed (it was the user's, in the user's private directory).
+type errAgentRepaired struct{ what string }
+
+func (e errAgentRepaired) Error() string {
+	return "removed " + e.what + " found in the place of the kubeiam agent's socket"
+}
+func (e errAgentRepaired) Unwrap() error { return errAgentDown }
+
+// errAgentUnsafe: something about the agent's socket is not the user's own;
+// it is neither used nor touched.
+type errAgentUnsafe struct{ reason string }
+
+func (e errAgentUnsafe) Error() string { return "not using the kubeiam agent: " + e.reason }
+
+// AgentCommand is how to run `kubeiam-core agent`, which holds the data key
+// where the kernel keyring is refused and on macOS. The cache starts it,
+// detached, after a keyring read finds none running.
+type AgentCommand struct {
+	Path string // the executable; empty: Lookup finds it when it is needed
+	// Lookup finds the executable only when an agent is started (the front
+	// looks for kubeiam-core once an hour, not on every call).
+	Lookup func() (string, error)
+	// Args is the argv from Args[0] (multi-call binaries dispatch on it) to
+	// "agent"; an empty Args[0] is the executable's path.
+	Args []string
+	// Wait is how long to wait for the new agent to answer, so that the
+	// next process finds it; zero starts it and goes on.
+	Wait time.Duration
+}
 
 // sessionStore holds the data key for the login session. It is the seam
 // tests use to deny it, damage it or watch it.
@@ -82,6 +119,16 @@ func (c *Cache) readSessionKey(ctx context.Context) *dataKey {
 	raw, err := withDeadline(ctx, time.Now().Add(sessionKeyBudget), func() ([]byte, error) {
 		return c.session.Read(sessionKeyDesc())
 	})
+	err = sessionTimeout(err)
+	var repaired errAgentRepaired
+	var unsafe errAgentUnsafe
+	switch {
+	// Someone or something put it there: say so, once an hour for each kind.
+	case errors.As(err, &repaired):
+		c.warn("session-key:agent:"+repaired.what, "%v; the data key is read from the keyring", err)
+	case errors.As(err, &unsafe):
+		c.warn("session-key:agent:unsafe", "%v; the data key is read from the keyring", err)
+	}
 	switch {
 	case errors.Is(err, errNoSessionKey):
 		return nil
@@ -95,6 +142,15 @@ func (c *Cache) readSessionKey(ctx context.Context) *dataKey {
 	return newDataKey(raw)
 }
 
+// sessionTimeout names the session store, not the keyring, when it was the
+// one that did not answer (a hung agent).
+func sessionTimeout(err error) error {
+	if errors.Is(err, errKeyringTimeout) {
+		return fmt.Errorf("the session-held data key did not come within %s", sessionKeyBudget)
+	}
+	return err
+}
+
 // holdSessionKey keeps k, just read from the keyring, for the session.
 func (c *Cache) holdSessionKey(ctx context.Context, k *dataKey) {
 	if c.session == nil || c.sessionErr != nil {
@@ -103,6 +159,10 @@ func (c *Cache) holdSessionKey(ctx context.Context, k *dataKey) {
 	_, err := withDeadline(ctx, time.Now().Add(sessionKeyBudget), func() (struct{}, error) {
 		return struct{}{}, c.session.Write(sessionKeyDesc(), k.key, SessionKeyIdle)
 	})
+	err = sessionTimeout(err)
+	if errors.Is(err, errAgentDown) && c.opts.Agent != nil {
+		err = startAgent(c.opts.Agent, sessionKeyDesc(), k.key, SessionKeyIdle)
+	}
 	if err != nil {
 		c.sessionErr = err
 		return
@@ -168,9 +228,18 @@ func DropSessionKey() error {
 func SessionKeyStatus() (SessionKey, error) {
 	s := defaultSessionStore()
 	if s == nil {
-		return SessionKey{}, ErrSessionKeyUnsupported
+		return SessionKey{}, fmt.Errorf("%w: %s", ErrSessionKeyUnsupported, noSessionStoreReason())
 	}
 	return s.Status(sessionKeyDesc())
+}
+
+// noSessionStoreReason says why a platform has no session store, for
+// `kubeiam doctor`.
+func noSessionStoreReason() string {
+	if runtime.GOOS == "windows" {
+		return "the Windows Credential Manager is read in-process (no process start, no bus round trip), so no agent is needed"
+	}
+	return "no kernel keyring and no kubeiam agent build on " + runtime.GOOS
 }
 
 // parseKeyTimeout reads the kernel's rendering of a key's remaining

@@ -32,7 +32,7 @@ type kernelKeyring struct{}
 
 const keyPerm = 0x3f010000 // possessor: all; user: view
 
-func defaultSessionStore() sessionStore { return kernelKeyring{} }
+func defaultSessionStore() sessionStore { return kernelOrAgent{} }
 
 func (kernelKeyring) find(desc string) (int, error) {
 	id, err := searchKey(userKeyring, desc)
@@ -141,4 +141,46 @@ func procKeysTimeout(id int) time.Duration {
 		return parseKeyTimeout(fs[3])
 	}
 	return 0
+}
+
+// kernelOrAgent is the session store on Linux: the kernel keyring, or the
+// kubeiam agent where keyctl is refused (container runtimes' seccomp
+// profiles deny it with EPERM; some kernels lack it).
+type kernelOrAgent struct {
+	kernel kernelKeyring
+	agent  agentStore
+}
+
+func keyctlRefused(err error) bool {
+	return errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.ENOSYS)
+}
+
+func (s kernelOrAgent) Read(desc string) ([]byte, error) {
+	k, err := s.kernel.Read(desc)
+	if keyctlRefused(err) {
+		return s.agent.Read(desc)
+	}
+	return k, err
+}
+
+func (s kernelOrAgent) Write(desc string, key []byte, idle time.Duration) error {
+	err := s.kernel.Write(desc, key, idle)
+	if keyctlRefused(err) {
+		return s.agent.Write(desc, key, idle)
+	}
+	return err
+}
+
+// Drop drops both: a host process and a container process of one user may
+// each have held the key in its own place.
+func (s kernelOrAgent) Drop(desc string) error {
+	return errors.Join(s.kernel.Drop(desc), s.agent.Drop(desc))
+}
+
+func (s kernelOrAgent) Status(desc string) (SessionKey, error) {
+	st, err := s.kernel.Status(desc)
+	if keyctlRefused(err) {
+		return s.agent.Status(desc)
+	}
+	return st, err
 }

@@ -1,9 +1,13 @@
-//go:build !linux
+//go:build !linux && !darwin
 
 package cache
 
-// Outside Linux there is no kernel keyring: the data key is read from the
-// OS keyring by every process (on macOS go-keyring runs /usr/bin/security,
-// a process start plus a Keychain lookup, per read; see README). A per-user
-// agent holding it in memory is the planned alternative.
+import "time"
+
+// Elsewhere nothing holds the key for the session. On Windows go-keyring's
+// read is CredReadW, an in-process call to the Credential Manager with no
+// process start and no bus round trip, so an agent would save little
+// (README, "Keyring design"); the BSDs have no agent build.
 func defaultSessionStore() sessionStore { return nil }
+
+func startAgent(*AgentCommand, string, []byte, time.Duration) error { return ErrSessionKeyUnsupported }

@@ -1,7 +1,6 @@
 package systemtest
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kubeiam/kubeiam/cache"
+	"github.com/kubeiam/kubeiam/internal/keyringtest"
 )
 
 // runChild runs one noBusChild process and returns its stdout and stderr.
@@ -49,61 +48,6 @@ func childHit(t *testing.T, source string, env ...string) time.Duration {
 		t.Fatal(err)
 	}
 	return d
-}
-
-// secretCalls counts method calls to the Secret Service on the session bus,
-// watched by dbus-monitor.
-type secretCalls struct {
-	n   atomic.Int64
-	cmd *exec.Cmd
-}
-
-func watchSecretService(t *testing.T) *secretCalls {
-	t.Helper()
-	if _, err := exec.LookPath("dbus-monitor"); err != nil {
-		t.Fatal("dbus-monitor not installed (Debian: apt-get install dbus-bin)")
-	}
-	w := &secretCalls{cmd: exec.Command("dbus-monitor", "--session", "type='method_call',destination='org.freedesktop.secrets'")}
-	out, err := w.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.cmd.Process.Kill(); w.cmd.Wait() })
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(out)
-		once := false
-		for sc.Scan() {
-			if !once { // dbus-monitor's own NameLost/NameAcquired: it is watching
-				once = true
-				close(ready)
-			}
-			if strings.HasPrefix(sc.Text(), "method call") && strings.Contains(sc.Text(), "destination=org.freedesktop.secrets") {
-				w.n.Add(1)
-			}
-		}
-	}()
-	select {
-	case <-ready:
-	case <-time.After(5 * time.Second):
-		t.Fatal("dbus-monitor printed nothing")
-	}
-	return w
-}
-
-// settle waits until the count reaches at least want and then stays put
-// for a moment; the bus delivers to the monitor in order, so calls made
-// before the last counted one have all been counted.
-func (w *secretCalls) settle(t *testing.T, want int64) int64 {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); w.n.Load() < want && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-	}
-	time.Sleep(300 * time.Millisecond)
-	return w.n.Load()
 }
 
 // sessionKeyDesc is the documented name of the held key (README, "Keyring
@@ -143,10 +87,10 @@ func TestSessionKeyInside(t *testing.T) {
 
 	// Count Secret Service calls: one keyring-path child as a marker, the
 	// session hits, the marker again. Only the markers may have called.
-	w := watchSecretService(t)
+	w := keyringtest.Watch(t)
 	var viaDBus, viaSession []time.Duration
 	viaDBus = append(viaDBus, childHit(t, "keyring", dbusEnv...))
-	perRead := w.settle(t, 1)
+	perRead := w.Settle(t, 1)
 	if perRead == 0 {
 		t.Fatal("the monitor saw no Secret Service call of a keyring read")
 	}
@@ -154,7 +98,7 @@ func TestSessionKeyInside(t *testing.T) {
 		viaSession = append(viaSession, childHit(t, "session", env...))
 	}
 	viaDBus = append(viaDBus, childHit(t, "keyring", dbusEnv...))
-	if got := w.settle(t, 2*perRead); got != 2*perRead {
+	if got := w.Settle(t, 2*perRead); got != 2*perRead {
 		t.Errorf("%d Secret Service calls; the two keyring reads make %d, so 5 session hits made %d", got, 2*perRead, got-2*perRead)
 	}
 	for range 3 {

@@ -26,15 +26,19 @@ var (
 		"github.com/spf13/cobra",  // text/template and the command tree
 		"github.com/mikefarah/yq", // yqlib: ~1× a process start
 		"sigs.k8s.io/",
-		// ~0.1 ms of init; the session key's keyctl calls use syscall.
+		// ~0.1 ms of init; the session key's keyctl calls and the agent
+		// client use syscall (the agent itself, internal/agent, lives in
+		// kubeiam-core).
 		"golang.org/x/sys/unix",
 		"github.com/kubeiam/kubeiam/internal/ststest",
 		"github.com/kubeiam/kubeiam/internal/seccomptest", // test helper
+		"github.com/kubeiam/kubeiam/internal/keyringtest", // test helper
 	}
 	// kubeiam-core signs tokens on a miss: no clientset (~20-90 ms of init).
 	coreBanned = []string{
 		"github.com/kubeiam/kubeiam/internal/ststest",     // test stand-in, never shipped
 		"github.com/kubeiam/kubeiam/internal/seccomptest", // test helper
+		"github.com/kubeiam/kubeiam/internal/keyringtest", // test helper
 		"k8s.io/client-go/kubernetes",
 		"k8s.io/kubernetes/",
 		"sigs.k8s.io/controller-runtime",

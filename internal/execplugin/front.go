@@ -166,6 +166,7 @@ func serveCached(ctx context.Context, prog string, req *Request, info ExecInfo, 
 	// the same cache and says them, and each must be said once.
 	opts := CacheOptions(backend, getenv)
 	opts.Warn, opts.HoldWarnings = errOut, true
+	opts.Agent = FrontAgent()
 	c, err := cache.Open(opts)
 	if err != nil {
 		return false, 0

@@ -2,7 +2,9 @@ package execplugin
 
 import (
 	"fmt"
+	"os"
 	"strings"
+	"time"
 
 	"github.com/kubeiam/kubeiam/cache"
 	"github.com/kubeiam/kubeiam/token/execargs"
@@ -26,6 +28,27 @@ const (
 func CacheOptions(b cache.Backend, getenv func(string) string) cache.Options {
 	off := strings.ToLower(getenv(SessionKeyEnv))
 	return cache.Options{Backend: b, NoSessionKey: off == "off" || off == "0" || off == "false"}
+}
+
+// FrontAgent is how the front starts the kubeiam agent: kubeiam-core
+// (looked for only when one is started), without waiting for it.
+func FrontAgent() *cache.AgentCommand {
+	return &cache.AgentCommand{Lookup: FindCore, Args: []string{"", "agent"}}
+}
+
+// agentWait is how long kubeiam-core waits for an agent it started to
+// answer: it runs on a cache miss, which pays an STS round trip anyway, and
+// the next kubectl call then finds the agent.
+const agentWait = 500 * time.Millisecond
+
+// CoreAgent is how kubeiam-core starts the kubeiam agent: itself, under
+// the name it runs as (multi-call test binaries dispatch on argv[0]).
+func CoreAgent() *cache.AgentCommand {
+	exe, err := os.Executable()
+	if err != nil {
+		exe = os.Args[0]
+	}
+	return &cache.AgentCommand{Path: exe, Args: []string{os.Args[0], "agent"}, Wait: agentWait}
 }
 
 // CacheNote says, for -v, which backend answered and where its key came from.

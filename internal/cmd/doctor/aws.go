@@ -274,7 +274,8 @@ func checkSessionKey(rep *Report, getenv func(string) string) {
 	st, err := cache.SessionKeyStatus()
 	switch {
 	case errors.Is(err, cache.ErrSessionKeyUnsupported):
-		rep.skip("session key", "not held: no kernel keyring on this platform, so every cached call reads the OS keyring")
+		// The error says why (on Windows: not needed).
+		rep.skip("session key", "not held: %v; every cached call reads the OS keyring", err)
 	case err != nil:
 		rep.skip("session key", "not held: %v; every cached call reads the OS keyring", err)
 	case st.Held && st.Remaining > 0:

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubeiam/kubeiam/internal/clierr"
+	agentcmd "github.com/kubeiam/kubeiam/internal/cmd/agent"
 	bundlecmd "github.com/kubeiam/kubeiam/internal/cmd/bundle"
 	cachecmd "github.com/kubeiam/kubeiam/internal/cmd/cache"
 	doctorcmd "github.com/kubeiam/kubeiam/internal/cmd/doctor"
@@ -63,6 +64,7 @@ aws-iam-authenticator (EKS Anywhere, EKS), plus the tools around it.`,
 		whoamicmd.NewCmd(io, nil),
 		logincmd.NewCmd(io, nil),
 		logincmd.NewLogoutCmd(io, nil),
+		agentcmd.NewCmd(),
 	)
 	completion.Register(cmd)
 	return cmd

@@ -104,6 +104,7 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	copts := execplugin.CacheOptions(backend, getenv)
 	copts.Warn = opts.IO.ErrOut
+	copts.Agent = execplugin.CoreAgent()
 	c, err := cache.Open(copts)
 	if err != nil {
 		return err
