@@ -1,8 +1,6 @@
 package kubeconfig
 
 import (
-	"strings"
-
 	"github.com/kubeiam/kubeiam/internal/shellenv"
 )
 
@@ -84,20 +82,9 @@ func SessionAdded(path string) []string {
 	if err != nil || cfg == nil {
 		return nil
 	}
-	var out []string
-	for _, kind := range []struct {
-		name string
-		keys []string
-	}{
-		{"clusters", sortedKeys(cfg.Clusters)},
-		{"contexts", sortedKeys(cfg.Contexts)},
-		{"users", sortedKeys(cfg.AuthInfos)},
-	} {
-		if len(kind.keys) > 0 {
-			out = append(out, kind.name+" "+strings.Join(kind.keys, ", "))
-		}
-	}
-	return out
+	return shellenv.AddedPhrases(&shellenv.Entries{
+		Clusters: sortedKeys(cfg.Clusters), Contexts: sortedKeys(cfg.Contexts), Users: sortedKeys(cfg.AuthInfos),
+	})
 }
 
 // Remove deletes the private file and the lock kubectl may have left

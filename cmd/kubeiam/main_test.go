@@ -6,11 +6,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/kubeiam/kubeiam/internal/cmd/root"
+	"github.com/kubeiam/kubeiam/internal/execplugin"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
 	"github.com/kubeiam/kubeiam/internal/seccomptest"
 	"github.com/kubeiam/kubeiam/internal/ststest"
@@ -22,7 +24,12 @@ func TestMain(m *testing.M) {
 		// found on PATH here as it is beside kubeiam when installed.
 		// KUBEIAM_TEST_DENY_KEYCTL=1 runs it with keyctl refused, as a
 		// container's seccomp profile does.
+		// KUBEIAM_TEST_CORE_ONLY=1 makes it hand every call on, as a
+		// front that answers nothing itself would (TestScriptsCorePath).
 		"kubeiam": func() {
+			if os.Getenv("KUBEIAM_TEST_CORE_ONLY") == "1" {
+				os.Exit(execplugin.Delegate(os.Args))
+			}
 			if os.Getenv("KUBEIAM_TEST_DENY_KEYCTL") == "1" {
 				if err := seccomptest.DenyKeyctl(); err != nil {
 					fmt.Fprintln(os.Stderr, err)
@@ -43,11 +50,29 @@ func TestMain(m *testing.M) {
 // TestScripts runs the CLI cases in testdata/script: each reads as a usage
 // example and fails loudly when behaviour changes.
 func TestScripts(t *testing.T) {
-	eksEndpoint := eksFixture(t)
-	testscript.Run(t, testscript.Params{
+	testscript.Run(t, scriptParams(eksFixture(t), nil))
+}
+
+// TestScriptsCorePath runs the cases of the commands the front answers
+// itself in the common case (shell, use --export) with every call handed
+// to kubeiam-core, so both paths are held to the same script.
+func TestScriptsCorePath(t *testing.T) {
+	p := scriptParams("", []string{"KUBEIAM_TEST_CORE_ONLY=1"})
+	p.Dir = ""
+	p.Files = []string{"../../testdata/script/shell.txtar", "../../testdata/script/use_export.txtar"}
+	testscript.Run(t, p)
+}
+
+// scriptParams are the scripts' settings; extra are variables to set.
+func scriptParams(eksEndpoint string, extra []string) testscript.Params {
+	return testscript.Params{
 		Dir:                 "../../testdata/script",
 		RequireExplicitExec: true,
 		Setup: func(env *testscript.Env) error {
+			for _, kv := range extra {
+				k, v, _ := strings.Cut(kv, "=")
+				env.Setenv(k, v)
+			}
 			// No ambient AWS configuration leaks into a case.
 			env.Setenv("HOME", env.WorkDir)
 			env.Setenv("AWS_CONFIG_FILE", env.WorkDir+"/.aws/config")
@@ -69,7 +94,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("LS", "\u2028")
 			return nil
 		},
-	})
+	}
 }
 
 // eksFixture starts the EKS stand-in the scripts share (read-only) and

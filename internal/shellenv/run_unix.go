@@ -1,13 +1,11 @@
 //go:build unix
 
-package shell
+package shellenv
 
 import (
 	"os"
 	"os/exec"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // forwarded are the signals passed on to the command: the ways a terminal,
@@ -19,18 +17,6 @@ func defaultShell(getenv func(string) string) string {
 		return sh
 	}
 	return "/bin/sh"
-}
-
-// deliveredByTerminal: Ctrl-C and Ctrl-\ reach every process of the
-// terminal's foreground group — the command as well, since it shares
-// kubeiam's — so passing them on would deliver them twice (and make a tool
-// that exits hard on a second Ctrl-C do so).
-func deliveredByTerminal(sig os.Signal) bool {
-	if sig != syscall.SIGINT && sig != syscall.SIGQUIT {
-		return false
-	}
-	fg, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
-	return err == nil && fg == syscall.Getpgrp()
 }
 
 func signalNumber(ee *exec.ExitError) (int, bool) {
