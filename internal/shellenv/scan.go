@@ -438,39 +438,85 @@ const (
 	strList
 	strMap
 	strListMap
-	object
 	envList
 	extensions
+	// objects, whose fields fieldKind knows
+	clusterObj
+	userObj
+	contextObj
+	execObj
+	authProviderObj
+	envVarObj
+	preferencesObj
+	extensionObj
 )
 
-type field struct {
-	kind   kind
-	fields map[string]field // of an object
+// fieldKind is the kind of field key of an object of kind obj: a switch,
+// not map literals, which would cost every start of the front their
+// building at init.
+func fieldKind(obj kind, key string) kind {
+	switch obj {
+	case clusterObj:
+		switch key {
+		case "server", "tls-server-name", "certificate-authority", "proxy-url":
+			return str
+		case "insecure-skip-tls-verify", "disable-compression":
+			return boolean
+		case "certificate-authority-data":
+			return b64
+		}
+	case userObj:
+		switch key {
+		case "client-certificate", "client-key", "token", "tokenFile", "as", "as-uid", "username", "password":
+			return str
+		case "client-certificate-data", "client-key-data":
+			return b64
+		case "as-groups":
+			return strList
+		case "as-user-extra":
+			return strListMap
+		case "auth-provider":
+			return authProviderObj
+		case "exec":
+			return execObj
+		}
+	case contextObj:
+		switch key {
+		case "cluster", "user", "namespace":
+			return str
+		}
+	case execObj:
+		switch key {
+		case "command", "apiVersion", "installHint", "interactiveMode":
+			return str
+		case "args":
+			return strList
+		case "env":
+			return envList
+		case "provideClusterInfo":
+			return boolean
+		}
+	case authProviderObj:
+		switch key {
+		case "name":
+			return str
+		case "config":
+			return strMap
+		}
+	case envVarObj:
+		if key == "name" || key == "value" {
+			return str
+		}
+	case preferencesObj:
+		if key == "colors" {
+			return boolean
+		}
+	}
+	if key == "extensions" && obj != execObj && obj != authProviderObj && obj != envVarObj && obj != extensionObj {
+		return extensions
+	}
+	return anyValue
 }
-
-var (
-	extField     = field{kind: extensions}
-	clusterShape = map[string]field{
-		"server": {kind: str}, "tls-server-name": {kind: str}, "insecure-skip-tls-verify": {kind: boolean},
-		"certificate-authority": {kind: str}, "certificate-authority-data": {kind: b64}, "proxy-url": {kind: str},
-		"disable-compression": {kind: boolean}, "extensions": extField,
-	}
-	userShape = map[string]field{
-		"client-certificate": {kind: str}, "client-certificate-data": {kind: b64}, "client-key": {kind: str},
-		"client-key-data": {kind: b64}, "token": {kind: str}, "tokenFile": {kind: str}, "as": {kind: str},
-		"as-uid": {kind: str}, "as-groups": {kind: strList}, "as-user-extra": {kind: strListMap},
-		"username": {kind: str}, "password": {kind: str}, "extensions": extField,
-		"auth-provider": {kind: object, fields: map[string]field{"name": {kind: str}, "config": {kind: strMap}}},
-		"exec": {kind: object, fields: map[string]field{
-			"command": {kind: str}, "args": {kind: strList}, "env": {kind: envList}, "apiVersion": {kind: str},
-			"installHint": {kind: str}, "provideClusterInfo": {kind: boolean}, "interactiveMode": {kind: str},
-		}},
-	}
-	contextShape = map[string]field{
-		"cluster": {kind: str}, "user": {kind: str}, "namespace": {kind: str}, "extensions": extField,
-	}
-	envShape = map[string]field{"name": {kind: str}, "value": {kind: str}}
-)
 
 // checkConfig checks the top level and collects the names.
 func checkConfig(top *node, names *Entries) bool {
@@ -489,17 +535,17 @@ func checkConfig(top *node, names *Entries) bool {
 		case "kind":
 			ok = isStr(v) && (v.kind == 'n' || v.str == "" || v.str == "Config")
 		case "preferences":
-			ok = check(v, field{kind: object, fields: map[string]field{"colors": {kind: boolean}, "extensions": extField}})
+			ok = check(v, preferencesObj)
 		case "extensions":
-			ok = check(v, extField)
+			ok = check(v, extensions)
 		case "clusters":
-			names.Clusters, ok = named(v, "cluster", clusterShape)
+			names.Clusters, ok = named(v, "cluster", clusterObj)
 		case "users":
-			names.Users, ok = named(v, "user", userShape)
+			names.Users, ok = named(v, "user", userObj)
 		case "contexts":
-			names.Contexts, ok = named(v, "context", contextShape)
+			names.Contexts, ok = named(v, "context", contextObj)
 		default:
-			ok = check(v, field{kind: anyValue})
+			ok = check(v, anyValue)
 		}
 		if !ok {
 			return false
@@ -510,7 +556,7 @@ func checkConfig(top *node, names *Entries) bool {
 
 // named checks a list of {name, <inner>: {...}} entries and returns the
 // names; a duplicate name is refused by kubectl's decoder.
-func named(v *node, inner string, shape map[string]field) ([]string, bool) {
+func named(v *node, inner string, obj kind) ([]string, bool) {
 	if v.kind == 'n' {
 		return nil, true
 	}
@@ -531,9 +577,9 @@ func named(v *node, inner string, shape map[string]field) ([]string, bool) {
 				ok = isStr(it.vals[i])
 				name = it.vals[i].str
 			case inner:
-				ok = check(it.vals[i], field{kind: object, fields: shape})
+				ok = check(it.vals[i], obj)
 			default:
-				ok = check(it.vals[i], field{kind: anyValue})
+				ok = check(it.vals[i], anyValue)
 			}
 			if !ok {
 				return nil, false
@@ -548,12 +594,12 @@ func named(v *node, inner string, shape map[string]field) ([]string, bool) {
 	return names, true
 }
 
-// check reports whether kubectl's decoder takes v as f.
-func check(v *node, f field) bool {
+// check reports whether kubectl's decoder takes v as a k.
+func check(v *node, k kind) bool {
 	if v.kind == 'n' {
 		return true // null is the zero value of every field
 	}
-	switch f.kind {
+	switch k {
 	case str:
 		return isStr(v)
 	case boolean:
@@ -569,22 +615,18 @@ func check(v *node, f field) bool {
 	case strMap:
 		return each(v, 'm', func(e *node) bool { return isStr(e) })
 	case strListMap:
-		return each(v, 'm', func(e *node) bool { return check(e, field{kind: strList}) })
+		return each(v, 'm', func(e *node) bool { return check(e, strList) })
 	case envList:
-		return each(v, 's', func(e *node) bool { return e.kind == 'm' && check(e, field{kind: object, fields: envShape}) })
+		return each(v, 's', func(e *node) bool { return e.kind == 'm' && check(e, envVarObj) })
 	case extensions:
-		_, ok := named(v, "extension", nil)
+		_, ok := named(v, "extension", extensionObj)
 		return ok
-	case object:
+	case clusterObj, userObj, contextObj, execObj, authProviderObj, envVarObj, preferencesObj:
 		if v.kind != 'm' {
 			return false
 		}
-		for i, k := range v.keys {
-			sub, known := f.fields[k]
-			if !known {
-				sub = field{kind: anyValue}
-			}
-			if !check(v.vals[i], sub) {
+		for i, key := range v.keys {
+			if !check(v.vals[i], fieldKind(k, key)) {
 				return false
 			}
 		}
@@ -596,9 +638,9 @@ func check(v *node, f field) bool {
 	case 'v':
 		return !v.plain || isPlainString(v.str) || isBoolWord(v.str) || isInt(v.str)
 	case 's':
-		return each(v, 's', func(e *node) bool { return check(e, field{kind: anyValue}) })
+		return each(v, 's', func(e *node) bool { return check(e, anyValue) })
 	}
-	return each(v, 'm', func(e *node) bool { return check(e, field{kind: anyValue}) })
+	return each(v, 'm', func(e *node) bool { return check(e, anyValue) })
 }
 
 // each checks every element of a sequence or the values of a mapping.
