@@ -33,7 +33,7 @@ func SessionDir() (string, error) { return shellenv.Dir() }
 // SessionContextEnv names the context a session was made for, set by
 // `kubeiam shell` and `kubeiam use --export` for prompts; a shell that finds
 // it set is nested.
-const SessionContextEnv = shellenv.ContextEnv
+const SessionContextEnv = "KUBEIAM_CONTEXT"
 
 // NewSession checks that context is defined in files (kubectl's precedence
 // order; ~/.kube/config when that is the whole list), sweeps the private

@@ -71,3 +71,10 @@ func TestPrivateConfigParses(t *testing.T) {
 		}
 	}
 }
+
+// The public name and the one the front sets are one variable.
+func TestSessionContextEnvIsTheFronts(t *testing.T) {
+	if SessionContextEnv != shellenv.ContextEnv {
+		t.Errorf("kubeconfig says %s, the front sets %s", SessionContextEnv, shellenv.ContextEnv)
+	}
+}
