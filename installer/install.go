@@ -294,11 +294,7 @@ func Sync(ctx context.Context, c Client, spec *Spec, opts Options) (*Result, err
 	if err := guardLockout(ctx, c, st.awsAuth, spec, opts, res); err != nil {
 		return nil, err
 	}
-	cm, err := AWSAuth(spec.Config)
-	if err != nil {
-		return nil, err
-	}
-	u, err := toUnstructured(cm)
+	u, err := AWSAuth(spec.Config)
 	if err != nil {
 		return nil, err
 	}

@@ -2,20 +2,14 @@ package installer
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/utils/ptr"
 )
 
 // Names and paths EKS Anywhere uses; kubeiam must use the same ones so it
@@ -65,87 +59,82 @@ func Render(spec *Spec, opts RenderOptions) ([]*unstructured.Unstructured, error
 	if err != nil {
 		return nil, err
 	}
-	typed := []runtime.Object{
-		&corev1.Namespace{TypeMeta: tm("v1", "Namespace"), ObjectMeta: metav1.ObjectMeta{Name: CANamespace}},
+	out := []*unstructured.Unstructured{
+		object("v1", "Namespace", meta(CANamespace, "")),
 		clusterRole(),
-		&corev1.ServiceAccount{TypeMeta: tm("v1", "ServiceAccount"), ObjectMeta: meta(Name, Namespace)},
-		&rbacv1.ClusterRoleBinding{
-			TypeMeta:   tm("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
-			ObjectMeta: metav1.ObjectMeta{Name: Name},
-			RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: Name},
-			Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: Name, Namespace: Namespace}},
-		},
-		&corev1.ConfigMap{
-			TypeMeta:   tm("v1", "ConfigMap"),
-			ObjectMeta: withLabels(meta(Name, Namespace)),
-			Data:       map[string]string{ConfigKey: config},
-		},
+		object("v1", "ServiceAccount", meta(Name, Namespace)),
+		object("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", meta(Name, ""), "roleRef", obj{
+			"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": Name,
+		}, "subjects", list(obj{"kind": "ServiceAccount", "name": Name, "namespace": Namespace})),
+		object("v1", "ConfigMap", withLabels(meta(Name, Namespace)), "data", obj{ConfigKey: config}),
 		awsAuth,
 	}
 	if len(opts.CertPEM) > 0 {
-		typed = append(typed, &corev1.Secret{
-			TypeMeta: tm("v1", "Secret"),
-			ObjectMeta: metav1.ObjectMeta{Name: CASecretName(spec.ClusterName), Namespace: CANamespace,
-				// clusterctl move carries it with the cluster, as EKS-A marks it.
-				Labels: map[string]string{"clusterctl.cluster.x-k8s.io/move": "true"}},
-			Type: corev1.SecretTypeOpaque,
-			Data: map[string][]byte{"cert.pem": opts.CertPEM, "key.pem": opts.KeyPEM},
-		})
+		md := meta(CASecretName(spec.ClusterName), CANamespace)
+		// clusterctl move carries it with the cluster, as EKS-A marks it.
+		md["labels"] = obj{"clusterctl.cluster.x-k8s.io/move": "true"}
+		out = append(out, object("v1", "Secret", md, "type", "Opaque", "data", obj{
+			"cert.pem": base64.StdEncoding.EncodeToString(opts.CertPEM),
+			"key.pem":  base64.StdEncoding.EncodeToString(opts.KeyPEM),
+		}))
 	}
-	typed = append(typed, daemonSet(spec.Config, opts.Image))
-	out := make([]*unstructured.Unstructured, 0, len(typed))
-	for _, o := range typed {
-		u, err := toUnstructured(o)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, nil
+	return append(out, daemonSet(spec.Config, opts.Image)), nil
 }
 
-func toUnstructured(o runtime.Object) (*unstructured.Unstructured, error) {
-	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
-	if err != nil {
-		return nil, fmt.Errorf("could not convert %T: %w", o, err)
+// obj is a JSON object as unstructured holds it. The objects are built as
+// such rather than as k8s.io/api structs converted: those packages cost
+// every kubeiam-core start their init (~1 ms, 150 KB) for four objects
+// only `server` writes.
+type obj = map[string]any
+
+// object is a Kubernetes object with metadata and then fields as
+// key, value pairs.
+func object(apiVersion, kind string, metadata obj, fields ...any) *unstructured.Unstructured {
+	o := obj{"apiVersion": apiVersion, "kind": kind, "metadata": metadata}
+	for i := 0; i+1 < len(fields); i += 2 {
+		o[fields[i].(string)] = fields[i+1]
 	}
-	u := &unstructured.Unstructured{Object: m}
-	// The typed structs carry zero-valued fields that mean nothing here
-	// but would make kubeiam co-own them under server-side apply.
-	unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
-	unstructured.RemoveNestedField(u.Object, "status")
-	switch u.GetKind() {
-	case "DaemonSet":
-		unstructured.RemoveNestedField(u.Object, "spec", "template", "metadata", "creationTimestamp")
-	case "Namespace":
-		unstructured.RemoveNestedField(u.Object, "spec")
-	}
-	return u, nil
+	return &unstructured.Unstructured{Object: o}
 }
 
-func tm(apiVersion, kind string) metav1.TypeMeta {
-	return metav1.TypeMeta{APIVersion: apiVersion, Kind: kind}
-}
-
-func meta(name, ns string) metav1.ObjectMeta { return metav1.ObjectMeta{Name: name, Namespace: ns} }
-
-func withLabels(m metav1.ObjectMeta) metav1.ObjectMeta {
-	m.Labels = map[string]string{labelApp: Name}
+func meta(name, ns string) obj {
+	m := obj{"name": name}
+	if ns != "" {
+		m["namespace"] = ns
+	}
 	return m
 }
 
-func clusterRole() *rbacv1.ClusterRole {
-	return &rbacv1.ClusterRole{
-		TypeMeta:   tm("rbac.authorization.k8s.io/v1", "ClusterRole"),
-		ObjectMeta: metav1.ObjectMeta{Name: Name},
-		Rules: []rbacv1.PolicyRule{
-			{APIGroups: []string{"iamauthenticator.k8s.aws"}, Resources: []string{"iamidentitymappings"}, Verbs: []string{"get", "list", "watch"}},
-			{APIGroups: []string{"iamauthenticator.k8s.aws"}, Resources: []string{"iamidentitymappings/status"}, Verbs: []string{"patch", "update"}},
-			{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create", "update", "patch"}},
-			{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"list", "watch"}},
-			{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{AWSAuthName}, Verbs: []string{"get"}},
-		},
+func withLabels(m obj) obj {
+	m["labels"] = obj{labelApp: Name}
+	return m
+}
+
+func list(items ...any) []any { return items }
+
+func strs(ss ...string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
 	}
+	return out
+}
+
+func clusterRole() *unstructured.Unstructured {
+	rule := func(group, resource string, names []string, verbs ...string) obj {
+		r := obj{"apiGroups": strs(group), "resources": strs(resource), "verbs": strs(verbs...)}
+		if names != nil {
+			r["resourceNames"] = strs(names...)
+		}
+		return r
+	}
+	return object("rbac.authorization.k8s.io/v1", "ClusterRole", meta(Name, ""), "rules", list(
+		rule("iamauthenticator.k8s.aws", "iamidentitymappings", nil, "get", "list", "watch"),
+		rule("iamauthenticator.k8s.aws", "iamidentitymappings/status", nil, "patch", "update"),
+		rule("", "events", nil, "create", "update", "patch"),
+		rule("", "configmaps", nil, "list", "watch"),
+		rule("", "configmaps", []string{AWSAuthName}, "get"),
+	))
 }
 
 // ServerArgs are the server's arguments, as EKS Anywhere passes them.
@@ -168,66 +157,57 @@ func partitionOf(c IAMConfig) string {
 	return c.Partition
 }
 
-func daemonSet(c IAMConfig, image string) *appsv1.DaemonSet {
-	labels := map[string]string{labelApp: Name}
-	hostFile := func(name, path string) corev1.Volume {
-		return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: path}}}
+func daemonSet(c IAMConfig, image string) *unstructured.Unstructured {
+	hostFile := func(name, path string) obj {
+		return obj{"name": name, "hostPath": obj{"path": path}}
 	}
-	return &appsv1.DaemonSet{
-		TypeMeta:   tm("apps/v1", "DaemonSet"),
-		ObjectMeta: withLabels(meta(Name, Namespace)),
-		Spec: appsv1.DaemonSetSpec{
-			Selector:       &metav1.LabelSelector{MatchLabels: labels},
-			UpdateStrategy: appsv1.DaemonSetUpdateStrategy{Type: appsv1.RollingUpdateDaemonSetStrategyType},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{
-					ServiceAccountName: Name,
-					// The apiserver reaches the server on localhost: no CNI needed.
-					HostNetwork:       true,
-					PriorityClassName: "system-node-critical",
-					NodeSelector:      map[string]string{"node-role.kubernetes.io/control-plane": ""},
-					Tolerations: []corev1.Toleration{
-						{Key: "node-role.kubernetes.io/control-plane", Effect: corev1.TaintEffectNoSchedule},
-						{Key: "node-role.kubernetes.io/master", Effect: corev1.TaintEffectNoSchedule},
-						{Key: "CriticalAddonsOnly", Operator: corev1.TolerationOpExists},
-					},
-					SecurityContext: &corev1.PodSecurityContext{
-						RunAsUser:      ptr.To[int64](ServerUID),
-						RunAsGroup:     ptr.To[int64](ServerUID),
-						RunAsNonRoot:   ptr.To(true),
-						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-					},
-					Containers: []corev1.Container{{
-						Name:  Name,
-						Image: image,
-						Env:   []corev1.EnvVar{{Name: "AWS_REGION", Value: c.AWSRegion}},
-						Args:  ServerArgs(c),
-						Ports: []corev1.ContainerPort{{Name: "metrics", ContainerPort: 21363, HostPort: 21363, Protocol: corev1.ProtocolTCP}},
-						SecurityContext: &corev1.SecurityContext{
-							AllowPrivilegeEscalation: ptr.To(false),
-							ReadOnlyRootFilesystem:   ptr.To(true),
-							Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-						},
-						Resources: corev1.ResourceRequirements{
-							Requests: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("20Mi"), corev1.ResourceCPU: resource.MustParse("10m")},
-							Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("20Mi"), corev1.ResourceCPU: resource.MustParse("100m")},
-						},
-						VolumeMounts: []corev1.VolumeMount{
-							{Name: "config", MountPath: "/etc/aws-iam-authenticator/"},
-							{Name: "state", MountPath: "/var/aws-iam-authenticator/"},
-							{Name: "kubeconfig", MountPath: WebhookConfigPath},
-						},
-					}},
-					Volumes: []corev1.Volume{
-						{Name: "config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: Name}}}},
-						hostFile("kubeconfig", HostDir+"/kubeconfig.yaml"),
-						hostFile("state", HostDir+"/pki/"),
-					},
+	resources := func(mem, cpu string) obj { return obj{"memory": mem, "cpu": cpu} }
+	return object("apps/v1", "DaemonSet", withLabels(meta(Name, Namespace)), "spec", obj{
+		"selector":       obj{"matchLabels": obj{labelApp: Name}},
+		"updateStrategy": obj{"type": "RollingUpdate"},
+		"template": obj{
+			"metadata": obj{"labels": obj{labelApp: Name}},
+			"spec": obj{
+				"serviceAccountName": Name,
+				// The apiserver reaches the server on localhost: no CNI needed.
+				"hostNetwork":       true,
+				"priorityClassName": "system-node-critical",
+				"nodeSelector":      obj{"node-role.kubernetes.io/control-plane": ""},
+				"tolerations": list(
+					obj{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"},
+					obj{"key": "node-role.kubernetes.io/master", "effect": "NoSchedule"},
+					obj{"key": "CriticalAddonsOnly", "operator": "Exists"},
+				),
+				"securityContext": obj{
+					"runAsUser": int64(ServerUID), "runAsGroup": int64(ServerUID), "runAsNonRoot": true,
+					"seccompProfile": obj{"type": "RuntimeDefault"},
 				},
+				"containers": list(obj{
+					"name":  Name,
+					"image": image,
+					"env":   list(obj{"name": "AWS_REGION", "value": c.AWSRegion}),
+					"args":  strs(ServerArgs(c)...),
+					"ports": list(obj{"name": "metrics", "containerPort": int64(21363), "hostPort": int64(21363), "protocol": "TCP"}),
+					"securityContext": obj{
+						"allowPrivilegeEscalation": false,
+						"readOnlyRootFilesystem":   true,
+						"capabilities":             obj{"drop": strs("ALL")},
+					},
+					"resources": obj{"requests": resources("20Mi", "10m"), "limits": resources("20Mi", "100m")},
+					"volumeMounts": list(
+						obj{"name": "config", "mountPath": "/etc/aws-iam-authenticator/"},
+						obj{"name": "state", "mountPath": "/var/aws-iam-authenticator/"},
+						obj{"name": "kubeconfig", "mountPath": WebhookConfigPath},
+					),
+				}),
+				"volumes": list(
+					obj{"name": "config", "configMap": obj{"name": Name}},
+					hostFile("kubeconfig", HostDir+"/kubeconfig.yaml"),
+					hostFile("state", HostDir+"/pki/"),
+				),
 			},
 		},
-	}
+	})
 }
 
 // awsAuthEntry is one aws-auth list entry in the server's own key names.
@@ -242,7 +222,7 @@ type awsAuthEntry struct {
 // keys are always present (empty when there are no entries), as EKS-A
 // writes them, so a server-side apply that drops the last entry clears the
 // key instead of leaving the old list behind.
-func AWSAuth(c IAMConfig) (*corev1.ConfigMap, error) {
+func AWSAuth(c IAMConfig) (*unstructured.Unstructured, error) {
 	var roles, users []awsAuthEntry
 	var owned []string
 	for _, m := range c.MapRoles {
@@ -253,7 +233,7 @@ func AWSAuth(c IAMConfig) (*corev1.ConfigMap, error) {
 		users = append(users, awsAuthEntry{UserARN: m.ARN, Username: m.Username, Groups: m.Groups})
 		owned = append(owned, strings.ToLower(m.ARN))
 	}
-	data := map[string]string{}
+	data := obj{}
 	var err error
 	if data["mapRoles"], err = yamlList(roles); err != nil {
 		return nil, err
@@ -274,9 +254,9 @@ func AWSAuth(c IAMConfig) (*corev1.ConfigMap, error) {
 	if owned == nil {
 		ann = []byte("[]")
 	}
-	cm := &corev1.ConfigMap{TypeMeta: tm("v1", "ConfigMap"), ObjectMeta: meta(AWSAuthName, Namespace), Data: data}
-	cm.Annotations = map[string]string{OwnedARNsAnnotation: string(ann)}
-	return cm, nil
+	md := meta(AWSAuthName, Namespace)
+	md["annotations"] = obj{OwnedARNsAnnotation: string(ann)}
+	return object("v1", "ConfigMap", md, "data", data), nil
 }
 
 func yamlList[T any](items []T) (string, error) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	sigsyaml "sigs.k8s.io/yaml"
 )
 
@@ -78,11 +79,11 @@ func TestAWSAuthData(t *testing.T) {
 		"mapAccounts": "- \"012345678901\"\n",
 	}
 	for k, v := range want {
-		if cm.Data[k] != v {
-			t.Errorf("%s = %q, want %q", k, cm.Data[k], v)
+		if got, _, _ := unstructured.NestedString(cm.Object, "data", k); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
 		}
 	}
-	if got := cm.Annotations[OwnedARNsAnnotation]; got != `["arn:aws:iam::111122223333:role/kubeadmin"]` {
+	if got := cm.GetAnnotations()[OwnedARNsAnnotation]; got != `["arn:aws:iam::111122223333:role/kubeadmin"]` {
 		t.Errorf("owned = %s", got)
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/kubeiam/kubeiam/internal/proc"
 )
 
 // EditOptions control how Edit writes.
@@ -451,7 +453,7 @@ func removeOldTemps(path string) {
 		}
 		n := filepath.Join(dir, de.Name())
 		fi, err := os.Lstat(n)
-		if err == nil && fi.Mode().IsRegular() && ownedByMe(fi) && time.Since(fi.ModTime()) > staleTemp {
+		if err == nil && fi.Mode().IsRegular() && proc.OwnedByMe(fi) && time.Since(fi.ModTime()) > staleTemp {
 			os.Remove(n)
 		}
 	}

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/kubeiam/kubeiam/internal/proc"
 )
 
 // DefaultLockTimeout is how long a writer waits for another kubectl or
@@ -229,7 +231,7 @@ type holder struct {
 var self = sync.OnceValue(func() holder {
 	h := holder{pid: os.Getpid(), pidn: pidNamespace()}
 	h.host, _ = os.Hostname()
-	_, h.start = processState(h.pid)
+	_, h.start = proc.State(h.pid)
 	return h
 })
 
@@ -308,7 +310,7 @@ func judge(h holder, ours bool) verdict {
 	if !ours || h.host != me.host || h.pidn != me.pidn {
 		return holderUnknown
 	}
-	alive, start := processState(h.pid)
+	alive, start := proc.State(h.pid)
 	if !alive || (h.start != "" && start != "" && h.start != start) {
 		return holderGone
 	}

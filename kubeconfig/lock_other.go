@@ -7,9 +7,6 @@ import (
 	"time"
 )
 
-// processState: without /proc, liveness is all there is to know.
-func processState(pid int) (alive bool, start string) { return pidAlive(pid), "" }
-
 func pidNamespace() string { return "" }
 
 // changeTime: not looked up here, so files are always compared byte for byte.

@@ -13,29 +13,15 @@ package kubeconfig
 
 import (
 	"os"
-	"path/filepath"
+
+	"github.com/kubeiam/kubeiam/internal/shellenv"
 )
 
 // Files returns the kubeconfig files in kubectl's precedence order: the
 // explicit path alone when set, else the entries of the KUBECONFIG list
 // (empty entries skipped), else ~/.kube/config.
 func Files(explicit, kubeconfigEnv, home string) []string {
-	if explicit != "" {
-		return []string{explicit}
-	}
-	var files []string
-	seen := map[string]bool{}
-	for _, f := range filepath.SplitList(kubeconfigEnv) {
-		if f == "" || seen[f] {
-			continue
-		}
-		seen[f] = true
-		files = append(files, f)
-	}
-	if len(files) > 0 {
-		return files
-	}
-	return []string{filepath.Join(home, ".kube", "config")}
+	return shellenv.Files(explicit, kubeconfigEnv, home)
 }
 
 // DefaultFiles is Files with the process environment.

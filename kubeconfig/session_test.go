@@ -4,46 +4,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"testing"
-)
 
-// A file is swept only when its owner is gone: a dead pid, or a live pid
-// whose start time says it is another process now (pid reuse). Names that
-// are not a session's are never touched.
-func TestSweepSessions(t *testing.T) {
-	dir := t.TempDir()
-	me := os.Getpid()
-	_, start := processState(me)
-	if start == "" {
-		start = "0"
-	}
-	files := map[string]bool{ // name → kept
-		strconv.Itoa(me) + "-" + start + "-aa.kubeconfig": true,
-		strconv.Itoa(me) + "-0-bb.kubeconfig":             true, // no start recorded: pid alone
-		"4194305-0-cc.kubeconfig":                         false,
-		"other.kubeconfig":                                true,
-		"1-x-dd.kubeconfig":                               true,
-	}
-	if start != "0" {
-		files[strconv.Itoa(me)+"-1-ee.kubeconfig"] = false // reused pid
-	}
-	for name := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	removed := SweepSessions(dir)
-	for name, kept := range files {
-		_, err := os.Stat(filepath.Join(dir, name))
-		if exists := err == nil; exists != kept {
-			t.Errorf("%s: exists=%v, want %v", name, exists, kept)
-		}
-		if slices.Contains(removed, filepath.Join(dir, name)) == kept {
-			t.Errorf("%s: reported removed=%v", name, !kept)
-		}
-	}
-}
+	"github.com/kubeiam/kubeiam/internal/shellenv"
+)
 
 // NewSession puts its file first and the user's files after it, absolute;
 // a second session of the same owner replaces the first in the list and on
@@ -89,5 +53,28 @@ func TestNewSessionReplacesSameOwner(t *testing.T) {
 	}
 	if _, err := NewSession(dir, []string{"config"}, "zz", os.Getpid()); err == nil {
 		t.Error("unknown context: want an error")
+	}
+}
+
+// The private file the front and the core write reads back as exactly the
+// context, and nothing else, for names YAML would otherwise take for
+// something else.
+func TestPrivateConfigParses(t *testing.T) {
+	for _, name := range []string{"dev", "prod-eu", "arn:aws:eks:us-west-2:111122223333:cluster/prod", "it's", `a"b`, "yes", "No", "null", "~", "123", "1.5", "0x1F", "-x", "a: b", "#c", "[x]", "{y}", "& *", "ünï", "sp ace", "@at", "a/b@c"} {
+		cfg, err := Parse("private", shellenv.PrivateConfig(name))
+		if err != nil {
+			t.Errorf("%q: %v", name, err)
+			continue
+		}
+		if cfg.CurrentContext != name || len(cfg.Contexts)+len(cfg.Clusters)+len(cfg.AuthInfos) != 0 {
+			t.Errorf("%q: read back as %q with %d contexts", name, cfg.CurrentContext, len(cfg.Contexts))
+		}
+	}
+}
+
+// The public name and the one the front sets are one variable.
+func TestSessionContextEnvIsTheFronts(t *testing.T) {
+	if SessionContextEnv != shellenv.ContextEnv {
+		t.Errorf("kubeconfig says %s, the front sets %s", SessionContextEnv, shellenv.ContextEnv)
 	}
 }

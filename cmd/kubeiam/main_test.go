@@ -7,11 +7,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/kubeiam/kubeiam/internal/cmd/root"
+	"github.com/kubeiam/kubeiam/internal/execplugin"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
 	"github.com/kubeiam/kubeiam/internal/seccomptest"
 	"github.com/kubeiam/kubeiam/internal/ststest"
@@ -23,7 +25,12 @@ func TestMain(m *testing.M) {
 		// found on PATH here as it is beside kubeiam when installed.
 		// KUBEIAM_TEST_DENY_KEYCTL=1 runs it with keyctl refused, as a
 		// container's seccomp profile does.
+		// KUBEIAM_TEST_CORE_ONLY=1 makes it hand every call on, as a
+		// front that answers nothing itself would (TestScriptsCorePath).
 		"kubeiam": func() {
+			if os.Getenv("KUBEIAM_TEST_CORE_ONLY") == "1" {
+				os.Exit(execplugin.Delegate(os.Args))
+			}
 			if os.Getenv("KUBEIAM_TEST_DENY_KEYCTL") == "1" {
 				if err := seccomptest.DenyKeyctl(); err != nil {
 					fmt.Fprintln(os.Stderr, err)
@@ -75,11 +82,30 @@ func browse(args []string) int {
 // TestScripts runs the CLI cases in testdata/script: each reads as a usage
 // example and fails loudly when behaviour changes.
 func TestScripts(t *testing.T) {
-	rig := eksFixture(t)
-	testscript.Run(t, testscript.Params{
+	testscript.Run(t, scriptParams(eksFixture(t), nil))
+}
+
+// TestScriptsCorePath runs the cases of the commands the front answers
+// itself in the common case (shell, use --export) with every call handed
+// to kubeiam-core, so both paths are held to the same script.
+func TestScriptsCorePath(t *testing.T) {
+	p := scriptParams(nil, []string{"KUBEIAM_TEST_CORE_ONLY=1"})
+	p.Dir = ""
+	p.Files = []string{"../../testdata/script/shell.txtar", "../../testdata/script/use_export.txtar"}
+	testscript.Run(t, p)
+}
+
+// scriptParams are the scripts' settings; extra are variables to set.
+// rig is nil for scripts that need no stand-in.
+func scriptParams(rig *ststest.Rig, extra []string) testscript.Params {
+	return testscript.Params{
 		Dir:                 "../../testdata/script",
 		RequireExplicitExec: true,
 		Setup: func(env *testscript.Env) error {
+			for _, kv := range extra {
+				k, v, _ := strings.Cut(kv, "=")
+				env.Setenv(k, v)
+			}
 			// No ambient AWS configuration leaks into a case.
 			env.Setenv("HOME", env.WorkDir)
 			env.Setenv("AWS_CONFIG_FILE", env.WorkDir+"/.aws/config")
@@ -95,19 +121,21 @@ func TestScripts(t *testing.T) {
 			// --profile prod${NL}forged.
 			// The EKS stand-in with eksFixture's clusters, for the eks_*
 			// cases: they point AWS_ENDPOINT_URL_EKS at it.
-			env.Setenv("EKS_ENDPOINT", rig.EKSEndpoint)
 			// The STS and SSO stand-ins of the same rig, for the sso_* cases:
 			// they point AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL_SSO_OIDC and
 			// AWS_ENDPOINT_URL_SSO at them and write ssoConfig as their
 			// AWS config. Every SSO role session is sso-user@example.com.
-			env.Setenv("STS_ENDPOINT", rig.Endpoint)
-			env.Setenv("SSO_ENDPOINT", rig.SSOEndpoint)
+			if rig != nil {
+				env.Setenv("EKS_ENDPOINT", rig.EKSEndpoint)
+				env.Setenv("STS_ENDPOINT", rig.Endpoint)
+				env.Setenv("SSO_ENDPOINT", rig.SSOEndpoint)
+			}
 			env.Setenv("NL", "\n")
 			env.Setenv("CR", "\r")
 			env.Setenv("LS", "\u2028")
 			return nil
 		},
-	})
+	}
 }
 
 // eksFixture starts the rig whose EKS, STS and SSO stand-ins the scripts

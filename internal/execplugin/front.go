@@ -20,12 +20,18 @@ import (
 
 // Front is the main of the kubeiam front binary. It answers `token` calls
 // it can answer exactly as kubeiam-core would — static keys in the
-// environment (signed here), or a valid cached token — and hands everything
+// environment (signed here), or a valid cached token — and `shell` calls
+// for a context it finds in plain kubeconfig files, and hands everything
 // else, unchanged, to kubeiam-core, including every error message, so the two
 // never disagree about what is an error.
 func Front(args []string) int {
 	if len(args) > 1 && args[1] == "token" && isPluginName(args[0]) {
 		if answered, code := serve(context.Background(), progName(args[0]), args[2:], os.Getenv, os.Stdout, os.Stderr, time.Now()); answered {
+			return code
+		}
+	}
+	if len(args) > 1 && args[1] == "shell" && strings.TrimSuffix(filepath.Base(args[0]), ".exe") == "kubeiam" {
+		if code, served := serveShell(args[2:]); served {
 			return code
 		}
 	}

@@ -5,18 +5,15 @@ package shell
 import (
 	"context"
 	"errors"
-	"fmt"
+	"io"
 	"os"
-	"os/exec"
-	"os/signal"
-	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kubeiam/kubeiam/internal/clierr"
 	"github.com/kubeiam/kubeiam/internal/execplugin"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
+	"github.com/kubeiam/kubeiam/internal/shellenv"
 	"github.com/kubeiam/kubeiam/kubeconfig"
 )
 
@@ -67,76 +64,54 @@ next kubeiam shell or use --export. The exit code is the command's.`,
 
 // Run starts the session, runs the command in it, forwards signals to the
 // command, removes the private file and returns the command's exit code as
-// a *clierr.ExitCodeError (nil for 0).
+// a *clierr.ExitCodeError (nil for 0). The front binary answers the common
+// case itself with the same shellenv code (execplugin.ServeShell).
 func Run(ctx context.Context, opts *Options) error {
-	dir, err := kubeconfig.SessionDir()
+	dir, err := shellenv.Dir()
 	if err != nil {
 		return err
 	}
-	s, err := kubeconfig.NewSession(dir, kubeconfig.DefaultFiles(opts.Kubeconfig), opts.Context, os.Getpid())
+	files := kubeconfig.DefaultFiles(opts.Kubeconfig)
+	s, err := shellenv.Open(dir, files, opts.Context, os.Getpid(), func(abs []string) error {
+		return kubeconfig.CheckContext(abs, files, opts.Context)
+	})
 	if err != nil {
 		return withHint(err)
 	}
-	defer s.Remove()
-	if parent := opts.Getenv(kubeconfig.SessionContextEnv); parent != "" {
-		fmt.Fprintf(opts.IO.ErrOut, "kubeiam: nested shell: context %q inside the shell for %q; exit returns to it\n", opts.Context, parent)
+	code, err := shellenv.Run(s, shellenv.Command{
+		Argv: opts.Command, Env: execplugin.ChildEnv(os.Environ()), Getenv: opts.Getenv,
+		Stdin: opts.IO.In, Stdout: opts.IO.Out, Stderr: opts.IO.ErrOut,
+		Report: func(s *shellenv.Session) { reportAdded(opts.IO.ErrOut, s) },
+	})
+	if err != nil {
+		return err
 	}
-	argv := opts.Command
-	if len(argv) == 0 {
-		argv = []string{defaultShell(opts.Getenv)}
-	}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(childEnv(os.Environ()), "KUBECONFIG="+s.KubeconfigEnv(), kubeconfig.SessionContextEnv+"="+s.Context)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = opts.IO.In, opts.IO.Out, opts.IO.ErrOut
-	cmd.SysProcAttr = childAttr()
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, forwarded...)
-	defer signal.Stop(sigs)
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("could not run %s: %w", argv[0], err)
-	}
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case sig := <-sigs:
-				if !deliveredByTerminal(sig) {
-					cmd.Process.Signal(sig)
-				}
-			case <-done:
-				return
-			}
-		}
-	}()
-	err = cmd.Wait()
-	close(done)
-	if added := s.Added(); len(added) > 0 {
-		fmt.Fprintf(opts.IO.ErrOut, "kubeiam: entries added in this shell existed only in its private kubeconfig and are gone: %s (to keep one, add it again with --kubeconfig %s)\n",
-			strings.Join(added, "; "), s.Files[1])
-	}
-	return exitCode(err)
-}
-
-// exitCode turns the command's end into kubeiam's: its code, or 128+N when
-// signal N ended it, as shells report it.
-func exitCode(err error) error {
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code := ee.ExitCode()
-		if n, ok := signalNumber(ee); ok {
-			code = 128 + n
-		}
+	if code != 0 {
 		return &clierr.ExitCodeError{Code: code}
 	}
-	return err
+	return nil
 }
 
-// childEnv is env without what the front set for kubeiam-core alone.
-func childEnv(env []string) []string {
-	return slices.DeleteFunc(env, func(kv string) bool {
-		k, _, _ := strings.Cut(kv, "=")
-		return slices.Contains(execplugin.HandoverEnv, k)
-	})
+func reportAdded(w io.Writer, s *shellenv.Session) {
+	if added := kubeconfig.SessionAdded(s.Path); len(added) > 0 {
+		io.WriteString(w, s.AddedNote(added))
+	}
+}
+
+// NewAddedCmd builds the hidden `kubeiam __shell-added PRIVATE FILE`: the
+// front's `kubeiam shell` asks it, when the private file changed in a way
+// the front does not read, what was added there (FILE: the user's first
+// kubeconfig, named in the note).
+func NewAddedCmd(streams *iostreams.IOStreams) *cobra.Command {
+	return &cobra.Command{
+		Use:    execplugin.ShellAddedCmd + " PRIVATE FILE",
+		Hidden: true,
+		Args:   cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			reportAdded(streams.ErrOut, &shellenv.Session{Path: args[0], Files: args})
+			return nil
+		},
+	}
 }
 
 func withHint(err error) error {

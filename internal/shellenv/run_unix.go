@@ -1,13 +1,11 @@
 //go:build unix
 
-package shell
+package shellenv
 
 import (
 	"os"
 	"os/exec"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // forwarded are the signals passed on to the command: the ways a terminal,
@@ -29,8 +27,7 @@ func deliveredByTerminal(sig os.Signal) bool {
 	if sig != syscall.SIGINT && sig != syscall.SIGQUIT {
 		return false
 	}
-	fg, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
-	return err == nil && fg == syscall.Getpgrp()
+	return foregroundIsMine()
 }
 
 func signalNumber(ee *exec.ExitError) (int, bool) {
