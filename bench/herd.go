@@ -23,9 +23,14 @@ type HerdResult struct {
 	RatioToOne  float64 `json:"ratio_to_one_cold_call"`
 	// Floor is N floor processes started the same way: what N process
 	// starts alone cost on this machine, the bound no herd can beat.
-	Floor     Stats `json:"floor_wall"`
+	Floor Stats `json:"floor_wall"`
+	// Hits is N cached calls started the same way right after, on the cache
+	// the herd filled: what N front processes alone cost, without the
+	// refresh. A herd cannot beat it either.
+	Hits      Stats `json:"hits_wall"`
 	wall      []time.Duration
 	floorWall []time.Duration
+	hitsWall  []time.Duration
 }
 
 // herds runs the herd sizes and the single cold call round-robin, trials
@@ -65,6 +70,13 @@ func herds(ctx context.Context, cfg *config, e *env, r *rig, v *verifier, floor 
 			}
 			h.AssumeRoles = append(h.AssumeRoles, r.sts.Count("AssumeRole"))
 			h.wall = append(h.wall, wall)
+			hw, _, err := herd(h.N, func() *exec.Cmd {
+				return command(env, kubeiam, "token", "-i", clusterID, "-r", roleARN, "-s", session, "--token-only")
+			})
+			if err != nil {
+				return nil, fmt.Errorf("hits herd of %d: %w", h.N, err)
+			}
+			h.hitsWall = append(h.hitsWall, hw)
 			// Every process must print the same, valid token; checked on
 			// the first trial (verification is slow next to a token call).
 			for i, out := range outs {
@@ -83,6 +95,7 @@ func herds(ctx context.Context, cfg *config, e *env, r *rig, v *verifier, floor 
 	for _, h := range res {
 		h.Wall = summarize(h.wall)
 		h.Floor = summarize(h.floorWall)
+		h.Hits = summarize(h.hitsWall)
 	}
 	for _, h := range res {
 		if res[0].Wall.Median > 0 {
