@@ -114,7 +114,14 @@ out twice is not an error.`,
 func sessionFlags(cmd *cobra.Command, opts *Options) {
 	cmd.Flags().StringVar(&opts.Profile, "profile", "", "AWS profile whose SSO session to use (default: AWS_PROFILE, else default)")
 	cmd.Flags().StringVar(&opts.SSOSession, "sso-session", "", "name of an [sso-session NAME] section of the AWS config file")
-	cmd.MarkFlagsMutuallyExclusive("profile", "sso-session")
+	// Checked here rather than with cobra's flag groups, whose message
+	// names the group rather than the mistake.
+	cmd.PreRunE = func(*cobra.Command, []string) error {
+		if opts.Profile != "" && opts.SSOSession != "" {
+			return clierr.Usagef("--profile and --sso-session cannot be used together: name the profile, or its session")
+		}
+		return nil
+	}
 }
 
 // session resolves the session the flags name.
