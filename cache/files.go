@@ -39,6 +39,37 @@ func ReadPrivateFile(path string) ([]byte, error) {
 	return b, err
 }
 
+// ReadOwnFile is ReadPrivateFile for a file other tools write too, such as
+// the SSO token cache the AWS SDKs and CLI share: a regular file of the user
+// that others may read is made private (chmod through its own descriptor,
+// so a file swapped in meanwhile is not touched) and read, instead of
+// refused — the AWS SDK would use it as it is, and refusing it would break
+// kubectl where the AWS CLI works. Links, FIFOs and files of other users
+// are still refused.
+func ReadOwnFile(path string) ([]byte, error) {
+	b, err := ReadPrivateFile(path)
+	if !errors.Is(err, errNotPrivate) {
+		return b, err
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|noFollow, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		if err = checkType(fi); err == nil {
+			if err = checkOwner(fi); errors.Is(err, errNotPrivate) {
+				err = f.Chmod(fi.Mode().Perm() &^ 0o077)
+			}
+		}
+	}
+	f.Close()
+	if err != nil {
+		return nil, &UntrustedFileError{Path: path, Err: err}
+	}
+	return ReadPrivateFile(path)
+}
+
 // UntrustedFileError is a file that ReadPrivateFile refused.
 type UntrustedFileError struct {
 	Path string

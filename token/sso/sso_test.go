@@ -227,7 +227,6 @@ func TestTokenFile(t *testing.T) {
 		"bad time": func() error {
 			return os.WriteFile(path, []byte(`{"accessToken": "x", "expiresAt": "tomorrow"}`), 0o600)
 		},
-		"readable by others": func() error { return os.WriteFile(path, []byte(cli), 0o644) },
 		"symlink": func() error {
 			other := filepath.Join(t.TempDir(), "elsewhere.json")
 			if err := os.WriteFile(other, []byte(cli), 0o600); err != nil {
@@ -253,6 +252,35 @@ func TestTokenFile(t *testing.T) {
 				t.Fatal("ReadToken blocked")
 			}
 		})
+	}
+}
+
+// TestReadTokenLooseMode: a token file of the user that others can read (an
+// older tool's, or a copy) is what the AWS SDK uses as it is: kubeiam reads
+// it too, and makes it private.
+func TestReadTokenLooseMode(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	s := &Session{Name: "corp", StartURL: "https://corp.awsapps.com/start", Region: "us-east-1"}
+	path, err := s.TokenFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(`{"accessToken":"aoa-1","expiresAt":"2026-12-02T08:00:00Z"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := s.ReadToken()
+	if err != nil || tok.AccessToken != "aoa-1" {
+		t.Fatalf("ReadToken = %+v, %v", tok, err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode after reading: %v, %v; want 0600", fi.Mode(), err)
 	}
 }
 

@@ -37,7 +37,7 @@ func (s *Session) ReadToken() (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := cache.ReadPrivateFile(path)
+	b, err := cache.ReadOwnFile(path)
 	var ue *cache.UntrustedFileError
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

@@ -101,7 +101,7 @@ func LookUp(profile string, getenv func(string) string, now time.Time) (s SignIn
 	if err != nil {
 		return SignIn{}, false
 	}
-	b, err := cache.ReadPrivateFile(path)
+	b, err := cache.ReadOwnFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return s, true
 	}
