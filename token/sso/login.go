@@ -200,6 +200,9 @@ func (c *Client) pkceFlow(ctx context.Context, reg registration, o LoginOptions)
 			http.NotFound(w, r)
 			return
 		}
+		// One answer per sign-in: the browser need not keep the
+		// connection.
+		w.Header().Set("Connection", "close")
 		p := r.URL.Query()
 		var res result
 		switch {
@@ -217,13 +220,25 @@ func (c *Client) pkceFlow(ctx context.Context, reg registration, o LoginOptions)
 			res.code = p.Get("code")
 			fmt.Fprintln(w, "kubeiam: signed in. You can close this window.")
 		}
+		// The page reaches the browser before the sign-in goes on (and
+		// the listener closes).
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
 		select {
 		case done <- res:
 		default:
 		}
 	})}
 	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
+	defer func() {
+		// Let the answer to the browser finish, briefly; then close.
+		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if srv.Shutdown(sctx) != nil {
+			_ = srv.Close()
+		}
+	}()
 
 	c.announce(o, authorize, "")
 	var res result
