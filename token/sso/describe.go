@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"strings"
 	"time"
+
+	"github.com/kubeiam/kubeiam/token/sso/ssocache"
 )
 
 // Summary is what `kubeiam profile list` and `kubeiam doctor` say of the SSO
@@ -73,19 +75,13 @@ func roundDuration(d time.Duration) string {
 }
 
 // ForProfile returns the SSO session that credentials for profile come from
-// (nil if none), following the AWS SDK's order: a profile named explicitly
-// wins; without one, keys or a web identity token in the environment win
-// over AWS_PROFILE and the default profile. getenv is the environment the
-// credentials are loaded in (a kubeconfig exec block's, for doctor).
+// (nil if none), in the AWS SDK's order (ssocache.CredentialProfile). getenv
+// is the environment the credentials are loaded in (a kubeconfig exec
+// block's, for doctor).
 func ForProfile(profile string, getenv func(string) string) (*Session, error) {
-	if profile == "" {
-		if (getenv("AWS_ACCESS_KEY_ID") != "" && getenv("AWS_SECRET_ACCESS_KEY") != "") || getenv("AWS_WEB_IDENTITY_TOKEN_FILE") != "" {
-			return nil, nil
-		}
-		profile = getenv("AWS_PROFILE")
-		if profile == "" {
-			profile = getenv("AWS_DEFAULT_PROFILE")
-		}
+	name, fromProfile := ssocache.CredentialProfile(profile, getenv)
+	if !fromProfile {
+		return nil, nil
 	}
-	return Resolve(profile)
+	return Resolve(name)
 }

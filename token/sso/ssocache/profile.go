@@ -50,12 +50,11 @@ var keysBeforeSSO = []string{"aws_access_key_id", "aws_secret_access_key", "aws_
 // that do not agree, a file it cannot read — and the caller must ask the SDK.
 // getenv is the environment the credentials would be loaded in.
 func LookUp(profile string, getenv func(string) string, now time.Time) (s SignIn, ok bool) {
-	if profile == "" {
-		if (getenv("AWS_ACCESS_KEY_ID") != "" && getenv("AWS_SECRET_ACCESS_KEY") != "") || getenv("AWS_WEB_IDENTITY_TOKEN_FILE") != "" {
-			return SignIn{}, false
-		}
-		profile = cmp.Or(getenv("AWS_PROFILE"), getenv("AWS_DEFAULT_PROFILE"), "default")
+	profile, fromProfile := CredentialProfile(profile, getenv)
+	if !fromProfile {
+		return SignIn{}, false
 	}
+	profile = cmp.Or(profile, "default")
 	home, _ := os.UserHomeDir()
 	cfgFile := cmp.Or(getenv("AWS_CONFIG_FILE"), filepath.Join(home, ".aws", "config"))
 	credFile := cmp.Or(getenv("AWS_SHARED_CREDENTIALS_FILE"), filepath.Join(home, ".aws", "credentials"))
@@ -118,6 +117,22 @@ func LookUp(profile string, getenv func(string) string, now time.Time) (s SignIn
 
 func agrees(profileValue, sessionValue string) bool {
 	return profileValue == "" || profileValue == sessionValue
+}
+
+// CredentialProfile is the profile credentials for profile are loaded with,
+// in the AWS SDK's order: a profile named explicitly wins; without one, keys
+// or a web identity token in the environment win over AWS_PROFILE (then
+// AWS_DEFAULT_PROFILE, then the default profile, returned as ""), and
+// fromProfile is false. getenv is the environment the credentials are
+// loaded in.
+func CredentialProfile(profile string, getenv func(string) string) (name string, fromProfile bool) {
+	if profile != "" {
+		return profile, true
+	}
+	if (getenv("AWS_ACCESS_KEY_ID") != "" && getenv("AWS_SECRET_ACCESS_KEY") != "") || getenv("AWS_WEB_IDENTITY_TOKEN_FILE") != "" {
+		return "", false
+	}
+	return cmp.Or(getenv("AWS_PROFILE"), getenv("AWS_DEFAULT_PROFILE")), true
 }
 
 // LoginCommand is the command that signs in for profile ("" when the
