@@ -64,14 +64,14 @@ func renderTable(res *Results) string {
 
 	if len(res.Herds) > 0 {
 		fmt.Fprintf(&b, "\n### Herds: N concurrent cold calls with AssumeRole, empty file cache (%d trials)\n\n", res.Herds[0].Wall.N)
-		b.WriteString("| N | AssumeRole calls per trial | wall median ms | p90 ms | × one cold call | N floors at once, median ms | × N floors | N cached hits at once, median ms | wall − hits, ms |\n|--:|---|--:|--:|--:|--:|--:|--:|--:|\n")
+		b.WriteString("| N | AssumeRole calls per trial | wall median ms | p90 ms | × one cold call | N floors at once, median ms | × N floors | N cached hits at once, median ms | hits ÷ floors | wall − hits, ms |\n|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 		for _, h := range res.Herds {
-			fmt.Fprintf(&b, "| %d | %v | %.1f | %.1f | %.2f | %.1f | %.2f | %.1f | %.1f |\n", h.N, h.AssumeRoles, h.Wall.Median, h.Wall.P90, h.RatioToOne,
-				h.Floor.Median, h.Wall.Median/h.Floor.Median, h.Hits.Median, h.Wall.Median-h.Hits.Median)
+			fmt.Fprintf(&b, "| %d | %v | %.1f | %.1f | %.2f | %.1f | %.2f | %.1f | %.2f | %.1f |\n", h.N, h.AssumeRoles, h.Wall.Median, h.Wall.P90, h.RatioToOne,
+				h.Floor.Median, h.Wall.Median/h.Floor.Median, h.Hits.Median, h.Hits.Median/h.Floor.Median, h.Wall.Median-h.Hits.Median)
 		}
 		b.WriteString("\nN floors at once is what N process starts alone cost here (" + res.Machine.Nproc + " CPUs): no herd of N processes can finish sooner. " +
-			"N cached hits at once is the same herd again on the cache it filled: what N front processes cost without the refresh; " +
-			"wall − hits is what the one refresh adds to a herd (compare one cold call).\n")
+			"N cached hits at once is the same herd again on the cache it filled: what N front processes cost without the refresh, and hits ÷ floors " +
+			"is what one front process costs next to a bare Go process when the CPUs are saturated (no herd beats it); wall − hits is what the one refresh adds to a herd (compare one cold call).\n")
 	}
 
 	if len(res.Merge) > 0 {
