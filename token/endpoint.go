@@ -33,28 +33,109 @@ type Partition struct {
 	// v1.48.0); a region that fits RegionRegex but is not listed may be
 	// newer than the table.
 	Regions []string
+
+	spec *partitionSpec // the table row it was made from
 }
 
-// partitions is built on first use, not at package init: the front binary
-// links this package and most calls never look at a region.
-var partitions = sync.OnceValue(newPartitionTable)
+// partitionSpec is one row of the partition table, as plain data. Every
+// cached kubectl call looks its region up, so that path compiles no regular
+// expression: matchRegion reads the SDK's pattern by hand. The Partition
+// values of the public API, with RegionRegex compiled, are made from these
+// rows on first use.
+type partitionSpec struct {
+	id, dnsSuffix, globalHost string
+	fipsIsDefault             bool
+	// regionRegex is the SDK's pattern. Every partition's has the form
+	// ^(P1|P2…)\-\w+\-\d+$; prefixes are its P alternatives.
+	regionRegex string
+	prefixes    []string
+	regions     []string
+}
 
-func newPartitionTable() []Partition {
-	return []Partition{
-		{ID: "aws", DNSSuffix: "amazonaws.com", RegionRegex: regexp.MustCompile(`^(us|eu|ap|sa|ca|me|af|il|mx)\-\w+\-\d+$`), GlobalHost: "sts.amazonaws.com",
-			Regions: []string{"af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-south-2",
-				"ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-6", "ap-southeast-7",
-				"ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-2", "eu-west-3",
-				"il-central-1", "me-central-1", "me-south-1", "me-west-1", "mx-central-1", "sa-east-1", "sa-west-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2"}},
-		{ID: "aws-cn", DNSSuffix: "amazonaws.com.cn", RegionRegex: regexp.MustCompile(`^cn\-\w+\-\d+$`), Regions: []string{"cn-north-1", "cn-northwest-1"}},
-		{ID: "aws-us-gov", DNSSuffix: "amazonaws.com", RegionRegex: regexp.MustCompile(`^us\-gov\-\w+\-\d+$`), FIPSIsDefault: true, Regions: []string{"us-gov-east-1", "us-gov-west-1"}},
-		{ID: "aws-iso", DNSSuffix: "c2s.ic.gov", RegionRegex: regexp.MustCompile(`^us\-iso\-\w+\-\d+$`), Regions: []string{"us-iso-east-1", "us-iso-west-1"}},
-		{ID: "aws-iso-b", DNSSuffix: "sc2s.sgov.gov", RegionRegex: regexp.MustCompile(`^us\-isob\-\w+\-\d+$`), Regions: []string{"us-isob-east-1", "us-isob-west-1"}},
-		{ID: "aws-iso-e", DNSSuffix: "cloud.adc-e.uk", RegionRegex: regexp.MustCompile(`^eu\-isoe\-\w+\-\d+$`), Regions: []string{"eu-isoe-west-1"}},
-		{ID: "aws-iso-f", DNSSuffix: "csp.hci.ic.gov", RegionRegex: regexp.MustCompile(`^us\-isof\-\w+\-\d+$`), Regions: []string{"us-isof-east-1", "us-isof-south-1"}},
-		{ID: "aws-eusc", DNSSuffix: "amazonaws.eu", RegionRegex: regexp.MustCompile(`^eusc\-(de)\-\w+\-\d+$`), Regions: []string{"eusc-de-east-1"}},
+var partitionTable = [...]partitionSpec{
+	{id: "aws", dnsSuffix: "amazonaws.com", regionRegex: `^(us|eu|ap|sa|ca|me|af|il|mx)\-\w+\-\d+$`, globalHost: "sts.amazonaws.com",
+		prefixes: []string{"us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx"},
+		regions: []string{"af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-south-2",
+			"ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-6", "ap-southeast-7",
+			"ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-2", "eu-west-3",
+			"il-central-1", "me-central-1", "me-south-1", "me-west-1", "mx-central-1", "sa-east-1", "sa-west-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2"}},
+	{id: "aws-cn", dnsSuffix: "amazonaws.com.cn", regionRegex: `^cn\-\w+\-\d+$`, prefixes: []string{"cn"}, regions: []string{"cn-north-1", "cn-northwest-1"}},
+	{id: "aws-us-gov", dnsSuffix: "amazonaws.com", regionRegex: `^us\-gov\-\w+\-\d+$`, prefixes: []string{"us-gov"}, fipsIsDefault: true, regions: []string{"us-gov-east-1", "us-gov-west-1"}},
+	{id: "aws-iso", dnsSuffix: "c2s.ic.gov", regionRegex: `^us\-iso\-\w+\-\d+$`, prefixes: []string{"us-iso"}, regions: []string{"us-iso-east-1", "us-iso-west-1"}},
+	{id: "aws-iso-b", dnsSuffix: "sc2s.sgov.gov", regionRegex: `^us\-isob\-\w+\-\d+$`, prefixes: []string{"us-isob"}, regions: []string{"us-isob-east-1", "us-isob-west-1"}},
+	{id: "aws-iso-e", dnsSuffix: "cloud.adc-e.uk", regionRegex: `^eu\-isoe\-\w+\-\d+$`, prefixes: []string{"eu-isoe"}, regions: []string{"eu-isoe-west-1"}},
+	{id: "aws-iso-f", dnsSuffix: "csp.hci.ic.gov", regionRegex: `^us\-isof\-\w+\-\d+$`, prefixes: []string{"us-isof"}, regions: []string{"us-isof-east-1", "us-isof-south-1"}},
+	{id: "aws-eusc", dnsSuffix: "amazonaws.eu", regionRegex: `^eusc\-(de)\-\w+\-\d+$`, prefixes: []string{"eusc-de"}, regions: []string{"eusc-de-east-1"}},
+}
+
+// matchRegion is regionRegex: a prefix, "-", ASCII word characters, "-",
+// ASCII digits, and nothing else.
+func (s *partitionSpec) matchRegion(region string) bool {
+	for _, p := range s.prefixes {
+		rest, ok := strings.CutPrefix(region, p+"-")
+		if !ok {
+			continue
+		}
+		word, digits, ok := strings.Cut(rest, "-")
+		if ok && word != "" && digits != "" && strings.IndexFunc(word, notWord) < 0 && strings.IndexFunc(digits, notDigit) < 0 {
+			return true
+		}
 	}
+	return false
 }
+
+func notWord(r rune) bool {
+	return (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') && r != '_'
+}
+
+func notDigit(r rune) bool { return r < '0' || r > '9' }
+
+// specForRegion is the row a region belongs to: the first whose pattern it
+// fits, aws last (its "us-" would also match us-gov, us-iso and us-isob);
+// regions that fit none are taken to be in aws, as the SDK does.
+func specForRegion(region string) *partitionSpec {
+	for i := 1; i < len(partitionTable); i++ {
+		if partitionTable[i].matchRegion(region) {
+			return &partitionTable[i]
+		}
+	}
+	return &partitionTable[0]
+}
+
+func specByID(id string) *partitionSpec {
+	for i := range partitionTable {
+		if partitionTable[i].id == id {
+			return &partitionTable[i]
+		}
+	}
+	return nil
+}
+
+func hostRegion(host, globalHost, dnsSuffix string, matchRegion func(string) bool) (region string, ok bool) {
+	if globalHost != "" && host == globalHost {
+		return "us-east-1", true
+	}
+	rest, ok := strings.CutSuffix(host, "."+dnsSuffix)
+	if !ok {
+		return "", false
+	}
+	labels := strings.Split(rest, ".")
+	if len(labels) != 2 || (labels[0] != "sts" && labels[0] != "sts-fips") || !matchRegion(labels[1]) {
+		return "", false
+	}
+	return labels[1], true
+}
+
+// partitions is the public form of the table, built on first use.
+var partitions = sync.OnceValue(func() []Partition {
+	ps := make([]Partition, len(partitionTable))
+	for i := range partitionTable {
+		s := &partitionTable[i]
+		ps[i] = Partition{ID: s.id, DNSSuffix: s.dnsSuffix, RegionRegex: regexp.MustCompile(s.regionRegex), GlobalHost: s.globalHost,
+			FIPSIsDefault: s.fipsIsDefault, Regions: slices.Clone(s.regions), spec: s}
+	}
+	return ps
+})
 
 // Partitions returns the known partitions, aws first.
 func Partitions() []Partition { return slices.Clone(partitions()) }
@@ -74,14 +155,13 @@ func PartitionByID(id string) (Partition, error) {
 // PartitionForRegion returns the partition a region belongs to. Regions that
 // match no pattern are taken to be in aws, as the SDK does.
 func PartitionForRegion(region string) Partition {
-	ps := partitions()
-	// aws last: its "us-" would also match us-gov, us-iso and us-isob.
-	for _, p := range ps[1:] {
-		if p.RegionRegex.MatchString(region) {
+	s := specForRegion(region)
+	for _, p := range partitions() {
+		if p.spec == s {
 			return p
 		}
 	}
-	return ps[0]
+	panic("token: partition table row without a Partition")
 }
 
 // HostRegion tells whether host has the form of an STS host of partition p,
@@ -89,21 +169,11 @@ func PartitionForRegion(region string) Partition {
 // naming pattern, plus the FIPS variants. A given server version accepts
 // fewer hosts; see Server.
 func (p Partition) HostRegion(host string) (region string, ok bool) {
-	if p.GlobalHost != "" && host == p.GlobalHost {
-		return "us-east-1", true
+	match := p.RegionRegex.MatchString // a Partition the caller made
+	if p.spec != nil {
+		match = p.spec.matchRegion
 	}
-	suffix := "." + p.DNSSuffix
-	if !strings.HasSuffix(host, suffix) {
-		return "", false
-	}
-	labels := strings.Split(strings.TrimSuffix(host, suffix), ".")
-	if len(labels) != 2 || (labels[0] != "sts" && labels[0] != "sts-fips") {
-		return "", false
-	}
-	if !p.RegionRegex.MatchString(labels[1]) {
-		return "", false
-	}
-	return labels[1], true
+	return hostRegion(host, p.GlobalHost, p.DNSSuffix, match)
 }
 
 // Endpoint is the STS host a token names and the region that signs for it.
@@ -154,7 +224,7 @@ func EndpointFor(region string, global, fips bool) (Endpoint, error) {
 		return Endpoint{}, clierr.WithHint(fmt.Errorf("FIPS: %s servers accept FIPS STS hosts only in %s, so a token for %s would be refused",
 			ServerV072.Name, ServerV072.fipsRegions(ep.Partition), ep.Host),
 			"drop --fips (and AWS_USE_FIPS_ENDPOINT / the profile's use_fips_endpoint) to sign for sts.%s.%s, use --sts-global, or pick one of those regions with --region",
-			region, PartitionForRegion(region).DNSSuffix)
+			region, specForRegion(region).dnsSuffix)
 	}
 	return ep, nil
 }
@@ -162,12 +232,12 @@ func EndpointFor(region string, global, fips bool) (Endpoint, error) {
 // sdkEndpoint is the host the AWS SDK's endpoint rules give for a
 // well-formed region.
 func sdkEndpoint(region string, fips bool) Endpoint {
-	p := PartitionForRegion(region)
-	ep := Endpoint{Host: "sts." + region + "." + p.DNSSuffix, SigningRegion: region, Partition: p.ID, Kind: "regional"}
+	p := specForRegion(region)
+	ep := Endpoint{Host: "sts." + region + "." + p.dnsSuffix, SigningRegion: region, Partition: p.id, Kind: "regional"}
 	if fips {
 		ep.Kind = "fips"
-		if !p.FIPSIsDefault {
-			ep.Host = "sts-fips." + region + "." + p.DNSSuffix
+		if !p.fipsIsDefault {
+			ep.Host = "sts-fips." + region + "." + p.dnsSuffix
 		}
 	}
 	return ep

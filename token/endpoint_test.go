@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -145,5 +146,40 @@ func TestEndpointForChecksRegionAndFIPS(t *testing.T) {
 	_, err := EndpointFor("eu-west-1", false, true)
 	if err == nil || !strings.Contains(err.Error(), "only in us-east-1, us-east-2, us-west-1, us-west-2") {
 		t.Errorf("FIPS in eu-west-1: %v", err)
+	}
+}
+
+// matchRegion, the hot path's reading of each partition's pattern, agrees
+// with the pattern itself compiled by regexp: on every known region, on
+// near misses of them, and (FuzzMatchRegion) on whatever the fuzzer finds.
+func TestMatchRegionIsThePattern(t *testing.T) {
+	var corpus []string
+	for _, s := range partitionTable {
+		for _, r := range s.regions {
+			corpus = append(corpus, r, strings.ToUpper(r), r+"-", r+"x", "-"+r, r+"-1", strings.Replace(r, "-", "_", 1),
+				strings.Replace(r, "-", "", 1), r[:len(r)-1], r+"\n", " "+r, strings.Replace(r, "1", "١", 1))
+		}
+		for _, p := range s.prefixes {
+			corpus = append(corpus, p, p+"-", p+"--1", p+"-a-", p+"-a-1", p+"-_-0", p+"-a_b9-12", p+"-a-1a", p+"-a-b-1", p+"-é-1")
+		}
+	}
+	corpus = append(corpus, "", "-", "--", "us", "xx-unknown-1")
+	for _, r := range corpus {
+		checkMatchRegion(t, r)
+	}
+}
+
+func FuzzMatchRegion(f *testing.F) {
+	for _, r := range []string{"us-east-1", "us-gov-west-1", "eusc-de-east-1", "cn-north-1", "us-isob-east-1", "eu-isoe-west-1", "ap-x_y-0"} {
+		f.Add(r)
+	}
+	f.Fuzz(checkMatchRegion)
+}
+
+func checkMatchRegion(t *testing.T, region string) {
+	for _, s := range partitionTable {
+		if got, want := s.matchRegion(region), regexp.MustCompile(s.regionRegex).MatchString(region); got != want {
+			t.Errorf("partition %s, region %q: matchRegion %t, %s %t", s.id, region, got, s.regionRegex, want)
+		}
 	}
 }

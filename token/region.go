@@ -37,9 +37,9 @@ func (e *RegionError) Error() string {
 // not well-formed is a *RegionError suggesting the closest known region.
 func CheckRegion(region string) (known bool, err error) {
 	if wellFormed(region) {
-		for _, p := range partitions() {
-			if p.RegionRegex.MatchString(region) {
-				return slices.Contains(p.Regions, region), nil
+		for i := range partitionTable {
+			if p := &partitionTable[i]; p.matchRegion(region) {
+				return slices.Contains(p.regions, region), nil
 			}
 		}
 	}
@@ -67,8 +67,8 @@ func closestRegion(region string) string {
 		return DefaultRegion
 	}
 	best, bestDist := DefaultRegion, -1
-	for _, p := range partitions() {
-		for _, r := range p.Regions {
+	for _, p := range partitionTable {
+		for _, r := range p.regions {
 			if d := suggest.Distance(s, r); bestDist < 0 || d < bestDist {
 				best, bestDist = r, d
 			}

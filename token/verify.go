@@ -58,14 +58,15 @@ func Verify(tok, partition string, now time.Time) (*Claims, error) {
 	if partition == "" {
 		partition = "aws"
 	}
-	p, err := PartitionByID(partition)
-	if err != nil {
+	p := specByID(partition)
+	if p == nil {
+		_, err := PartitionByID(partition)
 		return nil, fail("partition", "%v", err)
 	}
-	return verify(tok, p.ID, now, func(host string) (string, error) {
-		region, ok := p.HostRegion(host)
+	return verify(tok, p.id, now, func(host string) (string, error) {
+		region, ok := hostRegion(host, p.globalHost, p.dnsSuffix, p.matchRegion)
 		if !ok {
-			return "", fmt.Errorf("%q is not an STS host of partition %s", host, p.ID)
+			return "", fmt.Errorf("%q is not an STS host of partition %s", host, p.id)
 		}
 		return region, nil
 	})
