@@ -3,6 +3,8 @@ package cache
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
@@ -653,5 +655,29 @@ func TestDefaultDir(t *testing.T) {
 	t.Setenv("HOME", "/home/u")
 	if d, _ := DefaultDir(); d != filepath.Join("/home/u", ".cache", "kubeiam") {
 		t.Errorf("DefaultDir = %s", d)
+	}
+}
+
+// Key.ID hashes what encoding/json makes of the key's fields as an untagged
+// struct of strings (the IDs of entries written by earlier versions), though
+// it no longer calls encoding/json.
+func TestKeyIDIsTheJSONOfItsFields(t *testing.T) {
+	type keyForID struct {
+		ClusterID, Partition, Region, Endpoint, Profile, RoleARN, ExternalID, SessionName, Source string
+	}
+	for _, k := range []Key{
+		{},
+		{ClusterID: "c1"},
+		{ClusterID: "prod<&>", Partition: "aws", Region: "us-east-1", Endpoint: "regional", Profile: "dev \"x\"",
+			RoleARN: "arn:aws:iam::111122223333:role/Kube+Admin", ExternalID: "e\u2028\xff", SessionName: "s\n", Source: "env:AKIA/0123abcd"},
+	} {
+		b, err := json.Marshal(keyForID(k))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(append([]byte(keyIDVersion), b...))
+		if got, want := k.ID(), hex.EncodeToString(sum[:]); got != want {
+			t.Errorf("%+v: ID %s, want %s", k, got, want)
+		}
 	}
 }

@@ -3,9 +3,10 @@ package cache
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/kubeiam/kubeiam/internal/jsonstr"
 )
 
 // Backend names where entries are stored.
@@ -56,19 +57,26 @@ const keyIDVersion = "kubeiam-cache-key-v1\n"
 // ID is the hex SHA-256 of the Key, used as the file name. The Key is a
 // fixed struct with no maps, so its JSON encoding (field order as declared)
 // is stable; a map would scramble the order, as it did kubelogin's keys.
+//
+// What is hashed is the JSON encoding/json gives a struct of these string
+// fields, untagged and without omitempty, so adding a field with omitempty
+// to Key later cannot silently change the IDs of existing entries. It is
+// written by hand (see jsonstr): a test holds it to encoding/json.
 func (k Key) ID() string {
-	// Fields are the JSON of a struct of strings: Marshal cannot fail.
-	b, _ := json.Marshal(keyForID(k))
-	h := sha256.New()
-	h.Write([]byte(keyIDVersion))
-	h.Write(b)
-	return hex.EncodeToString(h.Sum(nil))
-}
-
-// keyForID spells every field out without omitempty, so adding a field with
-// omitempty to Key later cannot silently change the IDs of existing entries.
-type keyForID struct {
-	ClusterID, Partition, Region, Endpoint, Profile, RoleARN, ExternalID, SessionName, Source string
+	fields := [...]struct{ name, value string }{
+		{"ClusterID", k.ClusterID}, {"Partition", k.Partition}, {"Region", k.Region}, {"Endpoint", k.Endpoint},
+		{"Profile", k.Profile}, {"RoleARN", k.RoleARN}, {"ExternalID", k.ExternalID}, {"SessionName", k.SessionName}, {"Source", k.Source},
+	}
+	b := append(make([]byte, 0, 512), keyIDVersion...)
+	sep := byte('{')
+	for _, f := range fields {
+		b = append(b, sep)
+		sep = ','
+		b = append(jsonstr.Append(b, f.name), ':')
+		b = jsonstr.Append(b, f.value)
+	}
+	sum := sha256.Sum256(append(b, '}'))
+	return hex.EncodeToString(sum[:])
 }
 
 func isEntryID(s string) bool {

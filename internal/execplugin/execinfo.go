@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/kubeiam/kubeiam/internal/jsonstr"
 )
 
 // ExecInfoEnv is the variable kubectl uses to describe the credential it wants.
@@ -62,8 +64,9 @@ func ParseExecInfo(value string) (ExecInfo, error) {
 // WriteExecCredential writes an ExecCredential of apiVersion holding token,
 // as one JSON line. It is hand-shaped rather than built from client-go's
 // clientauthentication types because those pull apimachinery's package init
-// into kubectl's hot path; a test decodes it with client-go's types and
-// compares it byte for byte with their encoding.
+// into kubectl's hot path, and written without encoding/json, which reflects
+// over a type on first use in every fresh process; a test decodes it with
+// client-go's types and compares it byte for byte with their encoding.
 func WriteExecCredential(w io.Writer, apiVersion, token string, expiration time.Time) error {
 	switch apiVersion {
 	case APIVersionV1, APIVersionV1beta1:
@@ -72,33 +75,11 @@ func WriteExecCredential(w io.Writer, apiVersion, token string, expiration time.
 	default:
 		return fmt.Errorf("unsupported ExecCredential apiVersion %q", apiVersion)
 	}
-	exp := expiration.UTC().Truncate(time.Second).Format(time.RFC3339)
-	b, err := json.Marshal(execCredential{
-		Kind:       "ExecCredential",
-		APIVersion: apiVersion,
-		Status:     execCredentialStatus{ExpirationTimestamp: exp, Token: token},
-	})
-	if err != nil {
-		return fmt.Errorf("could not encode the ExecCredential: %w", err)
-	}
-	_, err = w.Write(append(b, '\n'))
+	b := append(make([]byte, 0, 192+len(token)), `{"kind":"ExecCredential","apiVersion":`...)
+	b = jsonstr.Append(b, apiVersion)
+	b = append(b, `,"spec":{"interactive":false},"status":{"expirationTimestamp":`...)
+	b = jsonstr.Append(b, expiration.UTC().Truncate(time.Second).Format(time.RFC3339))
+	b = jsonstr.Append(append(b, `,"token":`...), token)
+	_, err := w.Write(append(b, "}}\n"...))
 	return err
-}
-
-// execCredential mirrors the fields of clientauthentication v1 and v1beta1
-// ExecCredential that a plugin sets, in client-go's field order.
-type execCredential struct {
-	Kind       string               `json:"kind"`
-	APIVersion string               `json:"apiVersion"`
-	Spec       execCredentialSpec   `json:"spec"`
-	Status     execCredentialStatus `json:"status"`
-}
-
-type execCredentialSpec struct {
-	Interactive bool `json:"interactive"`
-}
-
-type execCredentialStatus struct {
-	ExpirationTimestamp string `json:"expirationTimestamp"`
-	Token               string `json:"token"`
 }

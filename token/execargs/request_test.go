@@ -1,6 +1,8 @@
 package execargs
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -105,5 +107,25 @@ func TestBackend(t *testing.T) {
 	}
 	if _, err := parse(t, "--cache=bogus").Backend(envMap(nil)); err == nil {
 		t.Error("bogus backend accepted")
+	}
+}
+
+// The fingerprint hashed into cache keys is what encoding/json makes of it
+// (the keys of entries written by earlier versions), though the token path
+// no longer calls encoding/json.
+func TestFingerprintJSONIsEncodingJSON(t *testing.T) {
+	fp := fingerprint{Files: [3]fileStamp{{Path: "/home/u/.aws/config", MTime: 1764633600123456789, Size: 312}, {Path: "<&>\"x\u2028"}, {MTime: -1}}}
+	for i := range fp.Env {
+		fp.Env[i] = fmt.Sprintf("v%d\x01\xff", i)
+	}
+	fp.Env[0] = ""
+	for _, fp := range []fingerprint{{}, fp} {
+		want, err := json.Marshal(fp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fp.appendJSON(nil); string(got) != string(want) {
+			t.Errorf("appendJSON:\n%s\nencoding/json:\n%s", got, want)
+		}
 	}
 }
