@@ -80,18 +80,33 @@ func blobValue(line []byte) (int, int) {
 }
 
 func decode(data []byte) (*clientcmdapi.Config, error) {
+	v1, err := decodeV1(data)
+	if err != nil {
+		return nil, err
+	}
+	return configOf(v1)
+}
+
+// decodeV1 reads data into clientcmd's v1 types, the file's own shape;
+// empty input is nil.
+func decodeV1(data []byte) (*clientcmdv1.Config, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
-		return clientcmdapi.NewConfig(), nil
+		return nil, nil
 	}
 	// A file in kubectl's layout (what kubectl and kubeiam write) is read
 	// without a YAML library; anything else, or anything the fast reader
 	// gets wrong, takes the full path.
-	v1, ok := decodeFast(data)
-	if !ok {
-		var err error
-		if v1, err = decodeFull(data); err != nil {
-			return nil, err
-		}
+	if v1, ok := decodeFast(data); ok {
+		return v1, nil
+	}
+	return decodeFull(data)
+}
+
+// configOf converts what decodeV1 read; nil is an empty config, as for
+// kubectl.
+func configOf(v1 *clientcmdv1.Config) (*clientcmdapi.Config, error) {
+	if v1 == nil {
+		return clientcmdapi.NewConfig(), nil
 	}
 	return fromV1(v1)
 }
@@ -124,15 +139,24 @@ func decodeFull(data []byte) (*clientcmdv1.Config, error) {
 }
 
 func fromV1(v1 *clientcmdv1.Config) (*clientcmdapi.Config, error) {
-	if v1.Kind != "" && v1.Kind != "Config" {
-		return nil, fmt.Errorf("kind %q is not a kubeconfig (want Config)", v1.Kind)
+	if err := defaultV1(v1); err != nil {
+		return nil, err
 	}
-	latest.Scheme.Default(v1)
 	cfg := clientcmdapi.NewConfig()
 	if err := latest.Scheme.Convert(v1, cfg, nil); err != nil {
 		return nil, err
 	}
 	return cfg, nil
+}
+
+// defaultV1 checks the kind and fills in clientcmd's defaults, as its
+// loader does before the conversion.
+func defaultV1(v1 *clientcmdv1.Config) error {
+	if v1.Kind != "" && v1.Kind != "Config" {
+		return fmt.Errorf("kind %q is not a kubeconfig (want Config)", v1.Kind)
+	}
+	latest.Scheme.Default(v1)
+	return nil
 }
 
 // liftBlobs swaps long base64 values for placeholders; the replacer puts them
@@ -197,12 +221,21 @@ func layoutOf(data []byte) layout {
 // encode writes cfg in kubectl's layout; size is the expected length (the
 // previous file's), when known.
 func encode(cfg *clientcmdapi.Config, l layout, size int) ([]byte, error) {
+	v1, err := toV1(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return emitConfig(v1, l, size)
+}
+
+// toV1 converts cfg to the v1 types, to be written.
+func toV1(cfg *clientcmdapi.Config) (*clientcmdv1.Config, error) {
 	var v1 clientcmdv1.Config
 	if err := latest.Scheme.Convert(cfg, &v1, nil); err != nil {
 		return nil, err
 	}
 	v1.APIVersion, v1.Kind = "v1", "Config"
-	return emitConfig(&v1, l, size)
+	return &v1, nil
 }
 
 // emitConfig writes v1; size is the expected length, when known.
