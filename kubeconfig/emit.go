@@ -155,6 +155,8 @@ type emitter struct {
 	// would leave them out.
 	keep []string
 	top  bool
+	// present is the stack of the fields of the structs being written.
+	present []int
 	// With sink set, the emitter hands its output to sink in pieces of
 	// about flushSize instead of keeping it; sink returns false to stop
 	// the emitter.
@@ -288,16 +290,21 @@ func (e *emitter) value(v reflect.Value, indent int, inMap bool) {
 			keep = nil
 		}
 		e.top = false
-		present := make([]int, 0, len(si.fields))
+		// The fields to write go on e.present, a stack shared by the
+		// nested calls (one slice for the whole document, not one per
+		// struct).
+		start := len(e.present)
 		for i, f := range si.fields {
 			fv := v.Field(f.index)
 			if (f.omitEmpty && isEmptyValue(fv) || f.omitZero && isZeroValue(fv)) && !slices.Contains(keep, f.name) {
 				continue
 			}
-			present = append(present, i)
+			e.present = append(e.present, i)
 		}
-		e.mapping(len(present), indent, inMap, func(i int) string { return si.fields[present[i]].name },
-			func(i int) reflect.Value { return v.Field(si.fields[present[i]].index) })
+		n := len(e.present) - start
+		e.mapping(n, indent, inMap, func(i int) string { return si.fields[e.present[start+i]].name },
+			func(i int) reflect.Value { return v.Field(si.fields[e.present[start+i]].index) })
+		e.present = e.present[:start]
 	case reflect.Map:
 		if v.IsNil() {
 			e.scalar("null", inMap)

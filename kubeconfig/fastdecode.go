@@ -179,7 +179,8 @@ func (p *fastParser) sequence(v reflect.Value, col int) {
 		p.fail()
 		return
 	}
-	s := reflect.MakeSlice(typ, 0, 4)
+	// One spare: room for the entry a merge adds, without a copy.
+	s := reflect.MakeSlice(typ, 0, p.countItems(col)+1)
 	for n := 0; !p.bad; n++ {
 		c, t, ok := p.line()
 		if !ok || c != col || !isDash(t) {
@@ -195,6 +196,35 @@ func (p *fastParser) sequence(v reflect.Value, col int) {
 		p.node(s.Index(n), col+2)
 	}
 	v.Set(s)
+}
+
+// countItems counts the items of the sequence whose first item is on the
+// current line, at column col: the lines from there at that column that
+// start with "- ", up to one less indented or one at that column that is
+// no item. It sizes the slice for the items at once; a count that is off
+// (it does not parse) costs only a larger slice later.
+func (p *fastParser) countItems(col int) int {
+	n := 0
+	for pos := p.pos; pos < len(p.data); {
+		end := bytes.IndexByte(p.data[pos:], '\n')
+		if end < 0 {
+			break
+		}
+		l := p.data[pos : pos+end]
+		pos += end + 1
+		i := 0
+		for i < len(l) && i <= col && l[i] == ' ' {
+			i++
+		}
+		switch {
+		case i > col:
+			continue // an item's content
+		case i < col || !isDash(l[i:]):
+			return n
+		}
+		n++
+	}
+	return n
 }
 
 func (p *fastParser) mapping(v reflect.Value, col int) {
