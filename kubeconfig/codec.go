@@ -115,10 +115,27 @@ func configOf(v1 *clientcmdv1.Config) (*clientcmdapi.Config, error) {
 // when emitting it gives data back byte for byte.
 func decodeFast(data []byte) (*clientcmdv1.Config, bool) {
 	var v1 clientcmdv1.Config
-	if !fastDecode(data, &v1) || !emitsAs(&v1, data, layoutOf(data).keep()...) {
+	if !fastDecode(data, &v1) || !emitsAs(&v1, data, nil, layoutOf(data).keep()...) {
 		return nil, false
 	}
 	return &v1, true
+}
+
+// decodeV1Blobs is decodeV1 with the line reader leaving base64 values as
+// their text where it can (see blobs): they are in the returned set, which
+// the emitter needs to write them and blobs.decode to turn them into the
+// bytes anything else needs.
+func decodeV1Blobs(data []byte) (*clientcmdv1.Config, *blobs, error) {
+	if len(bytes.TrimSpace(data)) > 0 {
+		var v1 clientcmdv1.Config
+		if bl, ok := fastDecodeBlobs(data, &v1); ok && emitsAs(&v1, data, bl, layoutOf(data).keep()...) {
+			return &v1, bl, nil
+		}
+	}
+	// The line reader takes a file with blobs exactly when it takes it
+	// without: what is left is the full path.
+	v1, err := decodeV1(data)
+	return v1, nil, err
 }
 
 // decodeFull reads any YAML (or JSON) kubeconfig as clientcmd does.
@@ -241,6 +258,17 @@ func toV1(cfg *clientcmdapi.Config) (*clientcmdv1.Config, error) {
 // emitConfig writes v1; size is the expected length, when known.
 func emitConfig(v1 *clientcmdv1.Config, l layout, size int) ([]byte, error) {
 	return emitTop(v1, size, l.keep()...)
+}
+
+// emitBlobs is emitConfig for a v1 that holds the blobs bl as text.
+func emitBlobs(v1 *clientcmdv1.Config, bl *blobs, l layout, size int) ([]byte, error) {
+	var b bytes.Buffer
+	b.Grow(size + size/8)
+	err := emitTo(v1, func(p []byte) bool {
+		b.Write(p)
+		return true
+	}, bl, l.keep()...)
+	return b.Bytes(), err
 }
 
 func (l layout) keep() []string {

@@ -157,6 +157,8 @@ type emitter struct {
 	top  bool
 	// present is the stack of the fields of the structs being written.
 	present []int
+	// blobs are []byte values held as their base64 text, written as such.
+	blobs *blobs
 	// With sink set, the emitter hands its output to sink in pieces of
 	// about flushSize instead of keeping it; sink returns false to stop
 	// the emitter.
@@ -328,7 +330,11 @@ func (e *emitter) value(v reflect.Value, indent int, inMap bool) {
 		}
 		if t.Elem().Kind() == reflect.Uint8 && !reflect.PointerTo(t.Elem()).Implements(marshalerType) {
 			e.b.WriteString(sep(inMap))
-			e.base64(v.Bytes(), indent)
+			if b := v.Bytes(); e.blobs.has(b) {
+				e.b.Write(b)
+			} else {
+				e.base64(b, indent)
+			}
 			e.b.WriteByte('\n')
 			return
 		}
@@ -429,16 +435,17 @@ func emitTop(v any, size int, keep ...string) ([]byte, error) {
 }
 
 // emitsAs reports whether emitTop(v, keep) would write exactly data,
-// without keeping the output (and stopping at the first difference).
-func emitsAs(v any, data []byte, keep ...string) bool {
+// without keeping the output (and stopping at the first difference); bl
+// are the values of v held as text.
+func emitsAs(v any, data []byte, bl *blobs, keep ...string) bool {
 	c := comparer{want: data}
-	return emitTo(v, c.write, keep...) == nil && c.same()
+	return emitTo(v, c.write, bl, keep...) == nil && c.same()
 }
 
 // emitTo writes what emitTop(v, keep) returns to sink, in pieces, and
-// stops when sink returns false.
-func emitTo(v any, sink func([]byte) bool, keep ...string) error {
-	e := emitter{keep: keep, top: true, sink: sink}
+// stops when sink returns false; bl are the values of v held as text.
+func emitTo(v any, sink func([]byte) bool, bl *blobs, keep ...string) error {
+	e := emitter{keep: keep, top: true, sink: sink, blobs: bl}
 	e.b.Grow(2 * flushSize)
 	e.document(v)
 	if !e.stopped {

@@ -30,6 +30,14 @@ func fastDecode(data []byte, v any) bool {
 	return !p.bad && !p.more()
 }
 
+// fastDecodeBlobs is fastDecode leaving base64 values as their text where
+// it can (see blobs); they are in the returned set.
+func fastDecodeBlobs(data []byte, v any) (*blobs, bool) {
+	p := fastParser{data: data, blobs: &blobs{}}
+	p.node(reflect.ValueOf(v).Elem(), 0)
+	return p.blobs, !p.bad && !p.more()
+}
+
 type fastParser struct {
 	data []byte
 	pos  int // start of the current line
@@ -39,6 +47,8 @@ type fastParser struct {
 	col  int
 	text []byte
 	bad  bool
+	// blobs, when set, takes the base64 values it can as text.
+	blobs *blobs
 }
 
 // line returns the current line's content column and text (after any
@@ -473,6 +483,9 @@ func (p *fastParser) setPlain(v reflect.Value, t []byte) {
 		}
 		v.SetInt(i)
 	default:
+		if p.blobs != nil && p.blobs.add(v, t) {
+			return
+		}
 		p.setString(v, t)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -157,7 +158,7 @@ func (p *prepared) discard() {
 // write straight into its synced temporary file, for a dry run into after.
 func (e *editor) prepare(snap snapshot) *prepared {
 	p := &prepared{snap: snap}
-	v1, err := e.apply(snap)
+	v1, bl, err := e.apply(snap)
 	if err != nil {
 		p.err = err
 		return p
@@ -168,10 +169,10 @@ func (e *editor) prepare(snap snapshot) *prepared {
 	// rewritten once into kubectl's (with the .bak kept).
 	l := layoutOf(snap.data)
 	if !e.opts.DryRun {
-		p.tmp, p.changed, p.err = e.stage(snap, v1, l)
+		p.tmp, p.changed, p.err = e.stage(snap, v1, bl, l)
 		return p
 	}
-	if p.after, err = emitConfig(v1, l, len(snap.data)); err != nil {
+	if p.after, err = emitBlobs(v1, bl, l, len(snap.data)); err != nil {
 		p.err = e.encodeError(err)
 		return p
 	}
@@ -187,7 +188,7 @@ func (e *editor) encodeError(err error) error {
 // emitter makes it, a piece at a time (a large kubeconfig is never all in
 // memory twice), comparing it with the old on the way. It returns the
 // file's name, or "" when the content is the same.
-func (e *editor) stage(snap snapshot, v1 *clientcmdv1.Config, l layout) (string, bool, error) {
+func (e *editor) stage(snap snapshot, v1 *clientcmdv1.Config, bl *blobs, l layout) (string, bool, error) {
 	old := comparer{want: snap.data}
 	var encErr error
 	tmp, err := stageWith(e.real, snap.mode, func(w io.Writer) error {
@@ -196,7 +197,7 @@ func (e *editor) stage(snap snapshot, v1 *clientcmdv1.Config, l layout) (string,
 			old.write(b)
 			_, werr = w.Write(b)
 			return werr == nil
-		}, l.keep()...)
+		}, bl, l.keep()...)
 		if encErr != nil {
 			return encErr
 		}
@@ -207,7 +208,7 @@ func (e *editor) stage(snap snapshot, v1 *clientcmdv1.Config, l layout) (string,
 		return "", false, e.encodeError(encErr)
 	case err != nil:
 		// No temporary file: an edit that changes nothing still succeeds.
-		after, eerr := emitConfig(v1, l, len(snap.data))
+		after, eerr := emitBlobs(v1, bl, l, len(snap.data))
 		if eerr != nil {
 			return "", false, e.encodeError(eerr)
 		}
@@ -224,36 +225,45 @@ func (e *editor) stage(snap snapshot, v1 *clientcmdv1.Config, l layout) (string,
 
 // apply decodes snap and runs the edit on it, on the v1 types where the
 // file allows it (see roundTrips); it returns the new content in the v1
-// types, ready to emit.
-func (e *editor) apply(snap snapshot) (*clientcmdv1.Config, error) {
+// types, ready to emit, and the values in it held as text (see blobs).
+func (e *editor) apply(snap snapshot) (*clientcmdv1.Config, *blobs, error) {
 	if snap.data != nil && snap.mode&0o200 == 0 && !e.opts.DryRun {
-		return nil, fmt.Errorf("could not write %s: file is read-only (mode %04o)", e.path, snap.mode)
+		return nil, nil, fmt.Errorf("could not write %s: file is read-only (mode %04o)", e.path, snap.mode)
 	}
-	v1, err := decodeV1(snap.data)
+	fast := e.fast != nil && !e.opts.Replace
+	var v1 *clientcmdv1.Config
+	var bl *blobs
+	var err error
+	if fast {
+		v1, bl, err = decodeV1Blobs(snap.data)
+	} else {
+		v1, err = decodeV1(snap.data)
+	}
 	if err != nil {
-		return nil, parseError(e.path, err)
+		return nil, nil, parseError(e.path, err)
 	}
-	if e.fast != nil && v1 != nil && !e.opts.Replace && defaultV1(v1) == nil && roundTrips(v1) {
+	if fast && v1 != nil && defaultV1(v1) == nil && roundTrips(v1) {
 		if err := e.fast(v1); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		v1.APIVersion, v1.Kind = "v1", "Config"
-		return v1, nil
+		return v1, bl, nil
 	}
+	bl.decode(reflect.ValueOf(v1))
 	cfg, err := parsedV1(e.path, v1)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if e.opts.Replace {
 		cfg = clientcmdapi.NewConfig()
 	}
 	if err := e.fn(cfg); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if v1, err = toV1(cfg); err != nil {
-		return nil, e.encodeError(err)
+		return nil, nil, e.encodeError(err)
 	}
-	return v1, nil
+	return v1, nil, nil
 }
 
 // commit runs under the lock: it checks the file is still what p was made

@@ -82,6 +82,9 @@ func TestMergeV1MatchesEdit(t *testing.T) {
 		"not YAML":             {"clusters: [\n", false},
 		"empty":                {"", false},
 		"replaces own entries": {string(mustMerge(t, kubectl, "b")), true},
+		// Bits set past the data's end: read as the bytes, written back
+		// canonical by both paths.
+		"non-canonical blob": {"apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: QUJDRB==\n    server: https://a\n  name: a\ncontexts: null\ncurrent-context: \"\"\nkind: Config\nusers: null\n", true},
 	}
 	for name, in := range inputs {
 		t.Run(name, func(t *testing.T) {
