@@ -34,10 +34,7 @@ func Write(ctx context.Context, c *Client, name string, eo EntryOptions, out kub
 	if !out.Merge {
 		path, setCurrent, opts.Replace = out.Output, true, true
 	}
-	res, err := kubeconfig.Edit(ctx, path, opts, func(cfg *clientcmdapi.Config) error {
-		e.MergeInto(cfg, setCurrent)
-		return nil
-	})
+	res, err := kubeconfig.MergeEntries(ctx, path, opts, e, setCurrent)
 	return res, e, err
 }
 

@@ -80,18 +80,33 @@ func blobValue(line []byte) (int, int) {
 }
 
 func decode(data []byte) (*clientcmdapi.Config, error) {
+	v1, err := decodeV1(data)
+	if err != nil {
+		return nil, err
+	}
+	return configOf(v1)
+}
+
+// decodeV1 reads data into clientcmd's v1 types, the file's own shape;
+// empty input is nil.
+func decodeV1(data []byte) (*clientcmdv1.Config, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
-		return clientcmdapi.NewConfig(), nil
+		return nil, nil
 	}
 	// A file in kubectl's layout (what kubectl and kubeiam write) is read
 	// without a YAML library; anything else, or anything the fast reader
 	// gets wrong, takes the full path.
-	v1, ok := decodeFast(data)
-	if !ok {
-		var err error
-		if v1, err = decodeFull(data); err != nil {
-			return nil, err
-		}
+	if v1, ok := decodeFast(data); ok {
+		return v1, nil
+	}
+	return decodeFull(data)
+}
+
+// configOf converts what decodeV1 read; nil is an empty config, as for
+// kubectl.
+func configOf(v1 *clientcmdv1.Config) (*clientcmdapi.Config, error) {
+	if v1 == nil {
+		return clientcmdapi.NewConfig(), nil
 	}
 	return fromV1(v1)
 }
@@ -100,10 +115,27 @@ func decode(data []byte) (*clientcmdapi.Config, error) {
 // when emitting it gives data back byte for byte.
 func decodeFast(data []byte) (*clientcmdv1.Config, bool) {
 	var v1 clientcmdv1.Config
-	if !fastDecode(data, &v1) || !emitsAs(&v1, data, layoutOf(data).keep()...) {
+	if !fastDecode(data, &v1) || !emitsAs(&v1, data, nil, layoutOf(data).keep()...) {
 		return nil, false
 	}
 	return &v1, true
+}
+
+// decodeV1Blobs is decodeV1 with the line reader leaving base64 values as
+// their text where it can (see blobs): they are in the returned set, which
+// the emitter needs to write them and blobs.decode to turn them into the
+// bytes anything else needs.
+func decodeV1Blobs(data []byte) (*clientcmdv1.Config, *blobs, error) {
+	if len(bytes.TrimSpace(data)) > 0 {
+		var v1 clientcmdv1.Config
+		if bl, ok := fastDecodeBlobs(data, &v1); ok && emitsAs(&v1, data, bl, layoutOf(data).keep()...) {
+			return &v1, bl, nil
+		}
+	}
+	// The line reader takes a file with blobs exactly when it takes it
+	// without: what is left is the full path.
+	v1, err := decodeV1(data)
+	return v1, nil, err
 }
 
 // decodeFull reads any YAML (or JSON) kubeconfig as clientcmd does.
@@ -124,15 +156,24 @@ func decodeFull(data []byte) (*clientcmdv1.Config, error) {
 }
 
 func fromV1(v1 *clientcmdv1.Config) (*clientcmdapi.Config, error) {
-	if v1.Kind != "" && v1.Kind != "Config" {
-		return nil, fmt.Errorf("kind %q is not a kubeconfig (want Config)", v1.Kind)
+	if err := defaultV1(v1); err != nil {
+		return nil, err
 	}
-	latest.Scheme.Default(v1)
 	cfg := clientcmdapi.NewConfig()
 	if err := latest.Scheme.Convert(v1, cfg, nil); err != nil {
 		return nil, err
 	}
 	return cfg, nil
+}
+
+// defaultV1 checks the kind and fills in clientcmd's defaults, as its
+// loader does before the conversion.
+func defaultV1(v1 *clientcmdv1.Config) error {
+	if v1.Kind != "" && v1.Kind != "Config" {
+		return fmt.Errorf("kind %q is not a kubeconfig (want Config)", v1.Kind)
+	}
+	latest.Scheme.Default(v1)
+	return nil
 }
 
 // liftBlobs swaps long base64 values for placeholders; the replacer puts them
@@ -197,17 +238,37 @@ func layoutOf(data []byte) layout {
 // encode writes cfg in kubectl's layout; size is the expected length (the
 // previous file's), when known.
 func encode(cfg *clientcmdapi.Config, l layout, size int) ([]byte, error) {
+	v1, err := toV1(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return emitConfig(v1, l, size)
+}
+
+// toV1 converts cfg to the v1 types, to be written.
+func toV1(cfg *clientcmdapi.Config) (*clientcmdv1.Config, error) {
 	var v1 clientcmdv1.Config
 	if err := latest.Scheme.Convert(cfg, &v1, nil); err != nil {
 		return nil, err
 	}
 	v1.APIVersion, v1.Kind = "v1", "Config"
-	return emitConfig(&v1, l, size)
+	return &v1, nil
 }
 
 // emitConfig writes v1; size is the expected length, when known.
 func emitConfig(v1 *clientcmdv1.Config, l layout, size int) ([]byte, error) {
 	return emitTop(v1, size, l.keep()...)
+}
+
+// emitBlobs is emitConfig for a v1 that holds the blobs bl as text.
+func emitBlobs(v1 *clientcmdv1.Config, bl *blobs, l layout, size int) ([]byte, error) {
+	var b bytes.Buffer
+	b.Grow(size + size/8)
+	err := emitTo(v1, func(p []byte) bool {
+		b.Write(p)
+		return true
+	}, bl, l.keep()...)
+	return b.Bytes(), err
 }
 
 func (l layout) keep() []string {

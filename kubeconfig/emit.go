@@ -155,27 +155,57 @@ type emitter struct {
 	// would leave them out.
 	keep []string
 	top  bool
-	// With against set, the emitter checks its output against it instead
-	// of keeping it: flushed bytes are compared and dropped.
-	against  []byte
+	// present is the stack of the fields of the structs being written.
+	present []int
+	// blobs are []byte values held as their base64 text, written as such.
+	blobs *blobs
+	// With sink set, the emitter hands its output to sink in pieces of
+	// about flushSize instead of keeping it; sink returns false to stop
+	// the emitter.
+	sink     func([]byte) bool
+	stopped  bool
 	flushed  int
 	lastByte byte
-	differs  bool
 }
 
-// flush compares what is buffered with the next bytes of against.
+// flushSize is how much output the emitter buffers before it hands it to
+// its sink: small enough to stay in the cache, and to be the same memory
+// for the whole file.
+const flushSize = 32 << 10
+
+// flush hands what is buffered to the sink.
 func (e *emitter) flush() {
 	n := e.b.Len()
 	if n == 0 {
 		return
 	}
-	if e.flushed+n > len(e.against) || !bytes.Equal(e.b.Bytes(), e.against[e.flushed:e.flushed+n]) {
-		e.differs = true
+	if !e.sink(e.b.Bytes()) {
+		e.stopped = true
 	}
 	e.flushed += n
 	e.lastByte = e.b.Bytes()[n-1]
 	e.b.Reset()
 }
+
+// comparer compares what is written to it with want.
+type comparer struct {
+	want    []byte
+	off     int
+	differs bool
+}
+
+// write compares p with the next bytes of want; it returns false once they
+// differ.
+func (c *comparer) write(p []byte) bool {
+	if !c.differs && (c.off+len(p) > len(c.want) || !bytes.Equal(p, c.want[c.off:c.off+len(p)])) {
+		c.differs = true
+	}
+	c.off += len(p)
+	return !c.differs
+}
+
+// same says everything written was want, all of it.
+func (c *comparer) same() bool { return !c.differs && c.off == len(c.want) }
 
 func (e *emitter) indent(n int) {
 	for range n {
@@ -262,16 +292,21 @@ func (e *emitter) value(v reflect.Value, indent int, inMap bool) {
 			keep = nil
 		}
 		e.top = false
-		present := make([]int, 0, len(si.fields))
+		// The fields to write go on e.present, a stack shared by the
+		// nested calls (one slice for the whole document, not one per
+		// struct).
+		start := len(e.present)
 		for i, f := range si.fields {
 			fv := v.Field(f.index)
 			if (f.omitEmpty && isEmptyValue(fv) || f.omitZero && isZeroValue(fv)) && !slices.Contains(keep, f.name) {
 				continue
 			}
-			present = append(present, i)
+			e.present = append(e.present, i)
 		}
-		e.mapping(len(present), indent, inMap, func(i int) string { return si.fields[present[i]].name },
-			func(i int) reflect.Value { return v.Field(si.fields[present[i]].index) })
+		n := len(e.present) - start
+		e.mapping(n, indent, inMap, func(i int) string { return si.fields[e.present[start+i]].name },
+			func(i int) reflect.Value { return v.Field(si.fields[e.present[start+i]].index) })
+		e.present = e.present[:start]
 	case reflect.Map:
 		if v.IsNil() {
 			e.scalar("null", inMap)
@@ -295,7 +330,11 @@ func (e *emitter) value(v reflect.Value, indent int, inMap bool) {
 		}
 		if t.Elem().Kind() == reflect.Uint8 && !reflect.PointerTo(t.Elem()).Implements(marshalerType) {
 			e.b.WriteString(sep(inMap))
-			e.base64(v.Bytes(), indent)
+			if b := v.Bytes(); e.blobs.has(b) {
+				e.b.Write(b)
+			} else {
+				e.base64(b, indent)
+			}
 			e.b.WriteByte('\n')
 			return
 		}
@@ -351,8 +390,8 @@ func (e *emitter) sequence(v reflect.Value, indent int, inMap bool) {
 		}
 		e.b.WriteString("- ")
 		e.value(v.Index(i), indent, false)
-		if e.against != nil && e.b.Len() >= 32<<10 {
-			if e.flush(); e.differs {
+		if e.sink != nil && e.b.Len() >= flushSize {
+			if e.flush(); e.stopped {
 				return
 			}
 		}
@@ -396,13 +435,23 @@ func emitTop(v any, size int, keep ...string) ([]byte, error) {
 }
 
 // emitsAs reports whether emitTop(v, keep) would write exactly data,
-// without keeping the output (and stopping at the first difference).
-func emitsAs(v any, data []byte, keep ...string) bool {
-	e := emitter{keep: keep, top: true, against: data}
-	e.b.Grow(64 << 10)
+// without keeping the output (and stopping at the first difference); bl
+// are the values of v held as text.
+func emitsAs(v any, data []byte, bl *blobs, keep ...string) bool {
+	c := comparer{want: data}
+	return emitTo(v, c.write, bl, keep...) == nil && c.same()
+}
+
+// emitTo writes what emitTop(v, keep) returns to sink, in pieces, and
+// stops when sink returns false; bl are the values of v held as text.
+func emitTo(v any, sink func([]byte) bool, bl *blobs, keep ...string) error {
+	e := emitter{keep: keep, top: true, sink: sink, blobs: bl}
+	e.b.Grow(2 * flushSize)
 	e.document(v)
-	e.flush()
-	return e.err == nil && !e.differs && e.flushed == len(data)
+	if !e.stopped {
+		e.flush()
+	}
+	return e.err
 }
 
 func (e *emitter) document(v any) {

@@ -30,6 +30,14 @@ func fastDecode(data []byte, v any) bool {
 	return !p.bad && !p.more()
 }
 
+// fastDecodeBlobs is fastDecode leaving base64 values as their text where
+// it can (see blobs); they are in the returned set.
+func fastDecodeBlobs(data []byte, v any) (*blobs, bool) {
+	p := fastParser{data: data, blobs: &blobs{}}
+	p.node(reflect.ValueOf(v).Elem(), 0)
+	return p.blobs, !p.bad && !p.more()
+}
+
 type fastParser struct {
 	data []byte
 	pos  int // start of the current line
@@ -39,6 +47,8 @@ type fastParser struct {
 	col  int
 	text []byte
 	bad  bool
+	// blobs, when set, takes the base64 values it can as text.
+	blobs *blobs
 }
 
 // line returns the current line's content column and text (after any
@@ -179,7 +189,8 @@ func (p *fastParser) sequence(v reflect.Value, col int) {
 		p.fail()
 		return
 	}
-	s := reflect.MakeSlice(typ, 0, 4)
+	// One spare: room for the entry a merge adds, without a copy.
+	s := reflect.MakeSlice(typ, 0, p.countItems(col)+1)
 	for n := 0; !p.bad; n++ {
 		c, t, ok := p.line()
 		if !ok || c != col || !isDash(t) {
@@ -195,6 +206,35 @@ func (p *fastParser) sequence(v reflect.Value, col int) {
 		p.node(s.Index(n), col+2)
 	}
 	v.Set(s)
+}
+
+// countItems counts the items of the sequence whose first item is on the
+// current line, at column col: the lines from there at that column that
+// start with "- ", up to one less indented or one at that column that is
+// no item. It sizes the slice for the items at once; a count that is off
+// (it does not parse) costs only a larger slice later.
+func (p *fastParser) countItems(col int) int {
+	n := 0
+	for pos := p.pos; pos < len(p.data); {
+		end := bytes.IndexByte(p.data[pos:], '\n')
+		if end < 0 {
+			break
+		}
+		l := p.data[pos : pos+end]
+		pos += end + 1
+		i := 0
+		for i < len(l) && i <= col && l[i] == ' ' {
+			i++
+		}
+		switch {
+		case i > col:
+			continue // an item's content
+		case i < col || !isDash(l[i:]):
+			return n
+		}
+		n++
+	}
+	return n
 }
 
 func (p *fastParser) mapping(v reflect.Value, col int) {
@@ -443,6 +483,9 @@ func (p *fastParser) setPlain(v reflect.Value, t []byte) {
 		}
 		v.SetInt(i)
 	default:
+		if p.blobs != nil && p.blobs.add(v, t) {
+			return
+		}
 		p.setString(v, t)
 	}
 }

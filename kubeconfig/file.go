@@ -10,11 +10,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
 
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	clientcmdv1 "k8s.io/client-go/tools/clientcmd/api/v1"
 
 	"github.com/kubeiam/kubeiam/internal/proc"
 )
@@ -66,10 +68,16 @@ type EditResult struct {
 // the lock too, for the same check: it must diff against a complete file,
 // not one kubectl is halfway through writing in place.
 func Edit(ctx context.Context, path string, opts EditOptions, fn func(*clientcmdapi.Config) error) (*EditResult, error) {
+	return edit(ctx, path, opts, fn, nil)
+}
+
+// edit is Edit; fast, when set, is the same edit made on the v1 types, used
+// where the file's v1 form round-trips (see roundTrips).
+func edit(ctx context.Context, path string, opts EditOptions, fn func(*clientcmdapi.Config) error, fast func(*clientcmdv1.Config) error) (*EditResult, error) {
 	// Write through a symlinked kubeconfig (dotfile managers do this) to the
 	// file it points at, instead of replacing the link with a file. The lock
 	// stays on the name kubectl uses.
-	e := &editor{path: path, real: path, opts: opts, fn: fn}
+	e := &editor{path: path, real: path, opts: opts, fn: fn, fast: fast}
 	if r, err := filepath.EvalSymlinks(path); err == nil {
 		e.real = r
 	}
@@ -112,6 +120,7 @@ type editor struct {
 	path, real string
 	opts       EditOptions
 	fn         func(*clientcmdapi.Config) error
+	fast       func(*clientcmdv1.Config) error
 }
 
 // snapshot is the file as read: content (nil when it does not exist) and
@@ -145,44 +154,116 @@ func (p *prepared) discard() {
 	}
 }
 
-// prepare decodes snap, runs fn and encodes the result, and for a real
-// write puts the result in its synced temporary file.
+// prepare decodes snap, runs the edit and encodes the result: for a real
+// write straight into its synced temporary file, for a dry run into after.
 func (e *editor) prepare(snap snapshot) *prepared {
 	p := &prepared{snap: snap}
-	p.after, p.err = e.apply(snap)
-	if p.err != nil {
+	v1, bl, err := e.apply(snap)
+	if err != nil {
+		p.err = err
 		return p
 	}
 	// Whether anything changed is decided on the bytes: the encoder writes
 	// kubectl's layout, so an edit that changes nothing reproduces a file
 	// kubectl or kubeiam wrote byte for byte. A file in another layout is
 	// rewritten once into kubectl's (with the .bak kept).
-	p.changed = snap.data == nil || !bytes.Equal(snap.data, p.after)
-	if p.changed && !e.opts.DryRun {
-		p.tmp, p.err = stageFile(e.real, p.after, snap.mode)
+	l := layoutOf(snap.data)
+	if !e.opts.DryRun {
+		p.tmp, p.changed, p.err = e.stage(snap, v1, bl, l)
+		return p
 	}
+	if p.after, err = emitBlobs(v1, bl, l, len(snap.data)); err != nil {
+		p.err = e.encodeError(err)
+		return p
+	}
+	p.changed = snap.data == nil || !bytes.Equal(snap.data, p.after)
 	return p
 }
 
-func (e *editor) apply(snap snapshot) ([]byte, error) {
-	if snap.data != nil && snap.mode&0o200 == 0 && !e.opts.DryRun {
-		return nil, fmt.Errorf("could not write %s: file is read-only (mode %04o)", e.path, snap.mode)
+func (e *editor) encodeError(err error) error {
+	return fmt.Errorf("could not encode %s: %w", e.path, err)
+}
+
+// stage writes the new content to a temporary file beside the file as the
+// emitter makes it, a piece at a time (a large kubeconfig is never all in
+// memory twice), comparing it with the old on the way. It returns the
+// file's name, or "" when the content is the same.
+func (e *editor) stage(snap snapshot, v1 *clientcmdv1.Config, bl *blobs, l layout) (string, bool, error) {
+	old := comparer{want: snap.data}
+	var encErr error
+	tmp, err := stageWith(e.real, snap.mode, func(w io.Writer) error {
+		var werr error
+		encErr = emitTo(v1, func(b []byte) bool {
+			old.write(b)
+			_, werr = w.Write(b)
+			return werr == nil
+		}, bl, l.keep()...)
+		if encErr != nil {
+			return encErr
+		}
+		return werr
+	})
+	switch {
+	case encErr != nil:
+		return "", false, e.encodeError(encErr)
+	case err != nil:
+		// No temporary file: an edit that changes nothing still succeeds.
+		after, eerr := emitBlobs(v1, bl, l, len(snap.data))
+		if eerr != nil {
+			return "", false, e.encodeError(eerr)
+		}
+		if snap.data != nil && bytes.Equal(snap.data, after) {
+			return "", false, nil
+		}
+		return "", false, err
+	case snap.data != nil && old.same():
+		os.Remove(tmp)
+		return "", false, nil
 	}
-	cfg, err := Parse(e.path, snap.data)
+	return tmp, true, nil
+}
+
+// apply decodes snap and runs the edit on it, on the v1 types where the
+// file allows it (see roundTrips); it returns the new content in the v1
+// types, ready to emit, and the values in it held as text (see blobs).
+func (e *editor) apply(snap snapshot) (*clientcmdv1.Config, *blobs, error) {
+	if snap.data != nil && snap.mode&0o200 == 0 && !e.opts.DryRun {
+		return nil, nil, fmt.Errorf("could not write %s: file is read-only (mode %04o)", e.path, snap.mode)
+	}
+	fast := e.fast != nil && !e.opts.Replace
+	var v1 *clientcmdv1.Config
+	var bl *blobs
+	var err error
+	if fast {
+		v1, bl, err = decodeV1Blobs(snap.data)
+	} else {
+		v1, err = decodeV1(snap.data)
+	}
 	if err != nil {
-		return nil, err
+		return nil, nil, parseError(e.path, err)
+	}
+	if fast && v1 != nil && defaultV1(v1) == nil && roundTrips(v1) {
+		if err := e.fast(v1); err != nil {
+			return nil, nil, err
+		}
+		v1.APIVersion, v1.Kind = "v1", "Config"
+		return v1, bl, nil
+	}
+	bl.decode(reflect.ValueOf(v1))
+	cfg, err := parsedV1(e.path, v1)
+	if err != nil {
+		return nil, nil, err
 	}
 	if e.opts.Replace {
 		cfg = clientcmdapi.NewConfig()
 	}
 	if err := e.fn(cfg); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	after, err := encode(cfg, layoutOf(snap.data), len(snap.data))
-	if err != nil {
-		return nil, fmt.Errorf("could not encode %s: %w", e.path, err)
+	if v1, err = toV1(cfg); err != nil {
+		return nil, nil, e.encodeError(err)
 	}
-	return after, nil
+	return v1, nil, nil
 }
 
 // commit runs under the lock: it checks the file is still what p was made
@@ -339,9 +420,22 @@ func readExisting(path string) (snapshot, error) {
 // Parse decodes kubeconfig bytes, naming the file in the error. Empty input
 // is an empty config, as for kubectl.
 func Parse(path string, data []byte) (*clientcmdapi.Config, error) {
-	cfg, err := decode(data)
+	v1, err := decodeV1(data)
 	if err != nil {
-		return nil, fmt.Errorf("could not parse kubeconfig %s: %w", path, err)
+		return nil, parseError(path, err)
+	}
+	return parsedV1(path, v1)
+}
+
+func parseError(path string, err error) error {
+	return fmt.Errorf("could not parse kubeconfig %s: %w", path, err)
+}
+
+// parsedV1 is Parse after decodeV1.
+func parsedV1(path string, v1 *clientcmdv1.Config) (*clientcmdapi.Config, error) {
+	cfg, err := configOf(v1)
+	if err != nil {
+		return nil, parseError(path, err)
 	}
 	for _, c := range cfg.Clusters {
 		c.LocationOfOrigin = path
@@ -379,6 +473,14 @@ func WriteAtomic(path string, data []byte, mode fs.FileMode) error {
 // stageFile writes data to a new temporary file beside path (named
 // .<base>.tmp-*), with mode, and syncs it; it returns the file's name.
 func stageFile(path string, data []byte, mode fs.FileMode) (name string, err error) {
+	return stageWith(path, mode, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// stageWith is stageFile with the content written by write.
+func stageWith(path string, mode fs.FileMode, write func(io.Writer) error) (name string, err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("could not create directory %s: %w", dir, err)
@@ -396,7 +498,7 @@ func stageFile(path string, data []byte, mode fs.FileMode) (name string, err err
 	if err := tmp.Chmod(mode); err != nil {
 		return "", fmt.Errorf("could not write %s: %w", path, err)
 	}
-	if _, err := tmp.Write(data); err != nil {
+	if err := write(tmp); err != nil {
 		return "", fmt.Errorf("could not write %s: %w", path, err)
 	}
 	if err := tmp.Sync(); err != nil {

@@ -35,10 +35,7 @@ func Write(ctx context.Context, in WriteInput, out OutputOptions) (*EditResult, 
 	eo := EditOptions{DryRun: out.DryRun, LockTimeout: out.LockTimeout, Notify: out.Notify}
 	var res *EditResult
 	if out.Merge {
-		res, err = Edit(ctx, Target(out.Kubeconfig), eo, func(c *clientcmdapi.Config) error {
-			e.MergeInto(c, out.SetCurrentContext)
-			return nil
-		})
+		res, err = MergeEntries(ctx, Target(out.Kubeconfig), eo, e, out.SetCurrentContext)
 	} else {
 		path := out.Output
 		if path == "" {
