@@ -111,6 +111,8 @@ func specByID(id string) *partitionSpec {
 	return nil
 }
 
+// hostRegion is Partition.HostRegion for the partition's global host,
+// DNS suffix and region pattern.
 func hostRegion(host, globalHost, dnsSuffix string, matchRegion func(string) bool) (region string, ok bool) {
 	if globalHost != "" && host == globalHost {
 		return "us-east-1", true
