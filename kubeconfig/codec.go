@@ -79,14 +79,6 @@ func blobValue(line []byte) (int, int) {
 	return start, len(line)
 }
 
-func decode(data []byte) (*clientcmdapi.Config, error) {
-	v1, err := decodeV1(data)
-	if err != nil {
-		return nil, err
-	}
-	return configOf(v1)
-}
-
 // decodeV1 reads data into clientcmd's v1 types, the file's own shape;
 // empty input is nil.
 func decodeV1(data []byte) (*clientcmdv1.Config, error) {
@@ -235,16 +227,6 @@ func layoutOf(data []byte) layout {
 		bytes.Contains(data, []byte("\npreferences: {}\n"))}
 }
 
-// encode writes cfg in kubectl's layout; size is the expected length (the
-// previous file's), when known.
-func encode(cfg *clientcmdapi.Config, l layout, size int) ([]byte, error) {
-	v1, err := toV1(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return emitConfig(v1, l, size)
-}
-
 // toV1 converts cfg to the v1 types, to be written.
 func toV1(cfg *clientcmdapi.Config) (*clientcmdv1.Config, error) {
 	var v1 clientcmdv1.Config
@@ -255,20 +237,10 @@ func toV1(cfg *clientcmdapi.Config) (*clientcmdv1.Config, error) {
 	return &v1, nil
 }
 
-// emitConfig writes v1; size is the expected length, when known.
-func emitConfig(v1 *clientcmdv1.Config, l layout, size int) ([]byte, error) {
-	return emitTop(v1, size, l.keep()...)
-}
-
-// emitBlobs is emitConfig for a v1 that holds the blobs bl as text.
+// emitBlobs writes v1, which holds the blobs bl as text, in the layout l;
+// size is the expected length, when known.
 func emitBlobs(v1 *clientcmdv1.Config, bl *blobs, l layout, size int) ([]byte, error) {
-	var b bytes.Buffer
-	b.Grow(size + size/8)
-	err := emitTo(v1, func(p []byte) bool {
-		b.Write(p)
-		return true
-	}, bl, l.keep()...)
-	return b.Bytes(), err
+	return emit(v1, bl, size, l.keep()...)
 }
 
 func (l layout) keep() []string {

@@ -390,7 +390,7 @@ func (e *emitter) sequence(v reflect.Value, indent int, inMap bool) {
 		}
 		e.b.WriteString("- ")
 		e.value(v.Index(i), indent, false)
-		if e.sink != nil && e.b.Len() >= flushSize {
+		if e.b.Len() >= flushSize {
 			if e.flush(); e.stopped {
 				return
 			}
@@ -422,19 +422,20 @@ func (e *emitter) viaJSON(v reflect.Value, indent int, inMap bool) {
 	e.value(reflect.ValueOf(&tree).Elem(), indent, inMap)
 }
 
-// emitTop writes a struct or map as the whole document; keep names
-// top-level fields to write even when empty.
-func emitTop(v any, size int, keep ...string) ([]byte, error) {
-	e := emitter{keep: keep, top: true}
-	e.b.Grow(max(size+size/8, 64<<10))
-	e.document(v)
-	if e.err != nil {
-		return nil, e.err
-	}
-	return e.b.Bytes(), nil
+// emit writes a struct or map as the whole document and returns it in one
+// piece; keep names top-level fields to write even when empty, size is the
+// expected length (the previous file's), when known.
+func emit(v any, bl *blobs, size int, keep ...string) ([]byte, error) {
+	var b bytes.Buffer
+	b.Grow(size + size/8)
+	err := emitTo(v, func(p []byte) bool {
+		b.Write(p)
+		return true
+	}, bl, keep...)
+	return b.Bytes(), err
 }
 
-// emitsAs reports whether emitTop(v, keep) would write exactly data,
+// emitsAs reports whether emit(v, bl, keep) would write exactly data,
 // without keeping the output (and stopping at the first difference); bl
 // are the values of v held as text.
 func emitsAs(v any, data []byte, bl *blobs, keep ...string) bool {
@@ -442,8 +443,8 @@ func emitsAs(v any, data []byte, bl *blobs, keep ...string) bool {
 	return emitTo(v, c.write, bl, keep...) == nil && c.same()
 }
 
-// emitTo writes what emitTop(v, keep) returns to sink, in pieces, and
-// stops when sink returns false; bl are the values of v held as text.
+// emitTo writes v in kubectl's layout to sink, in pieces, and stops when
+// sink returns false; bl are the values of v held as text.
 func emitTo(v any, sink func([]byte) bool, bl *blobs, keep ...string) error {
 	e := emitter{keep: keep, top: true, sink: sink, blobs: bl}
 	e.b.Grow(2 * flushSize)

@@ -109,7 +109,7 @@ func mustEncode(t testing.TB, data []byte) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := emitConfig(cfg, layout{}, 0)
+	out, err := emitBlobs(cfg, nil, layout{}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +255,7 @@ func TestEmitterKeyOrderIsGoYAMLs(t *testing.T) {
 	for _, k := range keys {
 		m[k] = "v"
 	}
-	ours, err := emitTop(m, 0)
+	ours, err := emit(m, nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
 // testCA returns a PEM certificate made for the test.
@@ -97,3 +99,22 @@ extensions:
   extension:
     kept: "yes"
 `
+
+// decode is Parse without a file name.
+func decode(data []byte) (*clientcmdapi.Config, error) {
+	v1, err := decodeV1(data)
+	if err != nil {
+		return nil, err
+	}
+	return configOf(v1)
+}
+
+// encode writes cfg as Edit's general path does; size is the expected
+// length, when known.
+func encode(cfg *clientcmdapi.Config, l layout, size int) ([]byte, error) {
+	v1, err := toV1(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return emitBlobs(v1, nil, l, size)
+}
