@@ -104,3 +104,52 @@ func TestSyncKeepsCallersAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSyncLockoutCountsUsersBoundToClusterAdmin: a mapping whose username
+// a ClusterRoleBinding to cluster-admin names is admin power as much as a
+// group is. Dropping the last such mapping is refused; while another
+// mapping keeps that user, the change passes and says who is left.
+func TestSyncLockoutCountsUsersBoundToClusterAdmin(t *testing.T) {
+	ctx := context.Background()
+	f := newFake()
+	s := seedSpec(t)
+	// No group of the seed reaches cluster-admin: only the user binding can.
+	s.Config.MapRoles[0].Groups = []string{"viewers"}
+	s.Config.MapRoles[0].Username = "ops-admin"
+	s.Config.MapUsers[0].Groups = []string{"viewers"}
+	if _, err := Install(ctx, f, s, Options{Image: "img", ClusterID: "id"}); err != nil {
+		t.Fatal(err)
+	}
+	live := &liveFake{fakeClient: f, crbs: []*unstructured.Unstructured{
+		crb("view", map[string]any{"kind": "User", "name": "myKubernetesUsername"}),
+		crb("cluster-admin", map[string]any{"kind": "User", "name": "ops-admin"}),
+	}}
+	a, err := ReadAdminSubjects(ctx, live)
+	if err != nil || len(a.Users) != 1 || a.Users[0] != "ops-admin" {
+		t.Fatalf("admin subjects %+v %v, want user ops-admin", a, err)
+	}
+
+	// The role mapped as ops-admin goes: nobody would be admin.
+	drop := seedSpec(t)
+	drop.Config.MapRoles = nil
+	drop.Config.MapUsers[0].Groups = []string{"viewers"}
+	n := f.applies
+	_, err = Sync(ctx, live, drop, Options{})
+	var le *LockoutError
+	if !errors.As(err, &le) || !strings.Contains(err.Error(), "now one does:\n  role arn:aws:iam::111122223333:role/myRole → ops-admin") {
+		t.Fatalf("dropping the only mapping to a user bound to cluster-admin: %v", err)
+	}
+	if f.applies != n {
+		t.Fatal("a refused sync applied")
+	}
+
+	// The user mapping takes the name over: still one admin, allowed.
+	keep := seedSpec(t)
+	keep.Config.MapRoles = nil
+	keep.Config.MapUsers[0].Groups = []string{"viewers"}
+	keep.Config.MapUsers[0].Username = "ops-admin"
+	res, err := Sync(ctx, live, keep, Options{})
+	if err != nil || len(res.Admins) != 1 || !strings.HasPrefix(res.Admins[0], "user arn:aws:iam::111122223333:user/myUser") {
+		t.Fatalf("another mapping keeps the admin user: %+v %v", res, err)
+	}
+}
