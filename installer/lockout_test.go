@@ -153,3 +153,29 @@ func TestSyncLockoutCountsUsersBoundToClusterAdmin(t *testing.T) {
 		t.Fatalf("another mapping keeps the admin user: %+v %v", res, err)
 	}
 }
+
+// TestCorruptOwnedARNsAnnotationIsReported: a record of kubeiam's entries
+// that does not parse is an error naming the annotation and the way out,
+// not "kubeiam wrote nothing" (which would make every entry look foreign,
+// or let --prune drop them); reading the mappings for whoami still works.
+func TestCorruptOwnedARNsAnnotationIsReported(t *testing.T) {
+	cm := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]any{"name": "aws-auth", "namespace": "kube-system",
+			"annotations": map[string]any{OwnedARNsAnnotation: `["arn:aws:iam::111122223333:role/myrole"`}},
+		"data": map[string]any{"mapRoles": "- rolearn: arn:aws:iam::111122223333:role/myRole\n  username: admin\n  groups: [system:masters]\n"},
+	}}
+	s := seedSpec(t)
+	for _, prune := range []bool{false, true} {
+		_, err := planMappings(s.Config, cm, prune)
+		var oe *OwnedARNsError
+		if !errors.As(err, &oe) || !strings.HasPrefix(err.Error(), "could not read aws-auth annotation kubeiam/owned-arns: ") ||
+			!strings.Contains(oe.Hint(), "kubectl annotate configmap -n kube-system aws-auth kubeiam/owned-arns-") {
+			t.Errorf("prune %t: %v, want an OwnedARNsError with the way out", prune, err)
+		}
+	}
+	m, err := MappingsOfAWSAuth(cm)
+	if err != nil || m.Len() != 1 {
+		t.Errorf("whoami's read: %d entries, %v", m.Len(), err)
+	}
+}

@@ -79,9 +79,33 @@ func parseAWSAuth(cm *unstructured.Unstructured) (map[string]entry, []string, er
 		}
 	}
 	if a := cm.GetAnnotations()[OwnedARNsAnnotation]; a != "" {
-		_ = json.Unmarshal([]byte(a), &owned)
+		if err := json.Unmarshal([]byte(a), &owned); err != nil {
+			// Read as "kubeiam wrote nothing", a broken record would make
+			// every entry look foreign, or let a prune drop entries it
+			// wrote as if others had: say so instead.
+			return out, nil, &OwnedARNsError{Value: a, Err: err}
+		}
 	}
 	return out, owned, nil
+}
+
+// OwnedARNsError is an OwnedARNsAnnotation on aws-auth that is not the JSON
+// list kubeiam writes: which entries kubeiam wrote is then unknown.
+type OwnedARNsError struct {
+	Value string
+	Err   error
+}
+
+func (e *OwnedARNsError) Error() string {
+	return fmt.Sprintf("could not read aws-auth annotation %s: %v", OwnedARNsAnnotation, e.Err)
+}
+
+func (e *OwnedARNsError) Unwrap() error { return e.Err }
+
+// Hint says the way out: without the record every entry counts as foreign,
+// so sync lists them and --prune is a decision made on that list.
+func (e *OwnedARNsError) Hint() string {
+	return "remove it (kubectl annotate configmap -n kube-system aws-auth " + OwnedARNsAnnotation + "-) and run sync again: it then lists the entries it would drop"
 }
 
 func planMappings(c IAMConfig, current *unstructured.Unstructured, prune bool) (MappingDiff, error) {

@@ -2,6 +2,7 @@ package installer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode"
@@ -76,6 +77,9 @@ type Mappings struct {
 // EKSConfigMap backend does; a nil ConfigMap has no mappings.
 func MappingsOfAWSAuth(cm *unstructured.Unstructured) (Mappings, error) {
 	e, _, err := parseAWSAuth(cm)
+	if errors.As(err, new(*OwnedARNsError)) {
+		err = nil // who wrote which entry does not change what they map
+	}
 	return Mappings{entries: e}, err
 }
 
