@@ -82,7 +82,11 @@ func browse(args []string) int {
 // TestScripts runs the CLI cases in testdata/script: each reads as a usage
 // example and fails loudly when behaviour changes.
 func TestScripts(t *testing.T) {
-	testscript.Run(t, scriptParams(eksFixture(t), nil))
+	// A second SSO stand-in for the cases that change its state (a session
+	// that expires in the middle of a run), so the cases sharing the first
+	// run in parallel undisturbed.
+	own := ststest.Start(t, ststest.Options{Logf: func(string, ...any) {}})
+	testscript.Run(t, scriptParams(eksFixture(t), []string{"OWN_SSO_ENDPOINT=" + own.SSOEndpoint, "OWN_STS_ENDPOINT=" + own.Endpoint}))
 }
 
 // TestScriptsCorePath runs the cases of the commands the front answers
