@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net"
 	"net/http"
@@ -423,6 +424,15 @@ func (s *SSO) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	case q.Get("response_type") != "code" || q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "":
 		http.Error(w, "ssotest: response_type=code and an S256 code_challenge are required", http.StatusBadRequest)
+		return
+	}
+	// A real browser (it asks for HTML) gets a sign-in page whose form
+	// posts the approval back from script, as the portal's own page does
+	// with the person's click; the redirect then comes from that POST.
+	if r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html") {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><title>Sign in</title><form id="f" method="post" action="/authorize?%s"><button>Allow</button></form>`+
+			`<script>document.getElementById("f").submit()</script>`, html.EscapeString(r.URL.RawQuery))
 		return
 	}
 	back := url.Values{"state": {q.Get("state")}}
