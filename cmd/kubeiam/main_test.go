@@ -152,6 +152,7 @@ func scriptParams(rig *ststest.Rig, extra []string) testscript.Params {
 //	111122223333 ap-east-1: not enabled (UnrecognizedClientException)
 //	444455556666 eu-west-1: analytics (ACTIVE)
 //	mallory: AccessDeniedException everywhere
+//	SSO role AliceOnly (111122223333): AccessDeniedException everywhere
 func eksFixture(t *testing.T) *ststest.Rig {
 	rig := ststest.Start(t, ststest.Options{Logf: func(string, ...any) {}})
 	a, b := ststest.AccountA, ststest.AccountB
@@ -167,5 +168,7 @@ func eksFixture(t *testing.T) *ststest.Rig {
 	}
 	rig.EKS.DisableRegion(a, "ap-east-1")
 	rig.EKS.Deny(rig.Identity("mallory").ARN)
+	// An SSO role without EKS permission, for discover --sso-session.
+	rig.EKS.Deny("arn:aws:sts::" + a + ":assumed-role/AliceOnly/" + ststest.SSOUser)
 	return rig
 }

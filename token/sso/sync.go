@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"net/url"
 	"slices"
 	"strings"
@@ -280,4 +283,35 @@ func SessionNameFor(startURL string) string {
 func ConfigFile() (string, error) {
 	f, _ := configFiles()
 	return f, nil
+}
+
+// SessionProfiles maps each (account ID, role name) of session name to the
+// profile of the shared config file that signs in as it: a profile profile
+// sync wrote (marked) wins over one written by hand, and among equals the
+// first in the file.
+func SessionProfiles(name string) (map[[2]string]string, error) {
+	path, _ := configFiles()
+	b, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("could not read %s: %w", path, err)
+	}
+	d := ssocache.ParseDoc(b)
+	out := map[[2]string]string{}
+	marked := map[[2]string]bool{}
+	for _, sp := range d.Sections() {
+		p, ok := strings.CutPrefix(sp.Name, "profile ")
+		if !ok {
+			continue
+		}
+		kv, _ := d.Keys(sp.Name)
+		if kv["sso_session"] != name || kv["sso_account_id"] == "" || kv["sso_role_name"] == "" {
+			continue
+		}
+		k := [2]string{kv["sso_account_id"], kv["sso_role_name"]}
+		m := kv[MarkKey] == name
+		if _, seen := out[k]; !seen || (m && !marked[k]) {
+			out[k], marked[k] = p, m
+		}
+	}
+	return out, nil
 }
