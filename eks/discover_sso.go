@@ -127,8 +127,13 @@ func (d *discovery) ssoPair(ctx context.Context, a SSOAccount, region string, cr
 			cfg.BaseEndpoint = aws.String(env.BaseEndpoint)
 		}
 		c := NewClient(cfg, cmp.Or(a.ExecProfile, r.Profile), region, d.scan.Client)
+		// Credentials first, outside the EKS bound: a call waiting for
+		// the portal's limiter must not hold a slot others could use.
+		_, err := creds[i].Retrieve(ctx)
 		var names []string
-		err := d.call(ctx, func() (err error) { names, err = c.List(ctx); return })
+		if err == nil {
+			err = d.call(ctx, func() (err error) { names, err = c.List(ctx); return })
+		}
 		var ae *APIError
 		if errors.As(err, &ae) && (ae.Code == "AccessDeniedException" || ae.Code == "AccessDenied") {
 			denied = append(denied, r.Role)
