@@ -59,6 +59,8 @@ type SSO struct {
 	// expireAfter, when > 0, counts down portal calls; at zero every access
 	// token expires, as a session running out in the middle of a run.
 	expireAfter int
+	// failRoles are accounts whose ListAccountRoles always fails.
+	failRoles map[string]bool
 }
 
 // SSOAccount is one account assigned to the signed-in user, with the roles
@@ -153,6 +155,17 @@ func (s *SSO) SetPortalRate(rate float64) {
 
 // SetPortalLatency makes every portal call wait d before it is answered.
 func (s *SSO) SetPortalLatency(d time.Duration) { s.set(func() { s.portalLatency = d }) }
+
+// FailRoles makes ListAccountRoles of account always answer 500, as a
+// portal that cannot serve one account.
+func (s *SSO) FailRoles(account string) {
+	s.set(func() {
+		if s.failRoles == nil {
+			s.failRoles = map[string]bool{}
+		}
+		s.failRoles[account] = true
+	})
+}
 
 // ExpireAfter makes every access token expire after n more portal calls.
 func (s *SSO) ExpireAfter(n int) { s.set(func() { s.expireAfter = n }) }
@@ -643,6 +656,12 @@ func (s *SSO) listRoles(r *http.Request, _ []byte) (any, *ssoError) {
 		return nil, e
 	}
 	account := r.URL.Query().Get("account_id")
+	s.mu.Lock()
+	fail := s.failRoles[account]
+	s.mu.Unlock()
+	if fail {
+		return nil, &ssoError{status: http.StatusInternalServerError, typ: "InternalServerException", desc: "ssotest: this account's roles cannot be listed"}
+	}
 	list := []map[string]string{}
 	for _, role := range s.assigned(account) {
 		list = append(list, map[string]string{"roleName": role.Name(), "accountId": account})
