@@ -48,6 +48,11 @@ func discoverSSO(ctx context.Context, prog string, opts *DiscoverOptions) (*eks.
 		Credentials: func(ctx context.Context, account, role string) (aws.Credentials, error) {
 			return p.RoleCredentials(ctx, account, role)
 		}}
+	// Progress only where it redraws in place: a log gets the one
+	// summary line at the end.
+	if !opts.IO.ErrIsTerminal {
+		scan.Scan.Progress = nil
+	}
 	var warnings, missing []string
 	for _, sk := range l.Skipped {
 		warnings = append(warnings, "skipping "+sk.String())
