@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -153,18 +154,7 @@ func (d *discovery) ssoPair(ctx context.Context, a SSOAccount, region string, cr
 		d.warn(fmt.Sprintf("skipping account %s (%s) in %s: no role to list clusters with", a.ID, a.Name, region))
 		return
 	}
-	d.warn(fmt.Sprintf("skipping account %s (%s) in %s: no role may list clusters (denied: %s)", a.ID, a.Name, region, joinComma(denied)))
-}
-
-func joinComma(s []string) string {
-	out := ""
-	for i, v := range s {
-		if i > 0 {
-			out += ", "
-		}
-		out += v
-	}
-	return out
+	d.warn(fmt.Sprintf("skipping account %s (%s) in %s: no role may list clusters (denied: %s)", a.ID, a.Name, region, strings.Join(denied, ", ")))
 }
 
 type resultCache struct {
