@@ -2,6 +2,7 @@ package installer
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -101,5 +102,17 @@ func TestFixSpec(t *testing.T) {
 	_, again, left2, err := FixSpec("fix.yaml", res.Data)
 	if err != nil || len(again) != 0 || len(left2) != 1 {
 		t.Errorf("second fix: %v %v %v", again, left2, err)
+	}
+}
+
+// TestServerPartitionsAreV072s: derived from kubeiam's partition table,
+// the list is still exactly the partitions aws-iam-authenticator v0.7.2
+// knows (its AWS SDK v1 endpoints: aws, aws-cn, aws-us-gov, aws-iso,
+// aws-iso-b, aws-iso-e, aws-iso-f). A partition added to the table must be
+// placed on one side or the other here.
+func TestServerPartitionsAreV072s(t *testing.T) {
+	want := []string{"aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f"}
+	if got := serverPartitions(); !slices.Equal(got, want) {
+		t.Errorf("server partitions %v, want v0.7.2's %v", got, want)
 	}
 }
