@@ -33,4 +33,3 @@ func TestCanonicalize(t *testing.T) {
 		}
 	}
 }
-

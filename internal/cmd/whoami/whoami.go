@@ -134,7 +134,7 @@ type Report struct {
 	// Trace is what each backend found, in the server's order.
 	Trace []string `json:"trace,omitempty"`
 
-	Mapped  bool             `json:"mapped"`
+	Mapped  bool            `json:"mapped"`
 	Mapping *mappings.Match `json:"mapping,omitempty"`
 	// Denied says why the server will refuse the identity; Hint what to do.
 	Denied string `json:"denied,omitempty"`
