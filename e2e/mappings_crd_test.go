@@ -45,13 +45,11 @@ func modeSpec(t *testing.T, path string, modes []string, users, roles []scenario
 	return path
 }
 
-// useModes runs the rig's server with modes and the installed RBAC, and
-// drops the DaemonSet so a spec with other modes passes sync's immutability
-// check (the rig's process plays the DaemonSet's part). The stack is put
-// back when the test ends.
+// useModes runs the rig's server with modes and the installed RBAC (the
+// rig's process plays the DaemonSet's part). The stack is put back when
+// the test ends.
 func useModes(t *testing.T, ctx context.Context, modes ...string) {
 	t.Helper()
-	mustKubectl(t, ctx, "", "-n", "kube-system", "delete", "daemonset", "aws-iam-authenticator", "--ignore-not-found")
 	if err := stack.RestartAuthenticator(ctx, rig.AuthenticatorOptions{BackendModes: modes, As: serverAccount}); err != nil {
 		t.Fatal(err)
 	}
@@ -186,8 +184,11 @@ spec:
 `
 	mustKubectl(t, ctx, other, "apply", "--server-side", "--field-manager=other-tool", "-f", "-")
 
-	// [CRD]: the server reads IAMIdentityMapping objects only.
-	useModes(t, ctx, "CRD")
+	// [CRD]: the server reads IAMIdentityMapping objects only. Installed
+	// while the running server still reads aws-auth alone, so nobody
+	// writes the objects' status yet. The DaemonSet goes first: its
+	// backend modes are immutable.
+	mustKubectl(t, ctx, "", "-n", "kube-system", "delete", "daemonset", "aws-iam-authenticator", "--ignore-not-found")
 	modeSpec(t, spec, []string{"CRD"}, nil, seedRoles)
 	r := kubeiam(ctx, "server", "install", "-f", spec, "--kubeconfig", admin, "--cluster-id", stack.ClusterID, "--image", scenario.ServerImage, "--wait=false")
 	if r.err == nil || !strings.Contains(r.stderr, "CustomResourceDefinition iamidentitymappings.iamauthenticator.k8s.aws") || !strings.Contains(r.stderr, "other-tool") ||
@@ -205,6 +206,31 @@ spec:
 	if dig(crd, "spec", "versions").([]any)[0].(map[string]any)["subresources"] == nil {
 		t.Fatalf("CRD without the status subresource: %v", dig(crd, "spec"))
 	}
+	// Not active yet: listed as such, explained as a miss, and a --wait
+	// that times out names the object.
+	adminObj := ""
+	r = kubeiam(ctx, "mappings", "list", "--kubeconfig", admin)
+	for _, l := range strings.Split(r.stdout, "\n") {
+		if f := strings.Split(l, "\t"); len(f) == 8 && f[1] == scenario.AdminRoleARN {
+			adminObj = strings.TrimPrefix(f[5], "IAMIdentityMapping ")
+			if f[4] != "CRD" || f[6] != "kubeiam" || !strings.HasPrefix(f[7], "not active yet") {
+				t.Errorf("mappings list: %q", l)
+			}
+		}
+	}
+	if r.err != nil || adminObj == "" {
+		t.Fatalf("mappings list --kubeconfig: %v\n%s\n%s", r.err, r.stdout, r.stderr)
+	}
+	if e := explainLive(t, ctx, scenario.AdminRoleARN); e.Mapped || len(e.Trace) == 0 || !strings.Contains(e.Trace[0], "but is not active yet") {
+		t.Errorf("explain of an inactive object: %+v", e)
+	}
+	r = kubeiam(ctx, "server", "sync", "-f", spec, "--kubeconfig", admin, "--wait", "--timeout", "3s")
+	if r.err == nil || !strings.Contains(r.stderr, "could not see the server activate 1 IAMIdentityMapping within 3s (status.canonicalARN not written): "+adminObj) ||
+		!strings.Contains(r.stderr, "hint: the objects are applied") {
+		t.Fatalf("sync --wait with no server reading CRD: %v\n%s", r.err, r.stderr)
+	}
+	useModes(t, ctx, "CRD")
+
 	// The ServiceAccount's RBAC, which the restarted server runs with.
 	for _, verb := range []string{"list iamidentitymappings", "watch iamidentitymappings", "update iamidentitymappings/status"} {
 		if out := mustKubectl(t, ctx, "", append([]string{"auth", "can-i", "--as=" + serverAccount}, strings.Fields(verb)...)...); strings.TrimSpace(out) != "yes" {
@@ -285,6 +311,8 @@ spec: {arn: "arn:aws:iam::` + ststest.AccountA + `:user/by-hand", username: by-h
 	// [CRD, EKSConfigMap]: one ARN, a user name in each backend. The CRD
 	// is asked first and wins; without its object, aws-auth answers —
 	// proof the server reads both, not a pass for the wrong reason.
+	// The DaemonSet goes first: its backend modes are immutable.
+	mustKubectl(t, ctx, "", "-n", "kube-system", "delete", "daemonset", "aws-iam-authenticator")
 	useModes(t, ctx, "CRD", "EKSConfigMap")
 	name2 := fresh("both-user")
 	id2 := stack.STS.NewUser(ststest.AccountA, name2)
