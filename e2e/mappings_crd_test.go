@@ -13,6 +13,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -347,5 +348,74 @@ spec: {arn: "arn:aws:iam::` + ststest.AccountA + `:user/by-hand", username: by-h
 	predicts(t, ctx, kc2, id2, "EKSConfigMap")
 	if e := explainLive(t, ctx, id2.ARN); len(e.Trace) < 2 || !strings.HasPrefix(e.Trace[0], "CRD: no IAMIdentityMapping") {
 		t.Errorf("explain trace %q", e.Trace)
+	}
+}
+
+// TestBackendSyncLatency measures, in one run, the time from `server sync`
+// starting to the added user being admitted through the real server, with
+// the server in EKSConfigMap mode and in CRD mode (plain sync, then sync
+// --wait, whose wait is the server's own status write). Each round uses a
+// fresh user and polls kubectl auth whoami every 100 ms.
+func TestBackendSyncLatency(t *testing.T) {
+	if kubeiamSkip != "" {
+		t.Skip(kubeiamSkip)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	admin := stack.AdminKubeconfig
+	t.Cleanup(func() { restoreStack(t) })
+	if res := stack.Kubectl(ctx, admin, nil, "", "-n", "kube-system", "get", "configmap", "aws-iam-authenticator"); res.Err != nil {
+		mustKubectl(t, ctx, "", "-n", "kube-system", "create", "configmap", "aws-iam-authenticator", "--from-literal=config.yaml=clusterID: "+stack.ClusterID+"\n")
+	}
+	mustKubectl(t, ctx, "", "-n", "kube-system", "delete", "daemonset", "aws-iam-authenticator", "--ignore-not-found")
+	_, seedRoles := scenario.SeedMappings()
+	spec := filepath.Join(t.TempDir(), "eksa-cluster.yaml")
+	const rounds = 3
+	type variant struct {
+		mode string
+		args []string
+	}
+	results := map[string][]time.Duration{}
+	waits := map[string][]time.Duration{}
+	for _, v := range []variant{{"EKSConfigMap", []string{"--prune", "--force-conflicts"}}, {"CRD", nil}, {"CRD", []string{"--wait"}}} {
+		label := v.mode + " " + strings.Join(v.args, " ")
+		useModes(t, ctx, v.mode)
+		// Warm up: the server's informers list once after the restart.
+		modeSpec(t, spec, []string{v.mode}, nil, seedRoles)
+		if r := kubeiam(ctx, append([]string{"server", "sync", "-f", spec, "--kubeconfig", admin, "--allow-lockout"}, v.args...)...); r.err != nil {
+			t.Fatalf("%s warm-up sync: %v\n%s", label, r.err, r.stderr)
+		}
+		nudgeConfigMaps(ctx)
+		for i := 0; i < rounds; i++ {
+			name := fresh("lat-user")
+			id := stack.STS.NewUser(ststest.AccountA, name)
+			kc := sessionKubeconfig(t, name, "")
+			modeSpec(t, spec, []string{v.mode}, []scenario.Mapping{{ARN: id.ARN, Username: "lat:" + name, Groups: []string{scenario.ViewGroup}}}, seedRoles)
+			start := time.Now()
+			r := kubeiam(ctx, append([]string{"server", "sync", "-f", spec, "--kubeconfig", admin}, v.args...)...)
+			if r.err != nil {
+				t.Fatalf("%s sync: %v\n%s", label, r.err, r.stderr)
+			}
+			waits[label] = append(waits[label], r.took)
+			for {
+				if u, _, res := kubectlWhoami(ctx, kc, stack.ClientEnv(id)); res.Err == nil && u == "lat:"+name {
+					break
+				}
+				if ctx.Err() != nil || time.Since(start) > time.Minute {
+					t.Fatalf("%s: %s not admitted within a minute", label, name)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			results[label] = append(results[label], time.Since(start))
+		}
+	}
+	median := func(ds []time.Duration) time.Duration {
+		s := slices.Clone(ds)
+		slices.Sort(s)
+		return s[len(s)/2]
+	}
+	for _, label := range slices.Sorted(maps.Keys(results)) {
+		t.Logf("sync → admitted, %-28s median %6s of %v (sync command itself: median %s)", label+":", median(results[label]).Round(time.Millisecond),
+			results[label], median(waits[label]).Round(time.Millisecond))
 	}
 }

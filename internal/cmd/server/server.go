@@ -29,7 +29,7 @@ cluster spec, with the objects and names EKS Anywhere itself uses:
   init       certificate, key and webhook kubeconfig for the control-plane hosts
   manifests  print the objects (RBAC, DaemonSet, ConfigMaps, CA Secret)
   install    server-side apply them (field manager "kubeiam")
-  sync       apply only the mapping changes (ConfigMap aws-auth)
+  sync       apply only the mapping changes (aws-auth; IAMIdentityMapping objects in CRD mode)
 
 An installed cluster ID and CA are always kept: every client's token is
 signed for that cluster ID and the apiserver pins the certificate.`,
