@@ -47,7 +47,11 @@ func (r *Rig) RestartAuthenticator(ctx context.Context, o AuthenticatorOptions) 
 	r.procs = slices.Delete(r.procs, i, i+1)
 	o.port = r.auth.port
 	r.auth = o
-	r.logf("restarting aws-iam-authenticator with --backend-mode=%s%s", o.modes(), map[bool]string{true: " as " + o.As}[o.As != ""])
+	as := "the admin"
+	if o.As != "" {
+		as = o.As
+	}
+	r.logf("restarting aws-iam-authenticator with --backend-mode=%s, reaching the API as %s", o.modes(), as)
 	return r.startAuthenticator(ctx)
 }
 
