@@ -233,7 +233,7 @@ spec:
 	useModes(t, ctx, "CRD")
 
 	// The ServiceAccount's RBAC, which the restarted server runs with.
-	for _, verb := range []string{"list iamidentitymappings", "watch iamidentitymappings", "update iamidentitymappings/status"} {
+	for _, verb := range []string{"list iamidentitymappings", "watch iamidentitymappings", "update iamidentitymappings --subresource=status"} {
 		if out := mustKubectl(t, ctx, "", append([]string{"auth", "can-i", "--as=" + serverAccount}, strings.Fields(verb)...)...); strings.TrimSpace(out) != "yes" {
 			t.Errorf("server may not %s: %s", verb, out)
 		}
