@@ -367,10 +367,15 @@ func TestBackendSyncLatency(t *testing.T) {
 	if res := stack.Kubectl(ctx, admin, nil, "", "-n", "kube-system", "get", "configmap", "aws-iam-authenticator"); res.Err != nil {
 		mustKubectl(t, ctx, "", "-n", "kube-system", "create", "configmap", "aws-iam-authenticator", "--from-literal=config.yaml=clusterID: "+stack.ClusterID+"\n")
 	}
+	// The server's RBAC, which the restarted server runs with.
+	users, seedRoles := scenario.SeedMappings()
+	spec := modeSpec(t, filepath.Join(t.TempDir(), "eksa-cluster.yaml"), []string{"EKSConfigMap"}, users, seedRoles)
+	if r := kubeiam(ctx, "server", "install", "-f", spec, "--kubeconfig", admin, "--cluster-id", stack.ClusterID,
+		"--image", scenario.ServerImage, "--wait=false", "--prune", "--force-conflicts", "--allow-lockout"); r.err != nil {
+		t.Fatalf("install: %v\n%s", r.err, r.stderr)
+	}
 	mustKubectl(t, ctx, "", "-n", "kube-system", "delete", "daemonset", "aws-iam-authenticator", "--ignore-not-found")
-	_, seedRoles := scenario.SeedMappings()
-	spec := filepath.Join(t.TempDir(), "eksa-cluster.yaml")
-	const rounds = 3
+	const rounds = 5
 	type variant struct {
 		mode string
 		args []string
