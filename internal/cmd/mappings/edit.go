@@ -2,6 +2,7 @@ package mappings
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -11,6 +12,8 @@ import (
 	"github.com/kubeiam/kubeiam/installer"
 	"github.com/kubeiam/kubeiam/internal/clierr"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
+	"github.com/kubeiam/kubeiam/internal/text"
+	idmap "github.com/kubeiam/kubeiam/mappings"
 )
 
 // AddOptions are the flags of `kubeiam mappings add`.
@@ -135,17 +138,27 @@ func RunRemove(opts *RemoveOptions) error {
 type ListOptions struct {
 	IO   *iostreams.IOStreams
 	File string
+	// Kubeconfig lists the live cluster's mappings instead: every backend
+	// its server reads, IAMIdentityMapping objects with their state.
+	Kubeconfig string
 }
 
 // NewListCmd builds `kubeiam mappings list`; runF replaces RunList in tests.
 func NewListCmd(io *iostreams.IOStreams, runF func(*ListOptions) error) *cobra.Command {
 	opts := &ListOptions{IO: io}
 	cmd := &cobra.Command{
-		Use:     "list -f SPEC",
+		Use:     "list (-f SPEC | --kubeconfig ADMIN)",
 		Aliases: []string{"ls"},
-		Short:   "List the spec's mappings: kind, ARN, user name, groups",
-		Example: `  kubeiam mappings list -f clusters/my-cluster/eksa-system/eksa-cluster.yaml`,
-		Args:    cobra.NoArgs,
+		Short:   "List the mappings: kind, ARN, user name, groups (and, live, backend, source, state)",
+		Long: `List the spec's mappings, one a line, tab-separated: kind, ARN, user name,
+groups. With --kubeconfig ADMIN list what the cluster's server reads instead, in
+its backend order: aws-auth for EKSConfigMap, the IAMIdentityMapping objects for
+CRD, each line with its backend, where it lives, whether kubeiam wrote it, and
+its state ("active", or "not active yet" for an object whose status the server
+has not written).`,
+		Example: `  kubeiam mappings list -f clusters/my-cluster/eksa-system/eksa-cluster.yaml
+  kubeiam mappings list --kubeconfig my-cluster/my-cluster-eks-a-cluster.kubeconfig`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
 				return runF(opts)
@@ -154,13 +167,17 @@ func NewListCmd(io *iostreams.IOStreams, runF func(*ListOptions) error) *cobra.C
 		},
 	}
 	cmd.Flags().StringVarP(&opts.File, "filename", "f", "", "cluster spec file (- for stdin)")
+	cmd.Flags().StringVar(&opts.Kubeconfig, "kubeconfig", "", "admin kubeconfig: list the live cluster's mappings instead")
 	return cmd
 }
 
 // RunList prints one mapping a line, tab-separated, on stdout.
 func RunList(opts *ListOptions) error {
-	if opts.File == "" {
-		return clierr.Usagef("-f SPEC is required")
+	if (opts.File == "") == (opts.Kubeconfig == "") {
+		return clierr.Usagef("give one source of mappings: -f SPEC or --kubeconfig ADMIN")
+	}
+	if opts.Kubeconfig != "" {
+		return listLive(opts)
 	}
 	spec, err := installer.LoadSpec(opts.File, opts.IO.In)
 	if err != nil {
@@ -186,15 +203,57 @@ func RunList(opts *ListOptions) error {
 	return nil
 }
 
-// checkLockout refuses a removal after which no mapping of the spec
+// listLive prints the entries of every backend the live server reads.
+func listLive(opts *ListOptions) error {
+	cfg, err := installer.RESTConfig(opts.Kubeconfig, "")
+	if err != nil {
+		return err
+	}
+	c, err := installer.NewClient(cfg)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	inst, err := installer.ReadInstalled(ctx, c)
+	if err != nil {
+		return err
+	}
+	if inst.Chain.Assumed != "" {
+		fmt.Fprintln(opts.IO.ErrOut, "note: "+inst.Chain.Assumed)
+	}
+	n := 0
+	for _, b := range inst.Chain.Backends {
+		for _, e := range b.Entries() {
+			state, owner := "active", "other"
+			if e.Inactive != "" {
+				state = e.Inactive
+			}
+			if e.Managed {
+				owner = "kubeiam"
+			}
+			fmt.Fprintf(opts.IO.Out, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Kind, e.ARN, e.Username, strings.Join(e.Groups, ","), b.Name(), e.Source, owner, state)
+			n++
+		}
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "%s: %d %s in backends %s (the server's order)\n", cfg.Host, n, text.Plural(n, "entry", "entries"), strings.Join(inst.Chain.Modes(), ", "))
+	return nil
+}
+
+// checkLockout refuses a removal after which no mapping the server reads
 // reaches cluster-admin, or that unmaps the identity of --kubeconfig, and
-// says who would be admin.
+// says who would be admin. Only the backends the spec's server reads
+// count: in CRD mode an admin left in aws-auth is no way in. With
+// --kubeconfig, IAMIdentityMapping objects kubeiam did not write count
+// too, since a sync leaves them.
 func (opts *RemoveOptions) checkLockout(before []byte, after *installer.Spec) error {
 	prev, err := installer.ParseSpec(opts.File, before)
 	if err != nil {
 		return err
 	}
-	lc := installer.LockoutCheck{Before: installer.MappingsOf(prev.Config), After: installer.MappingsOf(after.Config), Admins: installer.DefaultAdminSubjects()}
+	admins := idmap.DefaultAdminSubjects()
+	var caller *idmap.Caller
+	var foreign []idmap.Mapping
 	if opts.Kubeconfig != "" {
 		cfg, err := installer.RESTConfig(opts.Kubeconfig, "")
 		if err != nil {
@@ -206,20 +265,36 @@ func (opts *RemoveOptions) checkLockout(before []byte, after *installer.Spec) er
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if lc.Admins, err = installer.ReadAdminSubjects(ctx, c); err != nil {
+		if admins, err = installer.ReadAdminSubjects(ctx, c); err != nil {
 			return err
 		}
-		if lc.Caller, err = installer.CallerOf(ctx, c); err != nil {
+		if caller, err = installer.CallerOf(ctx, c); err != nil {
 			return err
+		}
+		if idmap.Reads(after.Config.BackendMode, idmap.ModeCRD) {
+			objs, err := installer.ListIdentityMappings(ctx, c)
+			if err != nil && !errors.As(err, new(*installer.NoCRDError)) {
+				return err
+			}
+			for _, o := range objs {
+				if m := idmap.FromObject(o); !m.Managed {
+					foreign = append(foreign, m)
+				}
+			}
 		}
 	}
-	admins, err := installer.CheckLockout(lc)
+	lc := idmap.LockoutCheck{
+		Before: installer.SpecChain(prev.Config, opts.File, foreign),
+		After:  installer.SpecChain(after.Config, opts.File, foreign),
+		Admins: admins, Caller: caller,
+	}
+	left, err := idmap.CheckLockout(lc)
 	if opts.AllowLockout {
-		admins, err = lc.After.Admins(lc.Admins), nil
+		left, err = lc.After.Admins(lc.Admins), nil
 	}
 	if err != nil {
 		return clierr.WithHint(err, "keep an admin mapping, or rerun with --allow-lockout if you have another way in; the file was not changed")
 	}
-	fmt.Fprint(opts.IO.ErrOut, installer.DescribeAdmins(admins, lc.Admins.Source))
+	fmt.Fprint(opts.IO.ErrOut, idmap.DescribeAdmins(left, lc.Admins.Source))
 	return nil
 }
