@@ -115,6 +115,7 @@ var (
 		"github.com/kubeiam/kubeiam/eks -> github.com/kubeiam/kubeiam/internal/clierr":                "issue 22",
 		"github.com/kubeiam/kubeiam/kubeconfig -> github.com/kubeiam/kubeiam/internal/clierr":         "issue 22",
 		"github.com/kubeiam/kubeiam/installer -> github.com/kubeiam/kubeiam/internal/clierr":          "issue 22",
+		"github.com/kubeiam/kubeiam/mappings -> github.com/kubeiam/kubeiam/internal/clierr":           "issue 22 (through token)",
 	}
 )
 
