@@ -121,6 +121,10 @@ type AccessClient struct {
 	iam                      *iam.Client
 	cfg                      aws.Config
 	opts                     AccessOptions
+
+	acctOnce sync.Once
+	acct     string
+	acctErr  error
 }
 
 // NewAccessClient returns a client for cluster in region with cfg's
@@ -536,15 +540,23 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// ErrNoSuchRole: IAM says the caller's own account has no role of that
+// name; a mapping of it admits nobody.
+var ErrNoSuchRole = errors.New("no such IAM role")
+
 // RoleARN asks IAM for the role's ARN with its path. ok is false when IAM
-// cannot tell (a role of another account; GetRole only sees the caller's
-// own): the caller then keeps the ARN it has.
+// cannot tell (a role of another account: GetRole only sees the caller's
+// own; no iam:GetRole): the caller then keeps the ARN it has. A role
+// missing from the caller's own account is ErrNoSuchRole.
 func (c *AccessClient) RoleARN(ctx context.Context, account, name string) (arn string, ok bool, err error) {
 	callCtx, cancel := c.call(ctx)
 	defer cancel()
 	out, err := c.iam.GetRole(callCtx, &iam.GetRoleInput{RoleName: aws.String(name)})
 	switch {
 	case code(err) == "NoSuchEntity":
+		if own, _ := c.ownAccount(ctx); own == account {
+			return "", false, fmt.Errorf("could not find IAM role %s in account %s: %w", name, account, ErrNoSuchRole)
+		}
 		return "", false, nil
 	case code(err) == "AccessDenied" || code(err) == "AccessDeniedException":
 		return "", false, nil
@@ -561,6 +573,15 @@ func (c *AccessClient) RoleARN(ctx context.Context, account, name string) (arn s
 		return "", false, nil
 	}
 	return got, true, nil
+}
+
+// ownAccount is the account of the client's credentials, asked once.
+func (c *AccessClient) ownAccount(ctx context.Context) (string, error) {
+	c.acctOnce.Do(func() {
+		p, _, err := c.Caller(ctx)
+		c.acct, c.acctErr = p.Account, err
+	})
+	return c.acct, c.acctErr
 }
 
 func arnPart(arn string, i int) string {

@@ -2,6 +2,7 @@ package eks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -52,6 +53,9 @@ func Explain(ctx context.Context, c *AccessClient, cl Cluster, callerARN string,
 	sessionKnown := session != "" || p.Kind == "user"
 	if cl.AuthenticationMode != ModeConfigMap {
 		resolved, note, err := c.Resolve(ctx, p)
+		if errors.Is(err, ErrNoSuchRole) {
+			resolved, note, err = p.ARN, "IAM has no role "+p.Name+" in account "+p.Account, nil
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -233,6 +233,9 @@ func planOne(ctx context.Context, c *AccessClient, m AuthMapping) (Step, error) 
 		return skip("not an IAM user or role ARN EKS accepts: "+err.Error(), false)
 	}
 	arn, note, err := c.Resolve(ctx, p)
+	if errors.Is(err, ErrNoSuchRole) {
+		return skip("IAM has no role "+p.Name+" in account "+p.Account+": the mapping admits nobody, and EKS refuses an entry for it", false)
+	}
 	if err != nil {
 		return s, err
 	}
@@ -243,6 +246,9 @@ func planOne(ctx context.Context, c *AccessClient, m AuthMapping) (Step, error) 
 	}
 	if strings.HasPrefix(arnPart(arn, 5), "role/aws-service-role/") {
 		return skip("a service-linked role, which EKS refuses in an access entry", true)
+	}
+	if p.Kind == "role" && p.HasPath && !strings.Contains(arnPart(m.ARN, 5), "aws-reserved/") {
+		s.Notes = append(s.Notes, "aws-auth has it with its path, so it never matched a session; the access entry will admit the role's sessions")
 	}
 	e := &Entry{PrincipalARN: arn, Type: TypeStandard, Groups: []string{}, Policies: []Policy{}}
 	if strings.HasPrefix(m.Username, "system:node:") {
@@ -271,7 +277,7 @@ func planOne(ctx context.Context, c *AccessClient, m AuthMapping) (Step, error) 
 	}
 	if m.Username != "" {
 		if err := ValidateUsername("username", m.Username); err != nil {
-			return skip("username "+m.Username+" is one EKS refuses in an access entry (reserved prefix, or {{SessionName}} without a colon before it); add it by hand with a new username and RBAC for it", false)
+			return skip("username "+m.Username+" is one EKS refuses in an access entry (reserved prefix, or {{SessionName}} without a colon before it); add it by hand with a new username and RBAC for it", true)
 		}
 		e.Username = m.Username
 	}
