@@ -284,7 +284,7 @@ func TestMigrateThirty(t *testing.T) {
 		"arn:aws:iam::" + acct + ":role/WinNode":                              "create EC2_WINDOWS",
 		"arn:aws:iam::" + acct + ":role/FargatePod":                           "create FARGATE_LINUX",
 		"arn:aws:iam::" + acct + ":role/aws-service-role/eks.amazonaws.com/AWSServiceRoleForAmazonEKS": "skip a service-linked role",
-		ststest.AccountB: "skip mapAccounts",
+		ststest.AccountB:                         "skip mapAccounts",
 		"arn:aws:iam::" + acct + ":role/NoColon": "skip username {{SessionName}} is one EKS refuses",
 		"arn:aws:iam::" + acct + ":role/Extra":   "group system:authenticated dropped",
 		"arn:aws:iam::" + acct + ":role/Gone":    "skip IAM has no role Gone",
