@@ -242,7 +242,7 @@ func TestGuardLockout(t *testing.T) {
 	rewriteSpec(t, spec, nil, []scenario.Mapping{viewer})
 	before := awsAuth()
 	r = kubeiam(ctx, "server", "sync", "-f", spec, "--kubeconfig", admin)
-	if r.err == nil || !strings.Contains(r.stderr, "after the change no mapping would reach cluster-admin; now one does:\n  role "+scenario.AdminRoleARN) ||
+	if r.err == nil || !strings.Contains(r.stderr, "after the change no mapping the server reads (EKSConfigMap) would reach cluster-admin; now one does:\n  role "+scenario.AdminRoleARN) ||
 		!strings.Contains(r.stderr, "hint: keep an admin mapping in the spec, or rerun with --allow-lockout") {
 		t.Fatalf("removing the last admin: %v\n%s", r.err, r.stderr)
 	}

@@ -14,6 +14,8 @@ import (
 	"github.com/rogpeppe/go-internal/diff"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/kubeiam/kubeiam/mappings"
 )
 
 // Options configure Install and Sync.
@@ -85,6 +87,10 @@ type state struct {
 	daemonSet *unstructured.Unstructured
 	awsAuth   *unstructured.Unstructured
 	namespace *unstructured.Unstructured
+	// objects are the IAMIdentityMapping objects, read when the spec's
+	// server reads the CRD backend; crdMissing when the CRD is not there.
+	objects    []*unstructured.Unstructured
+	crdMissing bool
 }
 
 func readState(ctx context.Context, c Client, spec *Spec, withDS bool) (*state, error) {
@@ -108,6 +114,16 @@ func readState(ctx context.Context, c Client, spec *Spec, withDS bool) (*state, 
 	}
 	if st.daemonSet, err = c.Get(ctx, "DaemonSet", Namespace, Name); err != nil {
 		return nil, err
+	}
+	if spec != nil && mappings.Reads(spec.Config.BackendMode, mappings.ModeCRD) {
+		st.objects, err = ListIdentityMappings(ctx, c)
+		var nc *NoCRDError
+		if errors.As(err, &nc) {
+			st.crdMissing, err = true, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	if !withDS {
 		return st, nil
@@ -250,7 +266,7 @@ func Install(ctx context.Context, c Client, spec *Spec, opts Options) (*Result, 
 	if res.Mappings, err = planMappings(spec.Config, st.awsAuth, opts.Prune); err != nil {
 		return nil, err
 	}
-	if err := guardLockout(ctx, c, st.awsAuth, spec, opts, res); err != nil {
+	if err := guardLockout(ctx, c, st, spec, opts, res); err != nil {
 		return nil, err
 	}
 	objs, err := Render(spec, ro)
@@ -291,7 +307,7 @@ func Sync(ctx context.Context, c Client, spec *Spec, opts Options) (*Result, err
 	if res.Mappings, err = planMappings(spec.Config, st.awsAuth, opts.Prune); err != nil {
 		return nil, err
 	}
-	if err := guardLockout(ctx, c, st.awsAuth, spec, opts, res); err != nil {
+	if err := guardLockout(ctx, c, st, spec, opts, res); err != nil {
 		return nil, err
 	}
 	u, err := AWSAuth(spec.Config)
@@ -301,16 +317,17 @@ func Sync(ctx context.Context, c Client, spec *Spec, opts Options) (*Result, err
 	return res, applyAll(ctx, c, []*unstructured.Unstructured{u}, map[string]*unstructured.Unstructured{key(u): st.awsAuth}, false, opts, res)
 }
 
-// guardLockout checks the aws-auth change against the cluster's
-// cluster-admin bindings and the command's own identity, and records who
-// will be admin. Neither lookup is essential: without them the check
-// falls back to system:masters and skips the caller.
-func guardLockout(ctx context.Context, c Client, current *unstructured.Unstructured, spec *Spec, opts Options, res *Result) error {
-	before, err := MappingsOfAWSAuth(current)
+// guardLockout checks the mapping change, across every backend the
+// server reads, against the cluster's cluster-admin bindings and the
+// command's own identity, and records who will be admin. Neither lookup
+// is essential: without them the check falls back to system:masters and
+// skips the caller.
+func guardLockout(ctx context.Context, c Client, st *state, spec *Spec, opts Options, res *Result) error {
+	before, err := st.chain(spec)
 	if err != nil {
 		return err
 	}
-	lc := LockoutCheck{Before: before, After: MappingsOf(spec.Config)}
+	lc := mappings.LockoutCheck{Before: before, After: SpecChain(spec.Config, spec.File, st.foreignObjects())}
 	if lc.Admins, err = ReadAdminSubjects(ctx, c); err != nil {
 		lc.Admins.Source += fmt.Sprintf(" (%v)", err)
 	}
@@ -320,8 +337,39 @@ func guardLockout(ctx context.Context, c Client, current *unstructured.Unstructu
 		res.Admins = lc.After.Admins(lc.Admins)
 		return nil
 	}
-	res.Admins, err = CheckLockout(lc)
+	res.Admins, err = mappings.CheckLockout(lc)
 	return err
+}
+
+// chain is what the server reads now: the installed server's backends
+// (the spec's when none is installed yet) over the live aws-auth and
+// IAMIdentityMapping objects.
+func (st *state) chain(spec *Spec) (mappings.Chain, error) {
+	modes := spec.Config.BackendMode
+	if st.daemonSet != nil {
+		modes = installedConfig(st.daemonSet).BackendMode
+	}
+	live, err := mappings.ParseAWSAuth(st.awsAuth)
+	if err != nil {
+		return mappings.Chain{}, err
+	}
+	var objs []mappings.Mapping
+	for _, o := range st.objects {
+		objs = append(objs, mappings.FromObject(o))
+	}
+	return mappings.ChainOf(modes, mappings.Sources{ConfigMap: live, CRD: objs}), nil
+}
+
+// foreignObjects are the live IAMIdentityMapping objects kubeiam did not
+// write: a sync leaves them, so they still map after it.
+func (st *state) foreignObjects() []mappings.Mapping {
+	var out []mappings.Mapping
+	for _, o := range st.objects {
+		if m := mappings.FromObject(o); !m.Managed {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // NotInstalledError: sync found nothing to sync.

@@ -10,6 +10,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kubeiam/kubeiam/mappings"
 )
 
 // Names and paths EKS Anywhere uses; kubeiam must use the same ones so it
@@ -29,7 +31,7 @@ const (
 	ServerUID = 65532
 	// OwnedARNsAnnotation records, on aws-auth, the ARNs kubeiam wrote, so
 	// sync can tell its own entries from ones others added (node roles).
-	OwnedARNsAnnotation = "kubeiam/owned-arns"
+	OwnedARNsAnnotation = mappings.OwnedARNsAnnotation
 	labelApp            = "k8s-app"
 )
 
@@ -210,27 +212,19 @@ func daemonSet(c IAMConfig, image string) *unstructured.Unstructured {
 	})
 }
 
-// awsAuthEntry is one aws-auth list entry in the server's own key names.
-type awsAuthEntry struct {
-	RoleARN  string   `yaml:"rolearn,omitempty" json:"rolearn,omitempty"`
-	UserARN  string   `yaml:"userarn,omitempty" json:"userarn,omitempty"`
-	Username string   `yaml:"username" json:"username"`
-	Groups   []string `yaml:"groups,omitempty" json:"groups,omitempty"`
-}
-
 // AWSAuth builds ConfigMap kube-system/aws-auth. The mapRoles and mapUsers
 // keys are always present (empty when there are no entries), as EKS-A
 // writes them, so a server-side apply that drops the last entry clears the
 // key instead of leaving the old list behind.
 func AWSAuth(c IAMConfig) (*unstructured.Unstructured, error) {
-	var roles, users []awsAuthEntry
+	var roles, users []mappings.AWSAuthEntry
 	var owned []string
 	for _, m := range c.MapRoles {
-		roles = append(roles, awsAuthEntry{RoleARN: m.ARN, Username: m.Username, Groups: m.Groups})
+		roles = append(roles, mappings.AWSAuthEntry{RoleARN: m.ARN, Username: m.Username, Groups: m.Groups})
 		owned = append(owned, strings.ToLower(m.ARN))
 	}
 	for _, m := range c.MapUsers {
-		users = append(users, awsAuthEntry{UserARN: m.ARN, Username: m.Username, Groups: m.Groups})
+		users = append(users, mappings.AWSAuthEntry{UserARN: m.ARN, Username: m.Username, Groups: m.Groups})
 		owned = append(owned, strings.ToLower(m.ARN))
 	}
 	data := obj{}

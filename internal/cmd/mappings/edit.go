@@ -2,6 +2,7 @@ package mappings
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/kubeiam/kubeiam/installer"
 	"github.com/kubeiam/kubeiam/internal/clierr"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
+	idmap "github.com/kubeiam/kubeiam/mappings"
 )
 
 // AddOptions are the flags of `kubeiam mappings add`.
@@ -186,15 +188,20 @@ func RunList(opts *ListOptions) error {
 	return nil
 }
 
-// checkLockout refuses a removal after which no mapping of the spec
+// checkLockout refuses a removal after which no mapping the server reads
 // reaches cluster-admin, or that unmaps the identity of --kubeconfig, and
-// says who would be admin.
+// says who would be admin. Only the backends the spec's server reads
+// count: in CRD mode an admin left in aws-auth is no way in. With
+// --kubeconfig, IAMIdentityMapping objects kubeiam did not write count
+// too, since a sync leaves them.
 func (opts *RemoveOptions) checkLockout(before []byte, after *installer.Spec) error {
 	prev, err := installer.ParseSpec(opts.File, before)
 	if err != nil {
 		return err
 	}
-	lc := installer.LockoutCheck{Before: installer.MappingsOf(prev.Config), After: installer.MappingsOf(after.Config), Admins: installer.DefaultAdminSubjects()}
+	admins := idmap.DefaultAdminSubjects()
+	var caller *idmap.Caller
+	var foreign []idmap.Mapping
 	if opts.Kubeconfig != "" {
 		cfg, err := installer.RESTConfig(opts.Kubeconfig, "")
 		if err != nil {
@@ -206,20 +213,36 @@ func (opts *RemoveOptions) checkLockout(before []byte, after *installer.Spec) er
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if lc.Admins, err = installer.ReadAdminSubjects(ctx, c); err != nil {
+		if admins, err = installer.ReadAdminSubjects(ctx, c); err != nil {
 			return err
 		}
-		if lc.Caller, err = installer.CallerOf(ctx, c); err != nil {
+		if caller, err = installer.CallerOf(ctx, c); err != nil {
 			return err
+		}
+		if idmap.Reads(after.Config.BackendMode, idmap.ModeCRD) {
+			objs, err := installer.ListIdentityMappings(ctx, c)
+			if err != nil && !errors.As(err, new(*installer.NoCRDError)) {
+				return err
+			}
+			for _, o := range objs {
+				if m := idmap.FromObject(o); !m.Managed {
+					foreign = append(foreign, m)
+				}
+			}
 		}
 	}
-	admins, err := installer.CheckLockout(lc)
+	lc := idmap.LockoutCheck{
+		Before: installer.SpecChain(prev.Config, opts.File, foreign),
+		After:  installer.SpecChain(after.Config, opts.File, foreign),
+		Admins: admins, Caller: caller,
+	}
+	left, err := idmap.CheckLockout(lc)
 	if opts.AllowLockout {
-		admins, err = lc.After.Admins(lc.Admins), nil
+		left, err = lc.After.Admins(lc.Admins), nil
 	}
 	if err != nil {
 		return clierr.WithHint(err, "keep an admin mapping, or rerun with --allow-lockout if you have another way in; the file was not changed")
 	}
-	fmt.Fprint(opts.IO.ErrOut, installer.DescribeAdmins(admins, lc.Admins.Source))
+	fmt.Fprint(opts.IO.ErrOut, idmap.DescribeAdmins(left, lc.Admins.Source))
 	return nil
 }

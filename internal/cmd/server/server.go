@@ -15,6 +15,7 @@ import (
 	"github.com/kubeiam/kubeiam/internal/clierr"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
 	"github.com/kubeiam/kubeiam/internal/text"
+	"github.com/kubeiam/kubeiam/mappings"
 )
 
 // NewCmd builds `kubeiam server` and its verbs.
@@ -114,7 +115,7 @@ func hint(err error) error {
 		id        *installer.ClusterIDError
 		notInst   *installer.NotInstalledError
 		timeout   *installer.RolloutTimeoutError
-		lockout   *installer.LockoutError
+		lockout   *mappings.LockoutError
 	)
 	switch {
 	case errors.As(err, &conflict):
@@ -152,7 +153,7 @@ func report(io *iostreams.IOStreams, res *installer.Result) error {
 		for _, s := range m.Removed {
 			fmt.Fprintln(io.ErrOut, "  - "+s)
 		}
-		fmt.Fprint(io.ErrOut, installer.DescribeAdmins(res.Admins, res.AdminSource))
+		fmt.Fprint(io.ErrOut, mappings.DescribeAdmins(res.Admins, res.AdminSource))
 	}
 	if res.DryRun {
 		for _, o := range res.Objects {
