@@ -14,6 +14,7 @@ import (
 
 	"github.com/kubeiam/kubeiam/eks"
 	"github.com/kubeiam/kubeiam/internal/ststest"
+	"github.com/kubeiam/kubeiam/mappings"
 )
 
 const acct = ststest.AccountA
@@ -132,9 +133,9 @@ func TestExplainSSOWithPath(t *testing.T) {
 	rig.EKS.AddAccessEntry(acct, "us-west-2", "prod", ststest.AccessEntry{PrincipalARN: sso, Username: "sso:{{SessionName}}",
 		Policies: []ststest.AccessPolicy{{PolicyARN: eks.ClusterAdminPolicy, ScopeType: "cluster"}}})
 	rig.EKS.AddAccessEntry(acct, "us-west-2", "prod", ststest.AccessEntry{PrincipalARN: both, Username: "entry-both", Groups: []string{"g1"}})
-	auth := &eks.AWSAuth{Mappings: []eks.AuthMapping{
-		{Kind: "role", ARN: both, Username: "aws-auth-both", Groups: []string{"system:masters"}, Source: "aws-auth mapRoles"},
-		{Kind: "user", ARN: "arn:aws:iam::" + acct + ":user/bob", Username: "bob", Groups: []string{"readers"}, Source: "aws-auth mapUsers"},
+	auth := &eks.AWSAuth{Mappings: []mappings.Mapping{
+		{Kind: "role", ARN: both, Username: "aws-auth-both", Groups: []string{"system:masters"}, Source: "aws-auth mapRoles", Key: strings.ToLower(both)},
+		{Kind: "user", ARN: "arn:aws:iam::" + acct + ":user/bob", Username: "bob", Groups: []string{"readers"}, Source: "aws-auth mapUsers", Key: "arn:aws:iam::" + acct + ":user/bob"},
 	}}
 	loads := 0
 	load := func(context.Context) (*eks.AWSAuth, error) { loads++; return auth, nil }
@@ -249,7 +250,7 @@ func TestMigrateThirty(t *testing.T) {
 	rig.EKS.AddCluster(ststest.EKSCluster{Account: acct, Region: "us-west-2", Name: "prod", AuthenticationMode: "CONFIG_MAP", NodeRoles: nodeGroups})
 	rig.EKS.SetUpdateDelay(50 * time.Millisecond)
 	ctx := t.Context()
-	maps, err := eks.ParseAWSAuth(cm)
+	maps, err := mappings.ParseAWSAuth(cm)
 	if err != nil || len(maps) != 30 {
 		t.Fatalf("%d mappings, %v", len(maps), err)
 	}

@@ -3,12 +3,12 @@ package eks
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/kubeiam/kubeiam/internal/text"
+	"github.com/kubeiam/kubeiam/mappings"
 )
 
 // State is who EKS lets in: the mode, the access entries and, unless the
@@ -16,7 +16,7 @@ import (
 type State struct {
 	Mode    string
 	Entries []Entry
-	AWSAuth []AuthMapping
+	AWSAuth []mappings.Mapping
 }
 
 // Admins lists the principals with cluster-admin power EKS grants: an
@@ -32,8 +32,9 @@ func (s State) Admins() []string {
 		}
 	}
 	if s.Mode != ModeAPI {
+		subjects := mappings.DefaultAdminSubjects()
 		for _, m := range s.AWSAuth {
-			if m.Kind != "account" && slices.Contains(m.Groups, "system:masters") {
+			if subjects.IsAdmin(m) {
 				out = append(out, m.Source+" "+m.ARN+" (system:masters)")
 			}
 		}
@@ -44,17 +45,13 @@ func (s State) Admins() []string {
 // Admits says whether EKS maps the principal (an IAM user, or a role with
 // or without its path) in this state, and by what.
 func (s State) Admits(p Principal) (bool, string) {
-	if s.Mode != ModeConfigMap {
-		for _, e := range s.Entries {
-			if samePrincipal(e.PrincipalARN, p) {
-				return true, "access entry " + e.PrincipalARN
-			}
-		}
+	c, err := mappings.CallerOfARN(p.ARN)
+	if err != nil {
+		return false, ""
 	}
-	if s.Mode != ModeAPI {
-		if m := matchAWSAuth(s.AWSAuth, p); m != nil {
-			return true, m.Source + " " + m.ARN
-		}
+	ch := Chain(s.Mode, s.Entries, func() ([]mappings.Mapping, error) { return s.AWSAuth, nil })
+	if m, ok := ch.Match(c); ok {
+		return true, m.Source + " " + m.ARN
 	}
 	return false, ""
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/kubeiam/kubeiam/mappings"
 )
 
 // Decisions a migration plan makes for an aws-auth mapping.
@@ -20,7 +22,7 @@ const (
 
 // Step is the plan for one aws-auth mapping.
 type Step struct {
-	From AuthMapping `json:"from"`
+	From mappings.Mapping `json:"from"`
 	// Decision is create, update (in place), adopt or skip.
 	Decision string `json:"decision"`
 	// Entry is the access entry the mapping becomes (create, update, adopt).
@@ -78,7 +80,7 @@ func (s Step) needsUpdate() bool {
 }
 
 // After is the state the plan leads to.
-func (p *Plan) After(auth []AuthMapping) State {
+func (p *Plan) After(auth []mappings.Mapping) State {
 	st := State{Mode: p.Target, AWSAuth: auth}
 	byARN := map[string]Entry{}
 	for _, e := range p.Existing {
@@ -118,7 +120,7 @@ func (p *Plan) After(auth []AuthMapping) State {
 // entry form: they are skipped, and block a move to API. Entries already
 // on the cluster are adopted: updated in place where they differ, never
 // deleted and re-created.
-func MakePlan(ctx context.Context, c *AccessClient, cl Cluster, auth []AuthMapping, existing []Entry, to string) (*Plan, error) {
+func MakePlan(ctx context.Context, c *AccessClient, cl Cluster, auth []mappings.Mapping, existing []Entry, to string) (*Plan, error) {
 	if to == "" {
 		to = max2(cl.AuthenticationMode, ModeAPIAndConfigMap)
 	}
@@ -216,7 +218,7 @@ func adopt(s *Step) {
 	s.Notes = append(s.Notes, "the entry exists and matches")
 }
 
-func planOne(ctx context.Context, c *AccessClient, m AuthMapping) (Step, error) {
+func planOne(ctx context.Context, c *AccessClient, m mappings.Mapping) (Step, error) {
 	s := Step{From: m}
 	skip := func(reason string, blocker bool) (Step, error) {
 		s.Decision, s.Reason, s.Blocker = DecisionSkip, reason, blocker
