@@ -7,8 +7,10 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
+	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/kubeiam/kubeiam/installer"
+	"github.com/kubeiam/kubeiam/kubeconfig"
 	"github.com/kubeiam/kubeiam/mappings"
 	"github.com/kubeiam/kubeiam/token"
 )
@@ -63,4 +65,21 @@ func ReadAWSAuth(ctx context.Context, cfg *rest.Config) (*AWSAuth, error) {
 		return nil, err
 	}
 	return &AWSAuth{Object: cm, Mappings: maps, Where: cfg.Host}, nil
+}
+
+// SaveAWSAuth writes the ConfigMap as the API returned it to path (temp
+// file and rename, mode 0600: it names every principal of the cluster).
+// A missing aws-auth is saved as a comment saying so.
+func SaveAWSAuth(path string, cm *unstructured.Unstructured) error {
+	data := []byte("# ConfigMap kube-system/aws-auth did not exist\n")
+	if cm != nil {
+		var err error
+		if data, err = sigsyaml.Marshal(cm.Object); err != nil {
+			return fmt.Errorf("could not save aws-auth: %w", err)
+		}
+	}
+	if err := kubeconfig.WriteAtomic(path, data, 0o600); err != nil {
+		return fmt.Errorf("could not save aws-auth to %s: %w", path, err)
+	}
+	return nil
 }

@@ -129,6 +129,7 @@ func scriptParams(rig *ststest.Rig, extra []string) testscript.Params {
 				env.Setenv("EKS_ENDPOINT", rig.EKSEndpoint)
 				env.Setenv("STS_ENDPOINT", rig.Endpoint)
 				env.Setenv("SSO_ENDPOINT", rig.SSOEndpoint)
+				env.Setenv("IAM_ENDPOINT", rig.IAMEndpoint)
 			}
 			env.Setenv("NL", "\n")
 			env.Setenv("CR", "\r")
@@ -148,6 +149,10 @@ func scriptParams(rig *ststest.Rig, extra []string) testscript.Params {
 //	111122223333 ap-east-1: not enabled (UnrecognizedClientException)
 //	444455556666 eu-west-1: analytics (ACTIVE)
 //	mallory: AccessDeniedException everywhere
+//
+// Access entries (mappings_eks_* cases), all in 111122223333 us-west-2:
+// legacy (CONFIG_MAP), apimode (API, no entries yet) and
+// apimode2 (API, for the error cases).
 func eksFixture(t *testing.T) *ststest.Rig {
 	rig := ststest.Start(t, ststest.Options{Logf: func(string, ...any) {}})
 	a, b := ststest.AccountA, ststest.AccountB
@@ -158,6 +163,9 @@ func eksFixture(t *testing.T) *ststest.Rig {
 			Outpost: &ststest.EKSOutpostConfig{OutpostARNs: []string{"arn:aws:outposts:us-west-2:" + a + ":outpost/op-0123456789abcdef0"}, ControlPlaneInstanceType: "m5.large"}},
 		{Account: a, Region: "eu-west-1", Name: "eu", Status: "UPDATING", Version: "1.30", Endpoint: "https://EU0000000001.gr7.eu-west-1.eks.amazonaws.com"},
 		{Account: b, Region: "eu-west-1", Name: "analytics", Endpoint: "https://B0B0B0B0B0B0.yl4.eu-west-1.eks.amazonaws.com"},
+		{Account: a, Region: "us-west-2", Name: "legacy", AuthenticationMode: "CONFIG_MAP"},
+		{Account: a, Region: "us-west-2", Name: "apimode", AuthenticationMode: "API"},
+		{Account: a, Region: "us-west-2", Name: "apimode2", AuthenticationMode: "API"},
 	} {
 		rig.EKS.AddCluster(c)
 	}

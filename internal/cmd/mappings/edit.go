@@ -22,6 +22,10 @@ type AddOptions struct {
 	target
 	Username string
 	Groups   []string
+	// EKS, Policies and EntryType are for access entries (--eks).
+	EKS       eksFlags
+	Policies  []string
+	EntryType string
 }
 
 // NewAddCmd builds `kubeiam mappings add`; runF replaces RunAdd in tests.
@@ -42,6 +46,12 @@ so is anything the validator rejects, before the file is touched.`,
 			if runF != nil {
 				return runF(opts)
 			}
+			if opts.EKS.Cluster != "" {
+				return runEKSAdd(cmd.Context(), opts)
+			}
+			if len(opts.Policies) > 0 || opts.EntryType != "" {
+				return clierr.Usagef("--policy and --type are for access entries: give --eks CLUSTER")
+			}
 			return RunAdd(opts)
 		},
 	}
@@ -49,6 +59,9 @@ so is anything the validator rejects, before the file is touched.`,
 	opts.target.add(cmd)
 	cmd.Flags().StringVar(&opts.Username, "username", "", "Kubernetes user name (templates: {{AccountID}}, {{SessionName}}, …)")
 	cmd.Flags().StringArrayVar(&opts.Groups, "group", nil, "Kubernetes group (repeat for more)")
+	opts.EKS.add(cmd, nil)
+	cmd.Flags().StringArrayVar(&opts.Policies, "policy", nil, "with --eks: access policy NAME (cluster scope) or NAME=ns1,ns2 (namespace scope); repeat for more")
+	cmd.Flags().StringVar(&opts.EntryType, "type", "", "with --eks: access entry type, STANDARD (default) or a node type such as EC2_LINUX")
 	return cmd
 }
 
@@ -92,6 +105,7 @@ type RemoveOptions struct {
 	// and own identity the lockout check uses.
 	Kubeconfig   string
 	AllowLockout bool
+	EKS          eksFlags
 }
 
 // NewRemoveCmd builds `kubeiam mappings remove`; runF replaces RunRemove in tests.
@@ -107,6 +121,9 @@ func NewRemoveCmd(io *iostreams.IOStreams, runF func(*RemoveOptions) error) *cob
 			if runF != nil {
 				return runF(opts)
 			}
+			if opts.EKS.Cluster != "" {
+				return runEKSRemove(cmd.Context(), opts)
+			}
 			return RunRemove(opts)
 		},
 	}
@@ -114,6 +131,7 @@ func NewRemoveCmd(io *iostreams.IOStreams, runF func(*RemoveOptions) error) *cob
 	opts.target.add(cmd)
 	cmd.Flags().StringVar(&opts.Kubeconfig, "kubeconfig", "", "admin kubeconfig: also count the cluster's cluster-admin bindings, and refuse to unmap your own identity")
 	cmd.Flags().BoolVar(&opts.AllowLockout, "allow-lockout", false, "remove even when no mapping would reach cluster-admin afterwards, or your own identity would be unmapped")
+	opts.EKS.add(cmd, &opts.Kubeconfig)
 	return cmd
 }
 
@@ -137,6 +155,9 @@ func RunRemove(opts *RemoveOptions) error {
 type ListOptions struct {
 	IO   *iostreams.IOStreams
 	File string
+	// EKS lists a cluster's access entries instead; Output json.
+	EKS    eksFlags
+	Output string
 }
 
 // NewListCmd builds `kubeiam mappings list`; runF replaces RunList in tests.
@@ -152,10 +173,21 @@ func NewListCmd(io *iostreams.IOStreams, runF func(*ListOptions) error) *cobra.C
 			if runF != nil {
 				return runF(opts)
 			}
+			if opts.Output != "" && opts.Output != "json" {
+				return clierr.Usagef("unknown output format %q: use json or leave it out", opts.Output)
+			}
+			if opts.EKS.Cluster != "" {
+				if opts.File != "" {
+					return clierr.Usagef("give one source of mappings: -f SPEC or --eks CLUSTER")
+				}
+				return runEKSList(cmd.Context(), opts.IO, &opts.EKS, opts.Output)
+			}
 			return RunList(opts)
 		},
 	}
 	cmd.Flags().StringVarP(&opts.File, "filename", "f", "", "cluster spec file (- for stdin)")
+	opts.EKS.add(cmd, nil)
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "with --eks: output format json")
 	return cmd
 }
 

@@ -14,6 +14,7 @@ import (
 // given ARN, worded as the server's answer.
 func NewExplainCmd(io *iostreams.IOStreams, runF func(*whoami.Options) error) *cobra.Command {
 	opts := &whoami.Options{IO: io, Explain: true, Timeout: 30 * time.Second, Now: time.Now}
+	var ef eksFlags
 	cmd := &cobra.Command{
 		Use:   "explain --arn ARN (-f SPEC | --kubeconfig ADMIN)",
 		Short: "Say which mapping the server picks for a caller ARN, and the user and groups it gives",
@@ -36,6 +37,16 @@ Exit code 1 when no mapping applies: the server answers Unauthorized.`,
 			switch {
 			case opts.ARN == "":
 				return clierr.Usagef("--arn ARN is required")
+			case ef.Cluster != "" && opts.Spec != "":
+				return clierr.Usagef("give one source of mappings: -f SPEC or --eks CLUSTER")
+			case ef.Cluster != "":
+				if opts.Output != "" && opts.Output != "json" {
+					return clierr.Usagef("unknown output format %q: use json or leave it out", opts.Output)
+				}
+				if runF != nil {
+					return runF(opts)
+				}
+				return runEKSExplain(cmd.Context(), io, &ef, opts.ARN, opts.Output)
 			case (opts.Spec == "") == (opts.Kubeconfig == ""):
 				return clierr.Usagef("give one source of mappings: -f SPEC or --kubeconfig ADMIN")
 			case opts.Output != "" && opts.Output != "json":
@@ -52,5 +63,6 @@ Exit code 1 when no mapping applies: the server answers Unauthorized.`,
 	f.StringVarP(&opts.Spec, "filename", "f", "", "EKS Anywhere cluster spec whose AWSIamConfig holds the mappings")
 	f.StringVar(&opts.Kubeconfig, "kubeconfig", "", "admin kubeconfig to read kube-system/aws-auth and the server's backend modes with")
 	f.StringVarP(&opts.Output, "output", "o", "", "output format: json")
+	ef.add(cmd, &opts.Kubeconfig)
 	return cmd
 }
