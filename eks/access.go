@@ -112,6 +112,10 @@ type AccessOptions struct {
 	PollInterval time.Duration
 	// HTTPClient replaces the SDK's (tests).
 	HTTPClient aws.HTTPClient
+	// EKSEndpoint, IAMEndpoint and STSEndpoint replace the services'
+	// endpoints (the benchmark's stand-ins); AWS_ENDPOINT_URL_EKS and its
+	// kin do the same from the environment.
+	EKSEndpoint, IAMEndpoint, STSEndpoint string
 }
 
 // AccessClient reads and changes the access entries of one cluster.
@@ -157,6 +161,9 @@ func NewAccessClient(cfg aws.Config, profile, region, cluster string, o AccessOp
 	api := eks.NewFromConfig(cfg, func(eo *eks.Options) {
 		eo.Region = region
 		eo.Retryer = retryer()
+		if o.EKSEndpoint != "" {
+			eo.BaseEndpoint = aws.String(o.EKSEndpoint)
+		}
 		if o.HTTPClient != nil {
 			eo.HTTPClient = o.HTTPClient
 		}
@@ -166,6 +173,9 @@ func NewAccessClient(cfg aws.Config, profile, region, cluster string, o AccessOp
 		// partition.
 		io.Region = iamRegion(region)
 		io.Retryer = retryer()
+		if o.IAMEndpoint != "" {
+			io.BaseEndpoint = aws.String(o.IAMEndpoint)
+		}
 		if o.HTTPClient != nil {
 			io.HTTPClient = o.HTTPClient
 		}

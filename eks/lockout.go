@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/kubeiam/kubeiam/internal/text"
@@ -127,6 +128,9 @@ func (c *AccessClient) Caller(ctx context.Context) (Principal, string, error) {
 		}
 		if o.Region == "" {
 			o.Region = c.Region
+		}
+		if c.opts.STSEndpoint != "" {
+			o.BaseEndpoint = aws.String(c.opts.STSEndpoint)
 		}
 	}).GetCallerIdentity(callCtx, &sts.GetCallerIdentityInput{})
 	if err != nil {
