@@ -86,7 +86,14 @@ type Entry struct {
 	Username     string   `json:"username"`
 	Groups       []string `json:"kubernetesGroups"`
 	Policies     []Policy `json:"policies"`
+	// Managed: kubeiam made the entry (its ManagedTag), so an apply may
+	// change or delete it; other entries are someone else's.
+	Managed bool `json:"managed,omitempty"`
 }
+
+// ManagedTag marks the access entries kubeiam creates from a file, so a
+// later apply can tell them from hand-made ones (and EKS's node entries).
+const ManagedTag = "kubeiam.io/managed"
 
 // IsNode says the entry is of a node type.
 func (e Entry) IsNode() bool { return slices.Contains(NodeTypes, e.Type) }
@@ -357,7 +364,8 @@ func (c *AccessClient) Get(ctx context.Context, principal string) (*Entry, error
 		return nil, fmt.Errorf("could not describe access entry %s on cluster %s: empty answer", principal, c.Cluster)
 	}
 	a := out.AccessEntry
-	e := &Entry{PrincipalARN: aws.ToString(a.PrincipalArn), Type: aws.ToString(a.Type), Username: aws.ToString(a.Username), Groups: a.KubernetesGroups}
+	e := &Entry{PrincipalARN: aws.ToString(a.PrincipalArn), Type: aws.ToString(a.Type), Username: aws.ToString(a.Username), Groups: a.KubernetesGroups,
+		Managed: a.Tags[ManagedTag] == "true"}
 	if e.Groups == nil {
 		e.Groups = []string{}
 	}
@@ -395,6 +403,9 @@ func (c *AccessClient) Get(ctx context.Context, principal string) (*Entry, error
 // exists: EKS made it, or an earlier run did) is reported as ErrExists.
 func (c *AccessClient) Create(ctx context.Context, e Entry) error {
 	in := &eks.CreateAccessEntryInput{ClusterName: aws.String(c.Cluster), PrincipalArn: aws.String(e.PrincipalARN)}
+	if e.Managed {
+		in.Tags = map[string]string{ManagedTag: "true"}
+	}
 	if e.Type != "" && e.Type != TypeStandard {
 		in.Type = aws.String(e.Type)
 	} else {

@@ -153,7 +153,7 @@ func scriptParams(rig *ststest.Rig, extra []string) testscript.Params {
 // Access entries (mappings_eks_* cases), as erin in an account of her own
 // (777788889999, us-west-2; so discovery cases never see them): legacy
 // (CONFIG_MAP), apimode (API, no entries yet), apimode2 (API, for the
-// error cases); IAM has her role teams/platform/Deployer.
+// error cases), apimode3 (API, for apply); IAM has her role teams/platform/Deployer.
 // erinAccount is the account of the access-entry cases.
 const erinAccount = "777788889999"
 
@@ -170,12 +170,15 @@ func eksFixture(t *testing.T) *ststest.Rig {
 		{Account: erinAccount, Region: "us-west-2", Name: "legacy", AuthenticationMode: "CONFIG_MAP"},
 		{Account: erinAccount, Region: "us-west-2", Name: "apimode", AuthenticationMode: "API"},
 		{Account: erinAccount, Region: "us-west-2", Name: "apimode2", AuthenticationMode: "API"},
+		{Account: erinAccount, Region: "us-west-2", Name: "apimode3", AuthenticationMode: "API"},
 	} {
 		rig.EKS.AddCluster(c)
 	}
 	rig.AddIdentity(ststest.Identity{Name: "erin", Account: erinAccount, ARN: "arn:aws:iam::" + erinAccount + ":user/erin", UserID: "AIDAERIN0000000000007",
 		AccessKeyID: "AKIAERIN000000000007", SecretAccessKey: "erinSecretKey00000000000000000000000000007"})
 	rig.AddRole(ststest.Role{ARN: "arn:aws:iam::" + erinAccount + ":role/teams/platform/Deployer", RoleID: "AROAERINDEPLOYER00007"})
+	rig.AddIdentity(ststest.Identity{Name: "handmade", Account: erinAccount, ARN: "arn:aws:iam::" + erinAccount + ":user/handmade", UserID: "AIDAHANDMADE000000008",
+		AccessKeyID: "AKIAHANDMADE00000008", SecretAccessKey: "handmadeSecretKey000000000000000000000008"})
 	rig.EKS.DisableRegion(a, "ap-east-1")
 	rig.EKS.Deny(rig.Identity("mallory").ARN)
 	return rig

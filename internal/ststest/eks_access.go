@@ -47,6 +47,7 @@ type AccessEntry struct {
 	Username     string
 	Groups       []string
 	Policies     []AccessPolicy
+	Tags         map[string]string
 	CreatedAt    time.Time
 	ModifiedAt   time.Time
 }
@@ -284,11 +285,12 @@ func (e *EKS) serveAccess(w http.ResponseWriter, reqID string, caller Identity, 
 	a := e.access(caller.Account, region, c.Name)
 	e.settle(c, a)
 	var in struct {
-		PrincipalARN     string   `json:"principalArn"`
-		KubernetesGroups []string `json:"kubernetesGroups"`
-		Username         *string  `json:"username"`
-		Type             string   `json:"type"`
-		PolicyARN        string   `json:"policyArn"`
+		PrincipalARN     string            `json:"principalArn"`
+		KubernetesGroups []string          `json:"kubernetesGroups"`
+		Username         *string           `json:"username"`
+		Type             string            `json:"type"`
+		Tags             map[string]string `json:"tags"`
+		PolicyARN        string            `json:"policyArn"`
 		AccessScope      *struct {
 			Type       string   `json:"type"`
 			Namespaces []string `json:"namespaces"`
@@ -329,7 +331,7 @@ func (e *EKS) serveAccess(w http.ResponseWriter, reqID string, caller Identity, 
 		if typ == "" {
 			typ = "STANDARD"
 		}
-		ent := &AccessEntry{PrincipalARN: in.PrincipalARN, Type: typ, Groups: in.KubernetesGroups}
+		ent := &AccessEntry{PrincipalARN: in.PrincipalARN, Type: typ, Groups: in.KubernetesGroups, Tags: in.Tags}
 		if slices.Contains(nodeTypes, typ) {
 			if len(in.KubernetesGroups) > 0 || in.Username != nil {
 				return errSender(http.StatusBadRequest, "InvalidParameterException", "Kubernetes groups and username cannot be specified for access entry type %s.", typ)
@@ -500,7 +502,7 @@ func (e *EKS) entryJSON(c *EKSCluster, ent *AccessEntry) map[string]any {
 			strings.ReplaceAll(strings.TrimPrefix(arnField(ent.PrincipalARN, 5), "/"), ":", "_"), "0ec7e0b3-bb15-4a2c-8c45-000000000000"),
 		"createdAt":  float64(ent.CreatedAt.Unix()),
 		"modifiedAt": float64(ent.ModifiedAt.Unix()),
-		"tags":       map[string]string{},
+		"tags":       tagsOrEmpty(ent.Tags),
 		"username":   ent.Username,
 		"type":       ent.Type,
 	}
@@ -626,4 +628,11 @@ func (s *Server) principalExists(arn string) bool {
 func newUUID() string {
 	h := randHex(16)
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+func tagsOrEmpty(t map[string]string) map[string]string {
+	if t == nil {
+		return map[string]string{}
+	}
+	return t
 }

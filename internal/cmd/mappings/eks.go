@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	goio "io"
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -602,4 +604,133 @@ func printPlan(io *iostreams.IOStreams, p *eks.Plan) {
 			fmt.Fprintf(w, "        note: %s\n", n)
 		}
 	}
+}
+
+// ApplyOptions are the flags of `kubeiam mappings apply`.
+type ApplyOptions struct {
+	IO           *iostreams.IOStreams
+	EKS          eksFlags
+	File         string
+	Prune        bool
+	DryRun       bool
+	AllowLockout bool
+}
+
+// NewApplyCmd builds `kubeiam mappings apply --eks`: the GitOps form of
+// access entries.
+func NewApplyCmd(io *iostreams.IOStreams, runF func(*ApplyOptions) error) *cobra.Command {
+	opts := &ApplyOptions{IO: io}
+	cmd := &cobra.Command{
+		Use:   "apply --eks CLUSTER -f FILE [--prune] [--dry-run]",
+		Short: "Make an EKS cluster's access entries what a file says (diff first)",
+		Long: `Read the access entries a file lists (accessEntries: principalArn, type,
+username, kubernetesGroups, policies with optional namespaces), print the
+diff against the cluster, check the lockout guard, then make the changes:
+create, update in place (username, groups, policies), and delete the
+entries kubeiam made earlier that the file no longer lists. Entries made by
+hand are left alone unless --prune; node entries are never pruned.`,
+		Example: `  kubeiam mappings apply --eks prod --region eu-west-1 -f access-entries.yaml --dry-run`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.EKS.Cluster == "" {
+				return clierr.Usagef("--eks CLUSTER is required")
+			}
+			if opts.File == "" {
+				return clierr.Usagef("-f FILE is required")
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return RunApply(cmd.Context(), opts)
+		},
+	}
+	opts.EKS.add(cmd, nil)
+	f := cmd.Flags()
+	f.StringVarP(&opts.File, "filename", "f", "", "file of access entries (- for stdin)")
+	f.BoolVar(&opts.Prune, "prune", false, "also delete hand-made entries the file does not list (never node entries)")
+	f.BoolVar(&opts.DryRun, "dry-run", false, "print the diff and change nothing")
+	f.BoolVar(&opts.AllowLockout, "allow-lockout", false, "apply even when no principal would stay cluster admin, or you would lose access")
+	return cmd
+}
+
+// RunApply diffs and applies.
+func RunApply(ctx context.Context, opts *ApplyOptions) error {
+	var data []byte
+	var err error
+	if opts.File == "-" {
+		data, err = readAll(opts.IO)
+	} else {
+		data, err = os.ReadFile(opts.File)
+	}
+	if err != nil {
+		return fmt.Errorf("could not read %s: %w", opts.File, err)
+	}
+	want, principals, err := eks.ParseAccessFile(opts.File, data)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := signalContext(ctx)
+	defer cancel()
+	s, err := opts.EKS.connect(ctx)
+	if err != nil {
+		return err
+	}
+	if err := s.needEntries(); err != nil {
+		return err
+	}
+	for i := range want {
+		arn, note, err := s.client.Resolve(ctx, principals[i])
+		if err != nil {
+			return err
+		}
+		if note != "" && arn != want[i].PrincipalARN {
+			fmt.Fprintf(opts.IO.ErrOut, "%s: %s\n", opts.File, note)
+		}
+		want[i].PrincipalARN = arn
+	}
+	before, err := s.state(ctx)
+	if err != nil {
+		return err
+	}
+	changes, err := eks.DiffEntries(want, before.Entries, opts.Prune)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, c := range changes {
+		fmt.Fprintln(opts.IO.Out, c.String())
+		if c.Op != "leave" {
+			n++
+		}
+	}
+	after := before
+	after.Entries = eks.After(before.Entries, changes)
+	var cp *eks.Principal
+	if caller, _, err := s.client.Caller(ctx); err == nil {
+		cp = &caller
+	}
+	admins, err := eks.CheckLockout(before, after, cp, opts.AllowLockout)
+	if err != nil {
+		return clierr.WithHint(err, "keep an admin entry in %s, or rerun with --allow-lockout if you have another way in", opts.File)
+	}
+	fmt.Fprintln(opts.IO.ErrOut, eks.DescribeAdmins(admins))
+	if opts.DryRun || n == 0 {
+		fmt.Fprintf(opts.IO.ErrOut, "cluster %s: %d %s; nothing changed%s\n", s.cluster.Name, n, plural(n, "change", "changes"), map[bool]string{true: " (--dry-run)"}[opts.DryRun])
+		return nil
+	}
+	var mu sync.Mutex
+	if err := eks.ApplyChanges(ctx, s.client, changes, func(line string) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintln(opts.IO.ErrOut, "done: "+line)
+	}); err != nil {
+		return clierr.WithHint(err, "rerun the same command: it diffs again and goes on")
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "cluster %s: %d %s made\n", s.cluster.Name, n, plural(n, "change", "changes"))
+	return nil
+}
+
+// readAll reads a file given as "-" (8 MB at most).
+func readAll(s *iostreams.IOStreams) ([]byte, error) {
+	return goio.ReadAll(goio.LimitReader(s.In, 8<<20))
 }

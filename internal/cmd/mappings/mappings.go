@@ -34,7 +34,7 @@ The default GitOps path is clusters/<cluster>/eksa-system/eksa-cluster.yaml.
 With --eks CLUSTER the verbs work on an EKS cluster's access entries (and
 aws-auth, as EKS reads it), and migrate moves aws-auth to access entries.`,
 	}
-	cmd.AddCommand(NewListCmd(io, nil), NewAddCmd(io, nil), NewRemoveCmd(io, nil), NewFixCmd(io, nil), NewExplainCmd(io, nil), NewMigrateCmd(io, nil))
+	cmd.AddCommand(NewListCmd(io, nil), NewAddCmd(io, nil), NewRemoveCmd(io, nil), NewFixCmd(io, nil), NewExplainCmd(io, nil), NewMigrateCmd(io, nil), NewApplyCmd(io, nil))
 	return cmd
 }
 
