@@ -361,3 +361,32 @@ func TestMigrateThirty(t *testing.T) {
 }
 
 func logf(t *testing.T) func(string) { return func(s string) { t.Log(s) } }
+
+// The walk follows the mode: CONFIG_MAP reads only aws-auth (no access
+// entry call), API only access entries (aws-auth never read); a plan never
+// moves a cluster back.
+func TestExplainFollowsTheMode(t *testing.T) {
+	rig, c := accessSetup(t, ststest.EKSCluster{AuthenticationMode: "CONFIG_MAP"})
+	rig.EKS.AddCluster(ststest.EKSCluster{Account: acct, Region: "us-west-2", Name: "api", AuthenticationMode: "API"})
+	ctx := t.Context()
+	bob := "arn:aws:iam::" + acct + ":user/bob"
+	auth := &eks.AWSAuth{Mappings: []mappings.Mapping{{Kind: "user", ARN: bob, Username: "bob", Groups: []string{"readers"}, Source: "aws-auth mapUsers", Key: bob}}}
+	loads := 0
+	load := func(context.Context) (*eks.AWSAuth, error) { loads++; return auth, nil }
+	cl, _ := c.Describe(ctx)
+	rig.EKS.ResetCounts()
+	a, err := eks.Explain(ctx, c, cl, bob, load)
+	if err != nil || !a.Mapped || a.Source != "aws-auth mapUsers" || !slices.Equal(a.Backends, []string{"aws-auth"}) || rig.EKS.Count("DescribeAccessEntry") != 0 {
+		t.Errorf("CONFIG_MAP: %+v %v", a, err)
+	}
+	cfg, _ := eks.LoadProfile(ctx, "alice", "us-west-2")
+	api := eks.NewAccessClient(cfg, "alice", "us-west-2", "api", eks.AccessOptions{})
+	acl, _ := api.Describe(ctx)
+	a, err = eks.Explain(ctx, api, acl, bob, load)
+	if err != nil || a.Mapped || loads != 1 || !slices.Equal(a.Backends, []string{eks.BackendName}) {
+		t.Errorf("API: %+v %v loads=%d", a, err, loads)
+	}
+	if _, err := eks.MakePlan(ctx, api, acl, auth.Mappings, nil, eks.ModeAPIAndConfigMap); err == nil || !strings.Contains(err.Error(), "never moves back") {
+		t.Errorf("backwards plan: %v", err)
+	}
+}
