@@ -19,9 +19,9 @@ type liveFake struct {
 	me   map[string]any // status.userInfo of a SelfSubjectReview
 }
 
-func (f *liveFake) List(_ context.Context, kind, _ string) ([]*unstructured.Unstructured, error) {
+func (f *liveFake) List(ctx context.Context, kind, ns string) ([]*unstructured.Unstructured, error) {
 	if kind != "ClusterRoleBinding" {
-		return nil, errors.New("unexpected list of " + kind)
+		return f.fakeClient.List(ctx, kind, ns)
 	}
 	return f.crbs, nil
 }

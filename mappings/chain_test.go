@@ -92,3 +92,45 @@ func TestObjectName(t *testing.T) {
 		t.Fatalf("long name %q", long)
 	}
 }
+
+// TestFromObjectStates: the server matches on status.canonicalARN only,
+// so an object is active once that status is the canonical spec.arn.
+func TestFromObjectStates(t *testing.T) {
+	const arn = "arn:aws:sts::111122223333:assumed-role/Admin/s"
+	for _, tc := range []struct {
+		status, arn, inactive, key string
+	}{
+		{"", arn, "not active yet: the server has not written status.canonicalARN", ""},
+		{"arn:aws:iam::111122223333:role/admin", arn, "", "arn:aws:iam::111122223333:role/admin"},
+		{"arn:aws:iam::111122223333:role/old", arn, "not active yet for its new spec.arn", "arn:aws:iam::111122223333:role/old"},
+		{"", "arn:aws:s3:::bucket", "not active: the server cannot canonicalise spec.arn", ""},
+	} {
+		m := FromObject(object("o", tc.arn, "u", tc.status, nil, false))
+		if !strings.HasPrefix(m.Inactive, tc.inactive) || (tc.inactive == "") != (m.Inactive == "") || m.Key != tc.key || m.Managed {
+			t.Errorf("status %q arn %q: %+v", tc.status, tc.arn, m)
+		}
+	}
+}
+
+// TestParseAWSAuth: entries kubeiam wrote are Managed; the deprecated
+// ConfigMap mode reads aws-auth as EKSConfigMap does.
+func TestParseAWSAuth(t *testing.T) {
+	cm := &unstructured.Unstructured{Object: map[string]any{
+		"metadata": map[string]any{"annotations": map[string]any{OwnedARNsAnnotation: `["arn:aws:iam::111122223333:role/admin"]`}},
+		"data": map[string]any{
+			"mapRoles":    "- rolearn: arn:aws:iam::111122223333:role/Admin\n  username: a\n- rolearn: arn:aws:iam::111122223333:role/Node\n  username: n\n",
+			"mapAccounts": "- \"444455556666\"\n",
+		},
+	}}
+	ms, err := ParseAWSAuth(cm)
+	if err != nil || len(ms) != 3 || !ms[0].Managed || ms[1].Managed || ms[2].Kind != KindAccount {
+		t.Fatalf("%+v %v", ms, err)
+	}
+	c, _ := CallerOfARN("arn:aws:iam::111122223333:role/Admin")
+	if m, ok := ChainOf([]string{ModeConfigMap}, Sources{ConfigMap: ms}).Match(c); !ok || m.Backend != ModeConfigMap || m.Username != "a" {
+		t.Fatalf("ConfigMap mode: %+v", m)
+	}
+	if !Reads([]string{ModeConfigMap}, ModeEKSConfigMap) || Reads([]string{ModeCRD}, ModeEKSConfigMap) {
+		t.Fatal("Reads")
+	}
+}

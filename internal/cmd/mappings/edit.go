@@ -12,6 +12,7 @@ import (
 	"github.com/kubeiam/kubeiam/installer"
 	"github.com/kubeiam/kubeiam/internal/clierr"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
+	"github.com/kubeiam/kubeiam/internal/text"
 	idmap "github.com/kubeiam/kubeiam/mappings"
 )
 
@@ -155,6 +156,9 @@ func RunRemove(opts *RemoveOptions) error {
 type ListOptions struct {
 	IO   *iostreams.IOStreams
 	File string
+	// Kubeconfig lists the live cluster's mappings instead: every backend
+	// its server reads, IAMIdentityMapping objects with their state.
+	Kubeconfig string
 	// EKS lists a cluster's access entries instead; Output json.
 	EKS    eksFlags
 	Output string
@@ -164,11 +168,18 @@ type ListOptions struct {
 func NewListCmd(io *iostreams.IOStreams, runF func(*ListOptions) error) *cobra.Command {
 	opts := &ListOptions{IO: io}
 	cmd := &cobra.Command{
-		Use:     "list -f SPEC",
+		Use:     "list (-f SPEC | --kubeconfig ADMIN | --eks CLUSTER)",
 		Aliases: []string{"ls"},
-		Short:   "List the spec's mappings: kind, ARN, user name, groups",
-		Example: `  kubeiam mappings list -f clusters/my-cluster/eksa-system/eksa-cluster.yaml`,
-		Args:    cobra.NoArgs,
+		Short:   "List the mappings: kind, ARN, user name, groups (and, live, backend, source, state)",
+		Long: `List the spec's mappings, one a line, tab-separated: kind, ARN, user name,
+groups. With --kubeconfig ADMIN list what the cluster's server reads instead, in
+its backend order: aws-auth for EKSConfigMap, the IAMIdentityMapping objects for
+CRD, each line with its backend, where it lives, whether kubeiam wrote it, and
+its state ("active", or "not active yet" for an object whose status the server
+has not written).`,
+		Example: `  kubeiam mappings list -f clusters/my-cluster/eksa-system/eksa-cluster.yaml
+  kubeiam mappings list --kubeconfig my-cluster/my-cluster-eks-a-cluster.kubeconfig`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
 				return runF(opts)
@@ -186,15 +197,19 @@ func NewListCmd(io *iostreams.IOStreams, runF func(*ListOptions) error) *cobra.C
 		},
 	}
 	cmd.Flags().StringVarP(&opts.File, "filename", "f", "", "cluster spec file (- for stdin)")
-	opts.EKS.add(cmd, nil)
+	cmd.Flags().StringVar(&opts.Kubeconfig, "kubeconfig", "", "admin kubeconfig: list the live cluster's mappings instead (with --eks: read aws-auth through it)")
+	opts.EKS.add(cmd, &opts.Kubeconfig)
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "with --eks: output format json")
 	return cmd
 }
 
 // RunList prints one mapping a line, tab-separated, on stdout.
 func RunList(opts *ListOptions) error {
-	if opts.File == "" {
-		return clierr.Usagef("-f SPEC is required")
+	if (opts.File == "") == (opts.Kubeconfig == "") {
+		return clierr.Usagef("give one source of mappings: -f SPEC or --kubeconfig ADMIN")
+	}
+	if opts.Kubeconfig != "" {
+		return listLive(opts)
 	}
 	spec, err := installer.LoadSpec(opts.File, opts.IO.In)
 	if err != nil {
@@ -217,6 +232,43 @@ func RunList(opts *ListOptions) error {
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "AWSIamConfig %s of cluster %s: %d roles, %d users, %d accounts\n",
 		c.Name, spec.ClusterName, len(c.MapRoles), len(c.MapUsers), len(c.MapAccounts))
+	return nil
+}
+
+// listLive prints the entries of every backend the live server reads.
+func listLive(opts *ListOptions) error {
+	cfg, err := installer.RESTConfig(opts.Kubeconfig, "")
+	if err != nil {
+		return err
+	}
+	c, err := installer.NewClient(cfg)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	inst, err := installer.ReadInstalled(ctx, c)
+	if err != nil {
+		return err
+	}
+	if inst.Chain.Assumed != "" {
+		fmt.Fprintln(opts.IO.ErrOut, "note: "+inst.Chain.Assumed)
+	}
+	n := 0
+	for _, b := range inst.Chain.Backends {
+		for _, e := range b.Entries() {
+			state, owner := "active", "other"
+			if e.Inactive != "" {
+				state = e.Inactive
+			}
+			if e.Managed {
+				owner = "kubeiam"
+			}
+			fmt.Fprintf(opts.IO.Out, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Kind, e.ARN, e.Username, strings.Join(e.Groups, ","), b.Name(), e.Source, owner, state)
+			n++
+		}
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "%s: %d %s in backends %s (the server's order)\n", cfg.Host, n, text.Plural(n, "entry", "entries"), strings.Join(inst.Chain.Modes(), ", "))
 	return nil
 }
 

@@ -27,8 +27,12 @@ mapAccounts, ARNs compared lower-cased, then the user name and group
 templates ({{SessionName}}, {{SessionNameRaw}}, {{AccountID}},
 {{AccessKeyID}}, {{EC2PrivateDNSName}}) rendered.
 
-The mappings come from a spec's AWSIamConfig (-f) or from the cluster's
-ConfigMap kube-system/aws-auth and DaemonSet (--kubeconfig ADMIN).
+The mappings come from a spec's AWSIamConfig (-f: its entries where a sync
+puts them, aws-auth and/or IAMIdentityMapping objects) or from the cluster
+(--kubeconfig ADMIN: the DaemonSet's backend order, ConfigMap
+kube-system/aws-auth and the IAMIdentityMapping objects, matched on the
+status.canonicalARN the server writes; one without it is "not active yet").
+The report names each backend walked and the one that answered.
 Exit code 1 when no mapping applies: the server answers Unauthorized.`,
 		Example: `  kubeiam mappings explain -f eksa-cluster.yaml --arn arn:aws:sts::111122223333:assumed-role/Admin/alice
   kubeiam mappings explain --kubeconfig prod/prod-eks-a-cluster.kubeconfig --arn arn:aws:iam::111122223333:user/bob -o json`,
@@ -61,7 +65,7 @@ Exit code 1 when no mapping applies: the server answers Unauthorized.`,
 	f := cmd.Flags()
 	f.StringVar(&opts.ARN, "arn", "", "caller ARN: IAM user or role, or STS assumed-role session")
 	f.StringVarP(&opts.Spec, "filename", "f", "", "EKS Anywhere cluster spec whose AWSIamConfig holds the mappings")
-	f.StringVar(&opts.Kubeconfig, "kubeconfig", "", "admin kubeconfig to read kube-system/aws-auth and the server's backend modes with")
+	f.StringVar(&opts.Kubeconfig, "kubeconfig", "", "admin kubeconfig to read the server's backend modes, aws-auth and IAMIdentityMapping objects with")
 	f.StringVarP(&opts.Output, "output", "o", "", "output format: json")
 	ef.add(cmd, &opts.Kubeconfig)
 	return cmd

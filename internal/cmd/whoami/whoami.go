@@ -73,8 +73,10 @@ username and groups the server will give it.
 
 The token goes through the same GetCallerIdentity call the server makes, so
 a token STS refuses for the cluster ID fails here too. The mappings come from
-ConfigMap kube-system/aws-auth, read with --kubeconfig ADMIN (or with the
-context itself when it may), or offline from an EKS Anywhere spec (-f).
+every backend the cluster's server reads, in its order (ConfigMap
+kube-system/aws-auth, IAMIdentityMapping objects), read with --kubeconfig
+ADMIN (or with the context itself when it may), or offline from an EKS
+Anywhere spec (-f).
 --arn skips STS and only matches the given ARN.
 
 Exit code 1 when no mapping applies: the server will deny the identity.`,
