@@ -1,10 +1,15 @@
 package e2e
 
 import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -12,6 +17,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"sigs.k8s.io/yaml"
 
@@ -29,7 +35,12 @@ import (
 // saves aws-auth (the file equals the ConfigMap), leaves it untouched,
 // moves the mode and creates the entries — the SSO role with its path;
 // explain then answers from the entries with the same usernames, and a
-// second run makes no change call.
+// second run makes no change call. Last, EKS's answer for a token — the
+// stand-in's access entries first, a miss passed on to the real
+// authenticator serving aws-auth — equals explain's for a user in the
+// access entries only, a user in both (the entry wins), the SSO session
+// (its role's entry has the path) and an unmapped user (refused; explain
+// exits 1).
 func TestEKSAccessEntries(t *testing.T) {
 	env, ctx := kubeiamEnv(t)
 	step := func(format string, args ...any) { fmt.Fprintf(env.Out, "\n==> "+format+"\n", args...) }
@@ -37,6 +48,8 @@ func TestEKSAccessEntries(t *testing.T) {
 	admin := stack.STS.NewUser(ststest.AccountA, fresh("eae-admin"))
 	viewer := stack.STS.NewUser(ststest.AccountA, fresh("eae-viewer"))
 	nobody := stack.STS.NewUser(ststest.AccountA, fresh("eae-nobody"))
+	both := stack.STS.NewUser(ststest.AccountA, fresh("eae-both"))
+	entryOnly := stack.STS.NewUser(ststest.AccountA, fresh("eae-entry"))
 	setName := fresh("AWSReservedSSO_E2E")
 	ssoName := strings.ReplaceAll(setName, "-", "") + "_0123456789abcdef"
 	ssoRole := "arn:aws:iam::" + ststest.AccountA + ":role/aws-reserved/sso.amazonaws.com/us-west-2/" + ssoName
@@ -50,7 +63,8 @@ func TestEKSAccessEntries(t *testing.T) {
 	users, roles := scenario.SeedMappings()
 	users = append(users,
 		scenario.Mapping{ARN: admin.ARN, Username: admin.Name, Groups: []string{"system:masters"}},
-		scenario.Mapping{ARN: viewer.ARN, Username: viewer.Name, Groups: []string{scenario.ViewGroup}})
+		scenario.Mapping{ARN: viewer.ARN, Username: viewer.Name, Groups: []string{scenario.ViewGroup}},
+		scenario.Mapping{ARN: both.ARN, Username: "aws-auth-" + both.Name, Groups: []string{scenario.ViewGroup}})
 	// aws-auth must name the SSO role without its path to match sessions.
 	roles = append(roles, scenario.Mapping{ARN: "arn:aws:iam::" + ststest.AccountA + ":role/" + ssoName, Username: "sso:{{SessionName}}", Groups: []string{scenario.ViewGroup}})
 	if err := env.Install(ctx, users, roles); err != nil {
@@ -199,5 +213,68 @@ func TestEKSAccessEntries(t *testing.T) {
 	}
 	if n := api.ChangeCalls(); n != 0 {
 		t.Errorf("second run made %d change calls", n)
+	}
+
+	step("EKS's answer: access entries first (the stand-in), aws-auth through the real authenticator; explain predicts it")
+	// The entry of the user in both says something else than aws-auth now;
+	// one user is in the access entries only.
+	api.AddAccessEntry(ststest.AccountA, "us-west-2", stack.ClusterID, ststest.AccessEntry{PrincipalARN: both.ARN, Username: "entry-" + both.Name, Groups: []string{scenario.ViewGroup}})
+	if _, _, err := kubeiam("mappings", "add", "--eks", stack.ClusterID, "--region", "us-west-2", "--user-arn", entryOnly.ARN, "--username", "entry-only",
+		"--policy", "AmazonEKSViewPolicy=default"); err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil, TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	authn := api.Authenticator(ststest.AccountA, "us-west-2", stack.ClusterID, func(body []byte) ([]byte, error) {
+		resp, err := hc.Post(stack.AuthenticatorURL(), "application/json", bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		return io.ReadAll(resp.Body)
+	})
+	review := func(id ststest.Identity) (bool, string) {
+		t.Helper()
+		x := env.Token.Exec(stack.ClusterID, "")
+		cmd := exec.CommandContext(ctx, stack.Bins.Kubeiam, append(x.Args, "--cache=none")...)
+		cmd.Env = append(stack.ClientEnv(id), "HOME="+dir)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("token as %s: %v", id.Name, err)
+		}
+		var cred struct {
+			Status struct{ Token string } `json:"status"`
+		}
+		if err := json.Unmarshal(out, &cred); err != nil {
+			t.Fatal(err)
+		}
+		body, _ := json.Marshal(map[string]any{"apiVersion": "authentication.k8s.io/v1beta1", "kind": "TokenReview", "spec": map[string]string{"token": cred.Status.Token}})
+		rec := httptest.NewRecorder()
+		authn.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/authenticate", bytes.NewReader(body)))
+		var tr struct {
+			Status struct {
+				Authenticated bool
+				User          struct{ Username string }
+			}
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &tr); err != nil {
+			t.Fatalf("review as %s: %v: %s", id.Name, err, rec.Body.String())
+		}
+		fmt.Fprintf(env.Out, "  EKS answers %s: authenticated=%v username=%q\n", id.ARN, tr.Status.Authenticated, tr.Status.User.Username)
+		return tr.Status.Authenticated, tr.Status.User.Username
+	}
+	for _, c := range []struct {
+		id   ststest.Identity
+		want string
+	}{{entryOnly, "entry-only"}, {both, "entry-" + both.Name}, {sso, "sso:carol-example.com"}, {viewer, viewer.Name}, {nobody, ""}} {
+		a, err := explain(c.id.ARN)
+		mapped, got := review(c.id)
+		if mapped != (c.want != "") || got != c.want {
+			t.Errorf("%s: EKS answers %v %q, want %q", c.id.ARN, mapped, got, c.want)
+		}
+		if a["mapped"] != mapped || (mapped && a["username"] != got) || (mapped != (err == nil)) {
+			t.Errorf("%s: explain says %v %v, EKS answers %v %q", c.id.ARN, a["mapped"], a["username"], mapped, got)
+		}
 	}
 }
