@@ -58,6 +58,7 @@ type config struct {
 	AWS           string // the aws CLI, "" to skip
 	Keyring       bool   // start a private D-Bus session with gnome-keyring
 	Quick         bool
+	SSOSyncOnly   bool // run only the SSO profile sync + discover step
 	Keep          bool // leave the scratch directory (caches, kubeconfigs) for a closer look
 
 	Rounds     int   // rounds of the process subjects
@@ -89,6 +90,7 @@ func parseFlags(args []string) (*config, error) {
 		authBin = fs.String("authenticator", os.Getenv("KUBEIAM_AUTHENTICATOR_BIN"), "aws-iam-authenticator v0.7.2 binary")
 	)
 	fs.StringVar(&cfg.Bin, "bin", "bin", "directory with kubeiam and kubeiam-core (relative to the module root)")
+	fs.BoolVar(&cfg.SSOSyncOnly, "sso-sync-only", false, "run only the SSO profile sync + discover benchmark (no report files)")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the scratch directory and say where it is")
 	fs.BoolVar(&cfg.Quick, "quick", false, "few runs, to check the harness works (numbers not for citing)")
 	fs.StringVar(&cfg.MD, "md", "", "where to write the Markdown report (default BENCHMARKS.md; quick: none)")
@@ -104,7 +106,7 @@ func parseFlags(args []string) (*config, error) {
 	if !filepath.IsAbs(cfg.Bin) {
 		cfg.Bin = filepath.Join(root, cfg.Bin)
 	}
-	if !cfg.Quick {
+	if !cfg.Quick && !cfg.SSOSyncOnly {
 		if cfg.MD == "" {
 			cfg.MD = filepath.Join(root, "BENCHMARKS.md")
 		}

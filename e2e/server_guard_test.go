@@ -125,7 +125,7 @@ func TestGuardRolePathFix(t *testing.T) {
 
 	r := resetTo(t, ctx, spec)
 	if !strings.Contains(r.stderr, "role paths are not matched by the server (use arn:aws:iam::"+ststest.AccountA+":role/Deployer)") ||
-		!strings.Contains(r.stderr, "kubeiam mappings fix -f "+spec+" rewrites them") {
+		!strings.Contains(r.stderr, "hint: this entry never matches a caller; kubeiam mappings fix -f "+spec+" rewrites it") {
 		t.Errorf("install did not flag the role path with its fix:\n%s", r.stderr)
 	}
 	// The probe, mapped in the same aws-auth, proves the server has it.

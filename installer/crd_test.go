@@ -92,6 +92,7 @@ func TestCRDModeLockoutIgnoresAWSAuth(t *testing.T) {
 func TestWaitForIdentityMappings(t *testing.T) {
 	ctx := context.Background()
 	f := newFake()
+	f.objs["CustomResourceDefinition//"+mappings.CRDName] = IdentityMappingCRD()
 	objs := IdentityMappings(seedSpec(t).Config)
 	for _, o := range objs {
 		f.objs[key(o)] = o.DeepCopy()

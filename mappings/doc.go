@@ -7,6 +7,9 @@
 // than one backend's.
 //
 // A source of mappings plugs in by implementing Backend; the verbs only
-// ever see a Chain. The package imports neither cobra nor the CLI layer,
+// ever see a Chain. ChainOf builds a server's chain from its backend
+// modes; a source consulted before the server's own backends (EKS access
+// entries, which win over aws-auth) goes in front of it:
+// ch.Backends = append([]Backend{b}, ch.Backends...). The package imports neither cobra nor the CLI layer,
 // nor a Kubernetes client: callers read objects and hand them over.
 package mappings

@@ -82,7 +82,11 @@ func browse(args []string) int {
 // TestScripts runs the CLI cases in testdata/script: each reads as a usage
 // example and fails loudly when behaviour changes.
 func TestScripts(t *testing.T) {
-	testscript.Run(t, scriptParams(eksFixture(t), nil))
+	// A second SSO stand-in for the cases that change its state (a session
+	// that expires in the middle of a run), so the cases sharing the first
+	// run in parallel undisturbed.
+	own := ststest.Start(t, ststest.Options{Logf: func(string, ...any) {}})
+	testscript.Run(t, scriptParams(eksFixture(t), []string{"OWN_SSO_ENDPOINT=" + own.SSOEndpoint, "OWN_STS_ENDPOINT=" + own.Endpoint}))
 }
 
 // TestScriptsCorePath runs the cases of the commands the front answers
@@ -139,6 +143,9 @@ func scriptParams(rig *ststest.Rig, extra []string) testscript.Params {
 	}
 }
 
+// erinAccount is the account of the access-entry cases.
+const erinAccount = "777788889999"
+
 // eksFixture starts the rig whose EKS, STS and SSO stand-ins the scripts
 // share and returns it. Profiles in the scripts use the stand-in's fixed keys:
 // alice and mallory are in account 111122223333, carol in 444455556666.
@@ -149,14 +156,13 @@ func scriptParams(rig *ststest.Rig, extra []string) testscript.Params {
 //	111122223333 ap-east-1: not enabled (UnrecognizedClientException)
 //	444455556666 eu-west-1: analytics (ACTIVE)
 //	mallory: AccessDeniedException everywhere
+//	SSO role AliceOnly (111122223333): AccessDeniedException everywhere
 //
 // Access entries (mappings_eks_* cases), as erin in an account of her own
 // (777788889999, us-west-2; so discovery cases never see them): legacy
 // (CONFIG_MAP), apimode (API, no entries yet), apimode2 (API, for the
-// error cases), apimode3 (API, for apply); IAM has her role teams/platform/Deployer.
-// erinAccount is the account of the access-entry cases.
-const erinAccount = "777788889999"
-
+// error cases), apimode3 (API, for apply); IAM has her role
+// teams/platform/Deployer.
 func eksFixture(t *testing.T) *ststest.Rig {
 	rig := ststest.Start(t, ststest.Options{Logf: func(string, ...any) {}})
 	a, b := ststest.AccountA, ststest.AccountB
@@ -181,5 +187,7 @@ func eksFixture(t *testing.T) *ststest.Rig {
 		AccessKeyID: "AKIAHANDMADE00000008", SecretAccessKey: "handmadeSecretKey000000000000000000000008"})
 	rig.EKS.DisableRegion(a, "ap-east-1")
 	rig.EKS.Deny(rig.Identity("mallory").ARN)
+	// An SSO role without EKS permission, for discover --sso-session.
+	rig.EKS.Deny("arn:aws:sts::" + a + ":assumed-role/AliceOnly/" + ststest.SSOUser)
 	return rig
 }

@@ -33,7 +33,12 @@ func NewInstallCmd(io *iostreams.IOStreams, runF func(*InstallOptions) error) *c
 		Long: `Apply every object for the spec's AWSIamConfig with server-side apply (field
 manager "kubeiam"). Everything is checked and dry-run on the server before the
 first write, so a refusal changes nothing. An installed cluster ID and CA
-Secret are kept; a second run with the same spec changes nothing and says so.`,
+Secret are kept; a second run with the same spec changes nothing and says so.
+
+The mappings go where the spec's backendMode says the server reads them:
+aws-auth for EKSConfigMap; for CRD the IAMIdentityMapping CRD and one object
+per mapRoles/mapUsers entry. With --wait, install waits for the DaemonSet and
+then until the server has activated every IAMIdentityMapping.`,
 		Example: `  kubeiam server install -f my-cluster.yaml --kubeconfig my-cluster/my-cluster-eks-a-cluster.kubeconfig --image IMG
   kubeiam server install -f my-cluster.yaml --dry-run`,
 		Args: cobra.NoArgs,
@@ -50,7 +55,7 @@ Secret are kept; a second run with the same spec changes nothing and says so.`,
 	opts.imageFlags.add(cmd, "aws-iam-authenticator server image (default: the installed DaemonSet's; or --manifest, or --bundles)")
 	cmd.Flags().StringVar(&opts.ClusterID, "cluster-id", "", "cluster ID for a first install (default: a new UUID; an installed one is always kept)")
 	cmd.Flags().StringVar(&opts.CertDir, "cert-dir", "", "use the certificate `server init` wrote there when the cluster has no CA Secret yet")
-	cmd.Flags().BoolVar(&opts.Wait, "wait", true, "wait for the DaemonSet rollout")
+	cmd.Flags().BoolVar(&opts.Wait, "wait", true, "wait for the DaemonSet rollout and, in CRD mode, the IAMIdentityMapping status")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", defaultTimeout(), "how long to wait for the rollout")
 	return cmd
 }
