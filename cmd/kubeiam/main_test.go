@@ -182,7 +182,7 @@ func eksFixture(t *testing.T) *ststest.Rig {
 	}
 	rig.AddIdentity(ststest.Identity{Name: "erin", Account: erinAccount, ARN: "arn:aws:iam::" + erinAccount + ":user/erin", UserID: "AIDAERIN0000000000007",
 		AccessKeyID: "AKIAERIN000000000007", SecretAccessKey: "erinSecretKey00000000000000000000000000007"})
-	rig.AddRole(ststest.Role{ARN: "arn:aws:iam::" + erinAccount + ":role/teams/platform/Deployer", RoleID: "AROAERINDEPLOYER00007"})
+	rig.AddIAMRole(ststest.Role{ARN: "arn:aws:iam::" + erinAccount + ":role/teams/platform/Deployer", RoleID: "AROAERINDEPLOYER00007"})
 	rig.AddIdentity(ststest.Identity{Name: "handmade", Account: erinAccount, ARN: "arn:aws:iam::" + erinAccount + ":user/handmade", UserID: "AIDAHANDMADE000000008",
 		AccessKeyID: "AKIAHANDMADE00000008", SecretAccessKey: "handmadeSecretKey000000000000000000000008"})
 	rig.EKS.DisableRegion(a, "ap-east-1")

@@ -610,13 +610,13 @@ func (e *EKS) checkPrincipal(arn string) *stsError {
 // principalExists says whether IAM has the user or role with exactly this
 // ARN (path included).
 func (s *Server) principalExists(arn string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, r := range s.roles {
+	for _, r := range s.iamRoleList() {
 		if strings.EqualFold(r.ARN, arn) {
 			return true
 		}
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, id := range s.identities {
 		if strings.EqualFold(id.ARN, arn) {
 			return true

@@ -46,7 +46,7 @@ func (m *IAM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var role *Role
 	if serr == nil {
 		name := params.Get("RoleName")
-		for _, ro := range m.sts.Roles() {
+		for _, ro := range m.sts.iamRoleList() {
 			// IAM names are unique case-insensitively within an account.
 			if ro.Account() == caller.Account && strings.EqualFold(ro.Name(), name) {
 				role = &ro
