@@ -134,3 +134,22 @@ func TestParseAWSAuth(t *testing.T) {
 		t.Fatal("Reads")
 	}
 }
+
+// TestConfigMapLaterEntryWins: the server loads mapRoles into a map in
+// order, so of two entries for one ARN the later answers; explain must name
+// the same one.
+func TestConfigMapLaterEntryWins(t *testing.T) {
+	const role = "arn:aws:iam::111122223333:role/Dev"
+	cm := []Mapping{
+		{Kind: KindRole, ARN: role, Username: "first", Source: "aws-auth mapRoles[0]", Key: strings.ToLower(role)},
+		{Kind: KindRole, ARN: strings.ToUpper(role[:8]) + role[8:], Username: "second", Source: "aws-auth mapRoles[1]", Key: strings.ToLower(role)},
+	}
+	caller, err := CallerOfARN("arn:aws:sts::111122223333:assumed-role/Dev/bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, trace := ChainOf([]string{ModeEKSConfigMap}, Sources{ConfigMap: cm}).Explain(caller)
+	if m == nil || m.Username != "second" || m.Source != "aws-auth mapRoles[1]" {
+		t.Fatalf("later entry should win: %+v %q", m, trace)
+	}
+}

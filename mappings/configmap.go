@@ -12,7 +12,9 @@ import (
 // configMap is the EKSConfigMap backend: the role entry of the caller's
 // canonical ARN wins, then the user entry, then the caller's account in
 // mapAccounts (user name the canonical ARN, no groups). ARNs compare
-// lower-cased and as written: a role path never meets a caller.
+// lower-cased and as written: a role path never meets a caller. When one
+// ARN is listed twice the later entry wins, as in the server, which loads
+// each list into a map in order.
 type configMap struct {
 	name    string
 	entries []Mapping
@@ -27,9 +29,7 @@ func NewConfigMap(name string, entries []Mapping) Backend {
 		if e.Kind == KindAccount {
 			k = e.ARN
 		}
-		if _, dup := b.byKey[e.Kind+":"+k]; !dup {
-			b.byKey[e.Kind+":"+k] = i
-		}
+		b.byKey[e.Kind+":"+k] = i
 	}
 	return b
 }

@@ -464,3 +464,9 @@ func (r *Rig) UserKubeconfig(name string, e *Exec) (string, error) {
 	}
 	return path, nil
 }
+
+// AuthenticatorURL is the aws-iam-authenticator server's webhook URL
+// (https, the rig's CA), for tests that put something in front of it.
+func (r *Rig) AuthenticatorURL() string {
+	return "https://127.0.0.1:" + strconv.Itoa(r.auth.port) + "/authenticate"
+}

@@ -23,6 +23,10 @@ type AddOptions struct {
 	target
 	Username string
 	Groups   []string
+	// EKS, Policies and EntryType are for access entries (--eks).
+	EKS       eksFlags
+	Policies  []string
+	EntryType string
 }
 
 // NewAddCmd builds `kubeiam mappings add`; runF replaces RunAdd in tests.
@@ -43,6 +47,12 @@ so is anything the validator rejects, before the file is touched.`,
 			if runF != nil {
 				return runF(opts)
 			}
+			if opts.EKS.Cluster != "" {
+				return runEKSAdd(cmd.Context(), opts)
+			}
+			if len(opts.Policies) > 0 || opts.EntryType != "" {
+				return clierr.Usagef("--policy and --type are for access entries: give --eks CLUSTER")
+			}
 			return RunAdd(opts)
 		},
 	}
@@ -50,6 +60,9 @@ so is anything the validator rejects, before the file is touched.`,
 	opts.target.add(cmd)
 	cmd.Flags().StringVar(&opts.Username, "username", "", "Kubernetes user name (templates: {{AccountID}}, {{SessionName}}, …)")
 	cmd.Flags().StringArrayVar(&opts.Groups, "group", nil, "Kubernetes group (repeat for more)")
+	opts.EKS.add(cmd, nil)
+	cmd.Flags().StringArrayVar(&opts.Policies, "policy", nil, "with --eks: access policy NAME (cluster scope) or NAME=ns1,ns2 (namespace scope); repeat for more")
+	cmd.Flags().StringVar(&opts.EntryType, "type", "", "with --eks: access entry type, STANDARD (default) or a node type such as EC2_LINUX")
 	return cmd
 }
 
@@ -93,6 +106,7 @@ type RemoveOptions struct {
 	// and own identity the lockout check uses.
 	Kubeconfig   string
 	AllowLockout bool
+	EKS          eksFlags
 }
 
 // NewRemoveCmd builds `kubeiam mappings remove`; runF replaces RunRemove in tests.
@@ -108,6 +122,9 @@ func NewRemoveCmd(io *iostreams.IOStreams, runF func(*RemoveOptions) error) *cob
 			if runF != nil {
 				return runF(opts)
 			}
+			if opts.EKS.Cluster != "" {
+				return runEKSRemove(cmd.Context(), opts)
+			}
 			return RunRemove(opts)
 		},
 	}
@@ -115,6 +132,7 @@ func NewRemoveCmd(io *iostreams.IOStreams, runF func(*RemoveOptions) error) *cob
 	opts.target.add(cmd)
 	cmd.Flags().StringVar(&opts.Kubeconfig, "kubeconfig", "", "admin kubeconfig: also count the cluster's cluster-admin bindings, and refuse to unmap your own identity")
 	cmd.Flags().BoolVar(&opts.AllowLockout, "allow-lockout", false, "remove even when no mapping would reach cluster-admin afterwards, or your own identity would be unmapped")
+	opts.EKS.add(cmd, &opts.Kubeconfig)
 	return cmd
 }
 
@@ -141,13 +159,16 @@ type ListOptions struct {
 	// Kubeconfig lists the live cluster's mappings instead: every backend
 	// its server reads, IAMIdentityMapping objects with their state.
 	Kubeconfig string
+	// EKS lists a cluster's access entries instead; Output json.
+	EKS    eksFlags
+	Output string
 }
 
 // NewListCmd builds `kubeiam mappings list`; runF replaces RunList in tests.
 func NewListCmd(io *iostreams.IOStreams, runF func(*ListOptions) error) *cobra.Command {
 	opts := &ListOptions{IO: io}
 	cmd := &cobra.Command{
-		Use:     "list (-f SPEC | --kubeconfig ADMIN)",
+		Use:     "list (-f SPEC | --kubeconfig ADMIN | --eks CLUSTER)",
 		Aliases: []string{"ls"},
 		Short:   "List the mappings: kind, ARN, user name, groups (and, live, backend, source, state)",
 		Long: `List the spec's mappings, one a line, tab-separated: kind, ARN, user name,
@@ -163,11 +184,22 @@ has not written).`,
 			if runF != nil {
 				return runF(opts)
 			}
+			if opts.Output != "" && opts.Output != "json" {
+				return clierr.Usagef("unknown output format %q: use json or leave it out", opts.Output)
+			}
+			if opts.EKS.Cluster != "" {
+				if opts.File != "" {
+					return clierr.Usagef("give one source of mappings: -f SPEC or --eks CLUSTER")
+				}
+				return runEKSList(cmd.Context(), opts.IO, &opts.EKS, opts.Output)
+			}
 			return RunList(opts)
 		},
 	}
 	cmd.Flags().StringVarP(&opts.File, "filename", "f", "", "cluster spec file (- for stdin)")
-	cmd.Flags().StringVar(&opts.Kubeconfig, "kubeconfig", "", "admin kubeconfig: list the live cluster's mappings instead")
+	cmd.Flags().StringVar(&opts.Kubeconfig, "kubeconfig", "", "admin kubeconfig: list the live cluster's mappings instead (with --eks: read aws-auth through it)")
+	opts.EKS.add(cmd, &opts.Kubeconfig)
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "with --eks: output format json")
 	return cmd
 }
 
