@@ -7,13 +7,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"text/template"
 
 	sigsyaml "sigs.k8s.io/yaml"
 )
 
 // eksaDifferences are the ways kubeiam's manifest deliberately differs from
-// EKS Anywhere's (testdata/eksa/aws-iam-authenticator.yaml), by path prefix,
+// EKS Anywhere's (testdata/eksa/fields.txt), by path prefix,
 // each with its reason. Anything else that differs fails the test, and so
 // does an entry here that no longer matches a difference.
 var eksaDifferences = []struct{ path, why string }{
@@ -35,8 +34,8 @@ var eksaDifferences = []struct{ path, why string }{
 	{"DaemonSet kube-system/aws-iam-authenticator: spec.template.spec.volumes[state]", "as the state mount"},
 }
 
-// TestRenderMatchesEKSAnywhere renders EKS Anywhere's own template with the
-// seed's values and compares it with kubeiam's rendering field by field, so
+// TestRenderMatchesEKSAnywhere compares kubeiam's rendering of the seed field
+// by field with what EKS Anywhere's own template renders for it, so
 // "the same objects EKS-A installs" is checked, not only kubeiam's golden
 // file against itself.
 func TestRenderMatchesEKSAnywhere(t *testing.T) {
@@ -52,7 +51,7 @@ func TestRenderMatchesEKSAnywhere(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ours := map[string]any{}
+	ours := map[string]map[string]string{}
 	for _, o := range objs {
 		b, err := json.Marshal(o.Object)
 		if err != nil {
@@ -60,55 +59,22 @@ func TestRenderMatchesEKSAnywhere(t *testing.T) {
 		}
 		var v map[string]any
 		json.Unmarshal(b, &v)
-		ours[objectID(v)] = normalize(v)
+		ours[objectID(v)] = flatten(normalize(v))
 	}
 
-	// EKS-A's values for the seed (pkg/awsiamauth/template.go): mappings as
-	// its yaml.Marshal of MapRoles/MapUsers writes them, the control-plane
-	// selector for Kubernetes >= 1.24, no extra taints.
-	src, err := os.ReadFile("testdata/eksa/aws-iam-authenticator.yaml")
+	// What EKS-A installs for the seed, as field facts (see the file's
+	// header for where they were read and with which values).
+	theirs, err := readFieldFacts("testdata/eksa/fields.txt")
 	if err != nil {
 		t.Fatal(err)
-	}
-	tmpl, err := template.New("eksa").Funcs(template.FuncMap{"indent": func(n int, s string) string {
-		pad := strings.Repeat(" ", n)
-		return pad + strings.ReplaceAll(s, "\n", "\n"+pad)
-	}}).Parse(string(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out strings.Builder
-	err = tmpl.Execute(&out, map[string]any{
-		"image":              image,
-		"initContainerImage": "public.ecr.aws/eks-anywhere/diagnostic-collector:v0.0.0",
-		"awsRegion":          s.Config.AWSRegion,
-		"clusterID":          clusterID,
-		"backendMode":        strings.Join(s.Config.BackendMode, ","),
-		"partition":          s.Config.Partition,
-		"cpNodeSelector":     `node-role.kubernetes.io/control-plane: ""`,
-		"mapRoles":           "- rolearn: arn:aws:iam::111122223333:role/myRole\n  username: myKubernetesUsername\n  groups:\n  - system:masters",
-		"mapUsers":           "- userarn: arn:aws:iam::111122223333:user/myUser\n  username: myKubernetesUsername\n  groups:\n  - system:masters",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	theirs := map[string]any{}
-	for _, doc := range strings.Split(out.String(), "\n---") {
-		var v map[string]any
-		if err := sigsyaml.Unmarshal([]byte(doc), &v); err != nil {
-			t.Fatalf("EKS-A's rendering does not parse: %v\n%s", err, doc)
-		}
-		if v != nil {
-			theirs[objectID(v)] = normalize(v)
-		}
 	}
 	if len(theirs) != 6 {
-		t.Fatalf("EKS-A's template rendered %d objects, want 6 (RBAC, DaemonSet, two ConfigMaps)", len(theirs))
+		t.Fatalf("EKS-A's facts name %d objects, want 6 (RBAC, DaemonSet, two ConfigMaps)", len(theirs))
 	}
 
 	var diffs []string
 	for _, id := range sortedIDs(ours, theirs) {
-		a, b := flatten(ours[id]), flatten(theirs[id])
+		a, b := ours[id], theirs[id]
 		if ours[id] == nil || theirs[id] == nil {
 			only := "kubeiam"
 			if ours[id] == nil {
@@ -147,6 +113,31 @@ func TestRenderMatchesEKSAnywhere(t *testing.T) {
 			t.Errorf("listed difference %q (%s) is gone: drop it from eksaDifferences", e.path, e.why)
 		}
 	}
+}
+
+// readFieldFacts reads "OBJECT: path = value" lines (# comments) into
+// object → path → JSON value, the shape flatten gives.
+func readFieldFacts(name string) (map[string]map[string]string, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]map[string]string{}
+	for i, line := range strings.Split(string(b), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		id, rest, ok1 := strings.Cut(line, ": ")
+		path, val, ok2 := strings.Cut(rest, " = ")
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("%s:%d: not OBJECT: path = value", name, i+1)
+		}
+		if out[id] == nil {
+			out[id] = map[string]string{}
+		}
+		out[id][path] = val
+	}
+	return out, nil
 }
 
 func objectID(v map[string]any) string {
