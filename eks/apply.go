@@ -7,6 +7,7 @@ import (
 
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	"github.com/kubeiam/kubeiam/internal/text"
 	"github.com/kubeiam/kubeiam/kubeconfig"
 )
 
@@ -147,7 +148,7 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // String is a one-line summary.
 func (c *Changes) String() string {
-	s := fmt.Sprintf("%d contexts written", len(c.Written))
+	s := fmt.Sprintf("%d %s written", len(c.Written), text.Plural(len(c.Written), "context", "contexts"))
 	if len(c.Pruned) > 0 {
 		s += fmt.Sprintf(", %d pruned", len(c.Pruned))
 	}

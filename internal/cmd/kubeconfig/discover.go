@@ -11,6 +11,7 @@ import (
 	"github.com/kubeiam/kubeiam/internal/clierr"
 	"github.com/kubeiam/kubeiam/internal/completion"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
+	"github.com/kubeiam/kubeiam/internal/text"
 	"github.com/kubeiam/kubeiam/kubeconfig"
 )
 
@@ -35,7 +36,7 @@ type DiscoverOptions struct {
 func NewDiscoverCmd(io *iostreams.IOStreams, runF func(*DiscoverOptions) error) *cobra.Command {
 	opts := &DiscoverOptions{IO: io}
 	cmd := &cobra.Command{
-		Use:   "discover [--profile P]... [--region R]...",
+		Use:   "discover ([--profile P]... | --sso-session NAME [--role ROLE]... [--exec-role ROLE]) [--region R]...",
 		Short: "Find the EKS clusters of profiles and regions and write their entries",
 		Long: `List and describe the EKS clusters of every (profile, region) pair and merge
 an entry for each ACTIVE or UPDATING one into the kubeconfig, in one locked
@@ -50,10 +51,18 @@ only within the profiles and regions that answered this time.
 
 Regions: --region (repeatable), or every region of the profile's partition
 in the AWS SDK's partition data with --all-regions, or else the profile's own
-region.`,
+region.
+
+--sso-session NAME scans every account of that IAM Identity Center session
+instead, through the profiles "kubeiam profile sync" wrote: in each account
+and region the first --role (in the order given) allowed to list clusters
+does; the contexts run "kubeiam token" with the profile of --exec-role where
+the account has it, else of the listing role. A role without EKS
+permission, a denied account or a disabled region is one warning.`,
 		Example: `  kubeiam kubeconfig discover --profile dev --profile prod --region eu-west-1 --region us-east-1
   kubeiam kubeconfig discover --all-profiles --all-regions --prune --dry-run
-  kubeiam kubeconfig discover --profile prod -o json`,
+  kubeiam kubeconfig discover --profile prod -o json
+  kubeiam kubeconfig discover --sso-session corp --region eu-west-1 --role ReadOnly --role Admin --exec-role Developer`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.SSOSession != "" && (opts.AllProfiles || len(opts.Scan.Profiles) > 0 || opts.Scan.AllRegions) {
@@ -137,7 +146,7 @@ func RunDiscover(cmd *cobra.Command, opts *DiscoverOptions) error {
 			return err
 		}
 	}
-	return report(opts.IO, edit, opts.DryRun && opts.Format != "json", fmt.Sprintf("%d clusters in %d of %d (profile, region) pairs; %s", len(res.Found), len(res.Scanned), res.Pairs, ch))
+	return report(opts.IO, edit, opts.DryRun && opts.Format != "json", fmt.Sprintf("%d %s in %d of %d (profile, region) %s; %s", len(res.Found), text.Plural(len(res.Found), "cluster", "clusters"), len(res.Scanned), res.Pairs, text.Plural(res.Pairs, "pair", "pairs"), ch))
 }
 
 func printTable(io *iostreams.IOStreams, res *eks.Result, ch *eks.Changes) error {

@@ -126,9 +126,10 @@ func RunProfileSync(ctx context.Context, prog string, opts *ProfileSyncOptions) 
 		}
 		_, _ = opts.IO.Out.Write(diff.Diff(before, res.Before, res.Path, res.After))
 	}
-	listed := fmt.Sprintf("%d accounts listed with %d portal calls", len(l.Accounts)+len(l.Skipped), l.Calls)
+	n := len(l.Accounts) + len(l.Skipped)
+	listed := fmt.Sprintf("%d %s listed with %d portal %s", n, text.Plural(n, "account", "accounts"), l.Calls, text.Plural(l.Calls, "call", "calls"))
 	if l.Cached {
-		listed = fmt.Sprintf("%d accounts from the listing cache", len(l.Accounts))
+		listed = fmt.Sprintf("%d %s from the listing cache", len(l.Accounts), text.Plural(len(l.Accounts), "account", "accounts"))
 	}
 	if l.Throttled > 0 {
 		listed += fmt.Sprintf(", %d throttled and retried", l.Throttled)

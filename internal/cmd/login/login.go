@@ -87,7 +87,7 @@ Then kubeiam profile sync writes a profile for every account and role.`,
 					return clierr.Usagef("--start-url names a session: use --sso-session, not --profile")
 				}
 				if err := sso.CheckStartURL(opts.StartURL); err != nil {
-					return err
+					return &clierr.UsageError{Err: err}
 				}
 				if _, err := token.CheckRegion(opts.SSORegion); err != nil {
 					return &clierr.UsageError{Err: err}

@@ -33,15 +33,22 @@ type AddOptions struct {
 func NewAddCmd(io *iostreams.IOStreams, runF func(*AddOptions) error) *cobra.Command {
 	opts := &AddOptions{IO: io}
 	cmd := &cobra.Command{
-		Use:   "add -f SPEC (--role-arn|--user-arn ARN --username U [--group G]... | --account ID)",
-		Short: "Map an IAM role, user or account in the spec's AWSIamConfig",
+		Use:   "add (-f SPEC | --eks CLUSTER) (--role-arn|--user-arn ARN --username U [--group G]... | --account ID)",
+		Short: "Map an IAM role, user or account in the spec's AWSIamConfig, or add an EKS access entry",
 		Long: `Append a mapping to the AWSIamConfig. An ARN that is mapped already is
 refused (ARNs compare case-insensitively, as the server compares them), and
-so is anything the validator rejects, before the file is touched.`,
+so is anything the validator rejects, before the file is touched.
+
+With --eks CLUSTER, create an access entry instead: a role given without its
+path gets the path IAM has (EKS stores roles with it), --policy associates
+access policies (cluster scope, or NAME=ns1,ns2 for namespaces), --type a
+node type. Usernames and groups EKS refuses are refused before any call.`,
 		Example: `  kubeiam mappings add -f clusters/my-cluster/eksa-system/eksa-cluster.yaml \
       --user-arn arn:aws:iam::111122223333:user/alice --username alice --group viewers
   kubeiam mappings add -f eksa-cluster.yaml --role-arn arn:aws:iam::111122223333:role/Admin \
-      --username 'admin:{{SessionName}}' --group system:masters --dry-run`,
+      --username 'admin:{{SessionName}}' --group system:masters --dry-run
+  kubeiam mappings add --eks prod --region eu-west-1 --role-arn arn:aws:iam::111122223333:role/Admin \
+      --username 'admin:{{SessionName}}' --policy AmazonEKSClusterAdminPolicy`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
@@ -113,10 +120,17 @@ type RemoveOptions struct {
 func NewRemoveCmd(io *iostreams.IOStreams, runF func(*RemoveOptions) error) *cobra.Command {
 	opts := &RemoveOptions{IO: io}
 	cmd := &cobra.Command{
-		Use:     "remove -f SPEC (--role-arn ARN | --user-arn ARN | --account ID)",
+		Use:     "remove (-f SPEC | --eks CLUSTER) (--role-arn ARN | --user-arn ARN | --account ID)",
 		Aliases: []string{"rm"},
-		Short:   "Remove a mapping from the spec's AWSIamConfig",
-		Example: `  kubeiam mappings remove -f clusters/my-cluster/eksa-system/eksa-cluster.yaml --user-arn arn:aws:iam::111122223333:user/alice`,
+		Short:   "Remove a mapping from the spec's AWSIamConfig, or an EKS access entry",
+		Long: `Remove a mapping from the spec's AWSIamConfig, or with --eks CLUSTER the
+principal's access entry. The lockout guard refuses a change after which no
+mapping reaches cluster-admin (for EKS: no principal keeps
+AmazonEKSClusterAdminPolicy at cluster scope, or system:masters through a
+source EKS still reads), or that unmaps your own identity; --allow-lockout
+makes it anyway.`,
+		Example: `  kubeiam mappings remove -f clusters/my-cluster/eksa-system/eksa-cluster.yaml --user-arn arn:aws:iam::111122223333:user/alice
+  kubeiam mappings remove --eks prod --region eu-west-1 --user-arn arn:aws:iam::111122223333:user/alice`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
@@ -176,9 +190,12 @@ groups. With --kubeconfig ADMIN list what the cluster's server reads instead, in
 its backend order: aws-auth for EKSConfigMap, the IAMIdentityMapping objects for
 CRD, each line with its backend, where it lives, whether kubeiam wrote it, and
 its state ("active", or "not active yet" for an object whose status the server
-has not written).`,
+has not written). With --eks CLUSTER list the cluster's access entries on
+stdout: full principal ARN, type, username, groups and policies with their
+scope; the authentication mode and who stays cluster admin go to stderr.`,
 		Example: `  kubeiam mappings list -f clusters/my-cluster/eksa-system/eksa-cluster.yaml
-  kubeiam mappings list --kubeconfig my-cluster/my-cluster-eks-a-cluster.kubeconfig`,
+  kubeiam mappings list --kubeconfig my-cluster/my-cluster-eks-a-cluster.kubeconfig
+  kubeiam mappings list --eks prod --region eu-west-1`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
@@ -230,8 +247,9 @@ func RunList(opts *ListOptions) error {
 	for _, a := range c.MapAccounts {
 		fmt.Fprintf(opts.IO.Out, "account\t%s\t\t\n", a)
 	}
-	fmt.Fprintf(opts.IO.ErrOut, "AWSIamConfig %s of cluster %s: %d roles, %d users, %d accounts\n",
-		c.Name, spec.ClusterName, len(c.MapRoles), len(c.MapUsers), len(c.MapAccounts))
+	r, u, a := len(c.MapRoles), len(c.MapUsers), len(c.MapAccounts)
+	fmt.Fprintf(opts.IO.ErrOut, "AWSIamConfig %s of cluster %s: %d %s, %d %s, %d %s\n", c.Name, spec.ClusterName,
+		r, text.Plural(r, "role", "roles"), u, text.Plural(u, "user", "users"), a, text.Plural(a, "account", "accounts"))
 	return nil
 }
 

@@ -183,7 +183,7 @@ func runEKSExplain(ctx context.Context, io *iostreams.IOStreams, f *eksFlags, ar
 	ctx, cancel := signalContext(ctx)
 	defer cancel()
 	if _, _, err := eks.CallerPrincipal(arn); err != nil {
-		return err
+		return badFlag(err)
 	}
 	s, err := f.connect(ctx)
 	if err != nil {
@@ -271,6 +271,17 @@ func parsePolicy(v string) (eks.Policy, error) {
 	return p, nil
 }
 
+// badFlag marks a flag value refused before any call as a usage error
+// (exit 2), as the rest of the CLI treats bad flags; a hint it carries is
+// kept.
+func badFlag(err error) error {
+	var u *clierr.UsageError
+	if err == nil || errors.As(err, &u) {
+		return err
+	}
+	return &clierr.UsageError{Err: err}
+}
+
 // eksTarget checks --role-arn/--user-arn for an access entry.
 func eksTarget(t target) (eks.Principal, error) {
 	if t.Account != "" {
@@ -283,10 +294,10 @@ func eksTarget(t target) (eks.Principal, error) {
 	flag := "--" + e.Kind + "-arn"
 	p, err := eks.ParsePrincipal(flag, e.ARN)
 	if err != nil {
-		return p, err
+		return p, badFlag(err)
 	}
 	if p.Kind != e.Kind {
-		return p, &input.Error{Name: flag, Value: e.ARN, Reason: "an IAM " + p.Kind + " ARN; use --" + p.Kind + "-arn"}
+		return p, badFlag(&input.Error{Name: flag, Value: e.ARN, Reason: "an IAM " + p.Kind + " ARN; use --" + p.Kind + "-arn"})
 	}
 	return p, nil
 }
@@ -305,23 +316,23 @@ func runEKSAdd(ctx context.Context, opts *AddOptions) error {
 	if typ == eks.TypeStandard {
 		if opts.Username != "" {
 			if err := eks.ValidateUsername("--username", opts.Username); err != nil {
-				return err
+				return badFlag(err)
 			}
 		}
 		for _, g := range opts.Groups {
 			if err := eks.ValidateGroup("--group", g); err != nil {
-				return err
+				return badFlag(err)
 			}
 		}
 		for _, v := range opts.Policies {
 			pol, err := parsePolicy(v)
 			if err != nil {
-				return err
+				return badFlag(err)
 			}
 			pols = append(pols, pol)
 		}
 	} else if !containsStr(eks.NodeTypes, typ) {
-		return &input.Error{Name: "--type", Value: typ, Reason: "give STANDARD or a node type (" + strings.Join(eks.NodeTypes, ", ") + ")"}
+		return badFlag(&input.Error{Name: "--type", Value: typ, Reason: "give STANDARD or a node type (" + strings.Join(eks.NodeTypes, ", ") + ")"})
 	} else if opts.Username != "" || len(opts.Groups) > 0 || len(opts.Policies) > 0 {
 		return clierr.Usagef("--type %s takes no --username, --group or --policy: EKS sets them for nodes", typ)
 	}

@@ -4,6 +4,8 @@ package root
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -107,10 +109,58 @@ func Main(ctx context.Context, args []string, io *iostreams.IOStreams) int {
 		}
 	}
 	cmd.SetArgs(args[1:])
-	if err := cmd.ExecuteContext(ctx); err != nil {
+	if err := unknownSubcommand(cmd, args[1:]); err != nil {
 		return clierr.Print(io.ErrOut, prog, err)
 	}
+	if err := cmd.ExecuteContext(ctx); err != nil {
+		return clierr.Print(io.ErrOut, prog, asUsage(err))
+	}
 	return 0
+}
+
+// unknownSubcommand refuses a word after a command group that names none of
+// its verbs ("kubeiam mappings migrat"): cobra prints the group's help and
+// exits 0 there, so a script with a typo would pass.
+func unknownSubcommand(root *cobra.Command, args []string) error {
+	c, rest, err := root.Find(args)
+	if err != nil || c == root || !c.HasSubCommands() || c.Runnable() {
+		return nil
+	}
+	for _, a := range rest {
+		if strings.HasPrefix(a, "-") {
+			continue
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", a, c.CommandPath())
+		if s := c.SuggestionsFor(a); len(s) > 0 {
+			msg += "; did you mean " + strings.Join(s, " or ") + "?"
+		}
+		return clierr.Usagef("%s", msg)
+	}
+	return nil
+}
+
+// asUsage gives cobra's own argument errors (a word no verb takes, "unknown
+// command"; a wrong number of arguments) the usage exit code, 2, as every
+// flag error has. cobra returns them as plain errors, so the message is
+// all there is to tell them by.
+func asUsage(err error) error {
+	var u *clierr.UsageError
+	if errors.As(err, &u) {
+		return err
+	}
+	msg := err.Error()
+	// cobra puts its suggestions for a typo on lines of their own; an
+	// error is one line.
+	if head, sug, ok := strings.Cut(msg, "\n\nDid you mean this?\n"); ok {
+		msg = head + "; did you mean " + strings.Join(strings.Fields(sug), " or ") + "?"
+		err = errors.New(msg)
+	}
+	for _, p := range []string{"unknown command ", "accepts ", "requires at least ", "requires at most ", "invalid argument "} {
+		if strings.HasPrefix(msg, p) {
+			return &clierr.UsageError{Err: err}
+		}
+	}
+	return err
 }
 
 // checkFlags refuses control characters in every string flag of every verb

@@ -198,7 +198,9 @@ func RunValidate(opts *ValidateOptions) error {
 		}
 		return clierr.WithHint(err, "fix the %s listed above, or pass --allow-unmatched to accept %s", text.Plural(n, "line", "lines"), text.Plural(n, "it", "them"))
 	}
-	fmt.Fprintf(opts.IO.ErrOut, "%s: AWSIamConfig %s of cluster %s is valid (%d roles, %d users, %d accounts)\n",
-		opts.File, spec.Config.Name, spec.ClusterName, len(spec.Config.MapRoles), len(spec.Config.MapUsers), len(spec.Config.MapAccounts))
+	r, u, a := len(spec.Config.MapRoles), len(spec.Config.MapUsers), len(spec.Config.MapAccounts)
+	fmt.Fprintf(opts.IO.ErrOut, "%s: AWSIamConfig %s of cluster %s is valid (%d %s, %d %s, %d %s)\n",
+		opts.File, spec.Config.Name, spec.ClusterName,
+		r, text.Plural(r, "role", "roles"), u, text.Plural(u, "user", "users"), a, text.Plural(a, "account", "accounts"))
 	return nil
 }
