@@ -258,8 +258,12 @@ func (c *Client) describeError(err error, op string) error {
 		return e
 	}
 	// Credentials that cannot be had (SSO expired, no keys): the chain's
-	// message is the useful part.
+	// message is the useful part, and the way out is a profile.
 	e.Err = err
+	if msg := err.Error(); strings.Contains(msg, "failed to refresh cached credentials") || strings.Contains(msg, "no EC2 IMDS role found") ||
+		strings.Contains(msg, "no credential source") || strings.Contains(msg, "static credentials are empty") {
+		return clierr.WithHint(e, "no AWS credentials were found: pass --profile P (or set AWS_PROFILE), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; for SSO profiles run 'kubeiam login'")
+	}
 	return e
 }
 

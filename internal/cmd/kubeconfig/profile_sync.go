@@ -116,6 +116,11 @@ func RunProfileSync(ctx context.Context, prog string, opts *ProfileSyncOptions) 
 	for _, sk := range l.Skipped {
 		fmt.Fprintf(opts.IO.ErrOut, "kubeiam: warning: skipped %s\n", sk)
 	}
+	// A filter that matches nothing is most likely a typo: say so rather
+	// than report "0 profiles" as if all were well.
+	for _, w := range unmatchedFilters(l, opts.Sync.Accounts, opts.Sync.Roles) {
+		fmt.Fprintf(opts.IO.ErrOut, "kubeiam: warning: %s\n", w)
+	}
 	for _, k := range res.Kept {
 		fmt.Fprintf(opts.IO.ErrOut, "kubeiam: warning: kept [profile %s]: it was not written by profile sync for %s\n", k, s)
 	}
@@ -203,4 +208,31 @@ func (b *DelayedBar) Done() {
 	if b.bar != nil {
 		_ = b.bar.Finish()
 	}
+}
+
+// unmatchedFilters names each --account and --role value that matches no
+// account (by ID or name) or no role of the listing.
+func unmatchedFilters(l *sso.Listing, accounts, roles []string) []string {
+	var out []string
+	for _, want := range accounts {
+		found := false
+		for _, a := range l.Accounts {
+			found = found || a.ID == want || a.Name == want
+		}
+		if !found {
+			out = append(out, fmt.Sprintf("--account %s matches none of the %d %s the session lists", want, len(l.Accounts), text.Plural(len(l.Accounts), "account", "accounts")))
+		}
+	}
+	for _, want := range roles {
+		found := false
+		for _, a := range l.Accounts {
+			for _, r := range a.Roles {
+				found = found || r == want
+			}
+		}
+		if !found {
+			out = append(out, fmt.Sprintf("--role %s is a role of none of the accounts the session lists", want))
+		}
+	}
+	return out
 }
