@@ -50,6 +50,13 @@ func ParseAccessFile(name string, data []byte) ([]Entry, []Principal, error) {
 	if err := sigsyaml.UnmarshalStrict(data, &f); err != nil {
 		return nil, nil, fmt.Errorf("could not read %s: %w", name, err)
 	}
+	// An empty file (a closed stdin, a truncated download) must not read
+	// as "no entries": apply would delete every entry kubeiam made. None
+	// at all is said explicitly.
+	var keys map[string]any
+	if err := sigsyaml.Unmarshal(data, &keys); err != nil || keys["accessEntries"] == nil {
+		return nil, nil, fmt.Errorf("could not read %s: it has no accessEntries list (write accessEntries: [] for none)", name)
+	}
 	var out []Entry
 	var ps []Principal
 	seen := map[string]bool{}

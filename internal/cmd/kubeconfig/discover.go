@@ -3,6 +3,7 @@ package kubeconfig
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -57,8 +58,9 @@ region.
 instead, through the profiles "kubeiam profile sync" wrote: in each account
 and region the first --role (in the order given) allowed to list clusters
 does; the contexts run "kubeiam token" with the profile of --exec-role where
-the account has it, else of the listing role. A role without EKS
-permission, a denied account or a disabled region is one warning.`,
+the account has it, else of the listing role. Without --region it scans the
+session's sso_region only. A role without EKS permission, a denied account
+or a disabled region is one warning.`,
 		Example: `  kubeiam kubeconfig discover --profile dev --profile prod --region eu-west-1 --region us-east-1
   kubeiam kubeconfig discover --all-profiles --all-regions --prune --dry-run
   kubeiam kubeconfig discover --profile prod -o json
@@ -92,7 +94,7 @@ permission, a denied account or a disabled region is one warning.`,
 	f := cmd.Flags()
 	f.StringArrayVar(&opts.Scan.Profiles, "profile", nil, "AWS profile to scan (repeatable; default: the default credentials)")
 	f.BoolVar(&opts.AllProfiles, "all-profiles", false, "scan every profile of the AWS config and credentials files")
-	f.StringArrayVar(&opts.Scan.Regions, "region", nil, "region to scan (repeatable; default: each profile's region)")
+	f.StringArrayVar(&opts.Scan.Regions, "region", nil, "region to scan (repeatable; default: each profile's region; with --sso-session, the session's sso_region)")
 	f.BoolVar(&opts.Scan.AllRegions, "all-regions", false, "scan every region of the profile's partition (AWS SDK partition data)")
 	f.BoolVar(&opts.Prune, "prune", false, "remove entries discover wrote earlier for clusters that are gone")
 	f.StringVarP(&opts.Format, "output", "o", "table", "output format: table or json")
@@ -146,7 +148,12 @@ func RunDiscover(cmd *cobra.Command, opts *DiscoverOptions) error {
 			return err
 		}
 	}
-	return report(opts.IO, edit, opts.DryRun && opts.Format != "json", fmt.Sprintf("%d %s in %d of %d (profile, region) %s; %s", len(res.Found), text.Plural(len(res.Found), "cluster", "clusters"), len(res.Scanned), res.Pairs, text.Plural(res.Pairs, "pair", "pairs"), ch))
+	chs := ch.String()
+	if opts.DryRun {
+		// -o json --dry-run prints the summary too: it must not claim a write.
+		chs = strings.Replace(chs, " written", " would be written", 1)
+	}
+	return report(opts.IO, edit, opts.DryRun && opts.Format != "json", fmt.Sprintf("%d %s in %d of %d (profile, region) %s; %s", len(res.Found), text.Plural(len(res.Found), "cluster", "clusters"), len(res.Scanned), res.Pairs, text.Plural(res.Pairs, "pair", "pairs"), chs))
 }
 
 func printTable(io *iostreams.IOStreams, res *eks.Result, ch *eks.Changes) error {

@@ -131,7 +131,7 @@ source EKS still reads), or that unmaps your own identity; --allow-lockout
 makes it anyway.`,
 		Example: `  kubeiam mappings remove -f clusters/my-cluster/eksa-system/eksa-cluster.yaml --user-arn arn:aws:iam::111122223333:user/alice
   kubeiam mappings remove --eks prod --region eu-west-1 --user-arn arn:aws:iam::111122223333:user/alice`,
-		Args:    cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
 				return runF(opts)
