@@ -55,6 +55,9 @@ node type. Usernames and groups EKS refuses are refused before any call.`,
 				return runF(opts)
 			}
 			if opts.EKS.Cluster != "" {
+				if opts.File != "" {
+					return clierr.Usagef("give one place to add to: -f SPEC or --eks CLUSTER")
+				}
 				return runEKSAdd(cmd.Context(), opts)
 			}
 			if len(opts.Policies) > 0 || opts.EntryType != "" {
@@ -137,6 +140,9 @@ makes it anyway.`,
 				return runF(opts)
 			}
 			if opts.EKS.Cluster != "" {
+				if opts.File != "" {
+					return clierr.Usagef("give one place to remove from: -f SPEC or --eks CLUSTER")
+				}
 				return runEKSRemove(cmd.Context(), opts)
 			}
 			return RunRemove(opts)
