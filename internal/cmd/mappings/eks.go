@@ -354,6 +354,14 @@ func runEKSAdd(ctx context.Context, opts *AddOptions) error {
 	}
 	e := eks.Entry{PrincipalARN: arn, Type: typ, Username: opts.Username, Groups: opts.Groups, Policies: pols}
 	if opts.DryRun {
+		// The change on stdout, as apply --dry-run prints it.
+		changes, err := eks.DiffEntries([]eks.Entry{e}, nil, false)
+		if err != nil {
+			return err
+		}
+		for _, c := range changes {
+			fmt.Fprintln(opts.IO.Out, c)
+		}
 		fmt.Fprintf(opts.IO.ErrOut, "would create access entry %s (%s) on cluster %s; nothing changed (--dry-run)\n", arn, typ, s.cluster.Name)
 		return nil
 	}
@@ -432,6 +440,8 @@ func runEKSRemove(ctx context.Context, opts *RemoveOptions) error {
 		return clierr.WithHint(err, "keep another admin (kubeiam mappings add --eks %s --policy AmazonEKSClusterAdminPolicy …), or rerun with --allow-lockout if you have another way in", s.cluster.Name)
 	}
 	if opts.DryRun {
+		fmt.Fprintln(opts.IO.Out, eks.Change{Op: "delete", ARN: victim.PrincipalARN,
+			Detail: fmt.Sprintf("%s username=%q groups=[%s]", victim.Type, victim.Username, strings.Join(victim.Groups, ","))})
 		fmt.Fprintf(opts.IO.ErrOut, "would remove access entry %s from cluster %s; nothing changed (--dry-run)\n", victim.PrincipalARN, s.cluster.Name)
 	} else {
 		if err := s.client.Delete(ctx, victim.PrincipalARN); err != nil {
