@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubeiam/kubeiam/installer"
+	"github.com/kubeiam/kubeiam/internal/clierr"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
 )
 
@@ -43,6 +44,10 @@ then until the server has activated every IAMIdentityMapping.`,
   kubeiam server install -f my-cluster.yaml --dry-run`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Wait && opts.Timeout <= 0 {
+				// A wait that ends before it starts would apply and then fail.
+				return clierr.Usagef("--timeout must be positive (or pass --wait=false)")
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -130,6 +135,9 @@ server has activated every IAMIdentityMapping (written its status.canonicalARN).
   kubeiam server sync -f my-cluster.yaml --kubeconfig ADMIN --wait --timeout 1m`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Wait && opts.Timeout <= 0 {
+				return clierr.Usagef("--timeout must be positive")
+			}
 			if runF != nil {
 				return runF(opts)
 			}
