@@ -10,6 +10,7 @@ import (
 
 	"github.com/kubeiam/kubeiam/eks"
 	"github.com/kubeiam/kubeiam/internal/clierr"
+	"github.com/kubeiam/kubeiam/internal/text"
 	"github.com/kubeiam/kubeiam/token/sso"
 )
 
@@ -87,9 +88,17 @@ func discoverSSO(ctx context.Context, prog string, opts *DiscoverOptions) (*eks.
 			scan.Accounts = append(scan.Accounts, acct)
 		}
 	}
+	// A role no account has is most likely a typo: say so, or the only
+	// trace would be a hint to run profile sync.
+	warnings = append(warnings, unmatchedFilters(l, nil, opts.Roles)...)
+	if opts.ExecRole != "" && !slices.Contains(opts.Roles, opts.ExecRole) {
+		for _, w := range unmatchedFilters(l, nil, []string{opts.ExecRole}) {
+			warnings = append(warnings, strings.Replace(w, "--role", "--exec-role", 1))
+		}
+	}
 	if len(missing) > 0 {
-		warnings = append(warnings, fmt.Sprintf("skipping %d (account, role) pairs with no profile in the AWS config file (%s); run: %s",
-			len(missing), strings.Join(firstN(missing, 5), ", "), clierr.AsTyped(prog, "kubeiam profile sync --sso-session "+s.Name)))
+		warnings = append(warnings, fmt.Sprintf("skipping %d (account, role) %s with no profile in the AWS config file (%s); run: %s",
+			len(missing), text.Plural(len(missing), "pair", "pairs"), strings.Join(firstN(missing, 5), ", "), clierr.AsTyped(prog, "kubeiam profile sync --sso-session "+s.Name)))
 	}
 	if len(scan.Accounts) == 0 {
 		for _, w := range warnings {
