@@ -43,9 +43,11 @@ AWS config file (AWS_CONFIG_FILE, else ~/.aws/config):
   kubeiam_sso_session = SESSION   (marks the sections sync writes)
 
 Names come from --name, a template over {{.AccountName}}, {{.AccountID}},
-{{.RoleName}} and {{.Session}}; characters a profile name cannot hold
-(spaces, brackets, quotes) become '-'. Two profiles with one name are an
-error. A profile of that name you wrote yourself is kept as it is.
+{{.RoleName}} and {{.Session}}. In the names it fills in, characters a
+profile name cannot hold (spaces, brackets, quotes) become '-'; a template
+whose own text gives an unusable name (a space in --name) is an error, and
+so are two profiles with one name. A profile of that name you wrote yourself
+is kept as it is.
 
 The file is edited line by line: everything outside the sections sync writes
 stays byte for byte. --prune also removes the profiles sync wrote for this
