@@ -54,8 +54,13 @@ func run(m *testing.M) int {
 	}
 	logf("binaries ready in %s", time.Since(start).Round(100*time.Millisecond))
 
+	images, err := scenario.Images(ctx, bins.Kubeiam, b.Repo)
+	if err != nil {
+		logf("%v", err)
+		return 1
+	}
 	start = time.Now()
-	stack, err = rig.Start(ctx, rig.Options{Bins: bins, Logf: logf})
+	stack, err = rig.Start(ctx, rig.Options{Bins: bins, Logf: logf, Images: images})
 	if err != nil {
 		logf("could not start the stack: %v", err)
 		return 1

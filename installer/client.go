@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -45,9 +49,15 @@ var resources = map[string]schema.GroupVersionResource{
 	"ClusterRole":        {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"},
 	"ClusterRoleBinding": {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterrolebindings"},
 	"SelfSubjectReview":  {Group: "authentication.k8s.io", Version: "v1", Resource: "selfsubjectreviews"},
+	"Pod":                {Version: "v1", Resource: "pods"},
 }
 
-type dynamicClient struct{ dyn dynamic.Interface }
+type dynamicClient struct {
+	dyn dynamic.Interface
+	// http and host read pod logs, which are text, not objects.
+	http *http.Client
+	host string
+}
 
 // NewClient returns a Client for the cluster rest config points at.
 func NewClient(cfg *rest.Config) (Client, error) {
@@ -55,7 +65,34 @@ func NewClient(cfg *rest.Config) (Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("could not create Kubernetes client: %w", err)
 	}
-	return &dynamicClient{dyn: dyn}, nil
+	hc, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("could not create Kubernetes client: %w", err)
+	}
+	return &dynamicClient{dyn: dyn, http: hc, host: strings.TrimSuffix(cfg.Host, "/")}, nil
+}
+
+// PodLog returns the last lines of a container's log.
+func (c *dynamicClient) PodLog(ctx context.Context, namespace, pod, container string, previous bool) (string, error) {
+	q := url.Values{"container": {container}, "tailLines": {"5"}, "previous": {strconv.FormatBool(previous)}}
+	u := c.host + "/api/v1/namespaces/" + url.PathEscape(namespace) + "/pods/" + url.PathEscape(pod) + "/log?" + q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("could not read the log of pod %s: %w", objName(namespace, pod), err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return "", fmt.Errorf("could not read the log of pod %s: %w", objName(namespace, pod), err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("could not read the log of pod %s: %s", objName(namespace, pod), resp.Status)
+	}
+	return string(b), nil
 }
 
 // RESTConfig loads a kubeconfig the way kubectl does: the explicit path,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
@@ -133,5 +134,62 @@ func TestRolloutStatus(t *testing.T) {
 	_ = unstructured.SetNestedField(ds.Object, int64(0), "status", "desiredNumberScheduled")
 	if done, msg := rolloutStatus(ds); done || !strings.Contains(msg, "node-role.kubernetes.io/control-plane") {
 		t.Errorf("%v %q", done, msg)
+	}
+}
+
+// podFake adds the server's pods and their logs to fakeClient.
+type podFake struct {
+	*fakeClient
+	pods []*unstructured.Unstructured
+	logs map[string]string
+}
+
+func (f *podFake) List(_ context.Context, kind, ns string) ([]*unstructured.Unstructured, error) {
+	if kind != "Pod" || ns != Namespace {
+		return nil, errors.New("unexpected list")
+	}
+	return f.pods, nil
+}
+
+func (f *podFake) PodLog(_ context.Context, ns, pod, container string, previous bool) (string, error) {
+	if !previous {
+		return "", errors.New("want the previous instance's log")
+	}
+	return f.logs[pod+"/"+container], nil
+}
+
+// TestWaitReportsCrashLoop: a server pod in CrashLoopBackOff ends the wait
+// at once with its last log line, instead of a timeout that says nothing.
+func TestWaitReportsCrashLoop(t *testing.T) {
+	f := &podFake{fakeClient: newFake(), logs: map[string]string{
+		"aws-iam-authenticator-x1/aws-iam-authenticator": "time=1 level=info msg=\"starting\"\ntime=2 level=fatal msg=\"could not load/generate a certificate\" error=\"open /var/aws-iam-authenticator/key.pem: permission denied\"\n",
+	}}
+	ds := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "apps/v1", "kind": "DaemonSet",
+		"metadata": map[string]any{"name": Name, "namespace": Namespace, "generation": int64(1)},
+		"status":   map[string]any{"observedGeneration": int64(1), "desiredNumberScheduled": int64(1), "updatedNumberScheduled": int64(1), "numberAvailable": int64(0)}}}
+	f.objs[key(ds)] = ds
+	pod := func(name, reason string) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{"metadata": map[string]any{"name": name, "namespace": Namespace, "labels": map[string]any{labelApp: Name}},
+			"status": map[string]any{"containerStatuses": []any{map[string]any{"name": Name, "restartCount": int64(3), "state": map[string]any{"waiting": map[string]any{"reason": reason}}}}}}}
+	}
+	// Still starting: the wait goes on until its timeout.
+	f.pods = []*unstructured.Unstructured{pod("aws-iam-authenticator-x1", "ContainerCreating")}
+	err := WaitForRollout(context.Background(), f, Options{Timeout: 300 * time.Millisecond, Poll: 50 * time.Millisecond})
+	var te *RolloutTimeoutError
+	if !errors.As(err, &te) {
+		t.Fatalf("starting pod: %v, want a timeout", err)
+	}
+	f.pods = []*unstructured.Unstructured{pod("aws-iam-authenticator-x1", "CrashLoopBackOff")}
+	start := time.Now()
+	err = WaitForRollout(context.Background(), f, Options{Timeout: time.Minute, Poll: 50 * time.Millisecond})
+	var ce *CrashLoopError
+	if !errors.As(err, &ce) || ce.Pod != "aws-iam-authenticator-x1" || ce.Restarts != 3 {
+		t.Fatalf("crash loop: %v", err)
+	}
+	if !strings.HasSuffix(err.Error(), `its last log line: time=2 level=fatal msg="could not load/generate a certificate" error="open /var/aws-iam-authenticator/key.pem: permission denied"`) {
+		t.Errorf("message: %s", err)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Errorf("the crash loop was reported after %s", time.Since(start))
 	}
 }

@@ -223,8 +223,14 @@ func demo(ctx context.Context, out io.Writer, scenarios, keep bool) (err error) 
 		os.RemoveAll(dir)
 		return err
 	}
-	fmt.Fprintln(out, "\n==> start the stack: etcd, kube-apiserver, aws-iam-authenticator server, STS stand-in")
-	r, err := rig.Start(ctx, rig.Options{Bins: bins, Dir: dir, Logf: func(f string, a ...any) { fmt.Fprintf(out, "    "+f+"\n", a...) }})
+	images, err := scenario.Images(ctx, bins.Kubeiam, b.Repo)
+	if err != nil {
+		os.RemoveAll(dir)
+		return err
+	}
+	fmt.Fprintln(out, "\n==> start the stack: etcd, kube-apiserver wired by kubeiam server init, a node (containerd, kubelet,")
+	fmt.Fprintln(out, "    kube-scheduler, kube-controller-manager) for the authenticator DaemonSet, STS stand-in")
+	r, err := rig.Start(ctx, rig.Options{Bins: bins, Dir: dir, Images: images, Logf: func(f string, a ...any) { fmt.Fprintf(out, "    "+f+"\n", a...) }})
 	if err != nil {
 		return fmt.Errorf("%w\n(work directory and any component logs kept in %s)", err, dir)
 	}

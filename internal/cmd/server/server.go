@@ -115,6 +115,7 @@ func hint(err error) error {
 		notInst   *installer.NotInstalledError
 		timeout   *installer.RolloutTimeoutError
 		lockout   *installer.LockoutError
+		crash     *installer.CrashLoopError
 	)
 	switch {
 	case errors.As(err, &conflict):
@@ -131,6 +132,8 @@ func hint(err error) error {
 		return clierr.WithHint(err, "run kubeiam server install first")
 	case errors.As(err, &lockout):
 		return clierr.WithHint(err, "keep an admin mapping in the spec, or rerun with --allow-lockout if you have another way in; nothing was changed")
+	case errors.As(err, &crash):
+		return clierr.WithHint(err, "kubectl -n %s logs %s --previous; the objects are applied, fix the cause and rerun", installer.Namespace, crash.Pod)
 	case errors.As(err, &timeout):
 		return clierr.WithHint(err, "kubectl -n kube-system describe daemonset aws-iam-authenticator; the objects are applied, rerun with --wait=false to skip waiting")
 	}
