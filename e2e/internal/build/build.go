@@ -178,6 +178,9 @@ func (b *Builder) KubeAPIServer(ctx context.Context) (string, error) {
 // kube-controller-manager (one `go build` for the missing ones, so the
 // packages they share are compiled once) and the pause binary.
 func (b *Builder) Node(ctx context.Context, bins *Binaries) error {
+	if err := b.nodePackages(ctx); err != nil {
+		return err
+	}
 	outs, err := b.kube(ctx, "(cold, after kube-apiserver: ~5–10 min on 2 cores, then cached)", "kubelet", "kube-scheduler", "kube-controller-manager")
 	if err != nil {
 		return err
@@ -316,12 +319,8 @@ func (b *Builder) Etcd(ctx context.Context) (string, error) {
 	}
 	b.logf("etcd: not installed; installing Debian package etcd-server with apt-get")
 	start := time.Now()
-	for _, args := range [][]string{{"update", "-qq"}, {"install", "-y", "-qq", "--no-install-recommends", "etcd-server"}} {
-		cmd := exec.CommandContext(ctx, "apt-get", args...)
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("could not apt-get %s: %w\n%s", args[0], err, out)
-		}
+	if err := aptInstall(ctx, "etcd-server"); err != nil {
+		return "", err
 	}
 	p, err := exec.LookPath("etcd")
 	if err != nil {
@@ -329,6 +328,45 @@ func (b *Builder) Etcd(ctx context.Context) (string, error) {
 	}
 	b.logf("etcd: installed in %s", time.Since(start).Round(time.Second))
 	return p, nil
+}
+
+func aptInstall(ctx context.Context, pkgs ...string) error {
+	for _, args := range [][]string{{"update", "-qq"}, append([]string{"install", "-y", "-qq", "--no-install-recommends"}, pkgs...)} {
+		cmd := exec.CommandContext(ctx, "apt-get", args...)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("could not apt-get %s: %w\n%s", args[0], err, out)
+		}
+	}
+	return nil
+}
+
+// nodePackages makes sure the node's Debian packages are there: containerd,
+// runc, the CNI plugins and iptables (the ClusterIP forward), installing
+// the missing ones with apt-get when root, as for etcd.
+func (b *Builder) nodePackages(ctx context.Context) error {
+	var missing []string
+	for _, p := range [][2]string{{"containerd", "containerd"}, {"runc", "runc"}, {"iptables", "iptables"}} {
+		if _, err := exec.LookPath(p[0]); err != nil {
+			missing = append(missing, p[1])
+		}
+	}
+	if _, err := os.Stat("/usr/lib/cni/bridge"); err != nil {
+		missing = append(missing, "containernetworking-plugins")
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("could not find %s; install them (Debian: apt-get install %s)", strings.Join(missing, ", "), strings.Join(missing, " "))
+	}
+	b.logf("node: installing Debian packages %s with apt-get", strings.Join(missing, " "))
+	start := time.Now()
+	if err := aptInstall(ctx, missing...); err != nil {
+		return err
+	}
+	b.logf("node: installed in %s", time.Since(start).Round(time.Second))
+	return nil
 }
 
 // Kubeiam builds every command under cmd/ from the working tree into dir
