@@ -589,3 +589,62 @@ func (r *Rig) nodeLeftovers() []string {
 	}
 	return out
 }
+
+// cleanStale removes what a rig killed without its teardown (SIGKILL, a
+// crash) left of its node: containerd and its shims keep running and the
+// ClusterIP rule stays. Only this rig's kind of processes are touched, by
+// PID, and only while the rig lock is held, so no live rig owns them.
+func cleanStale(logf func(string, ...any)) {
+	es, _ := os.ReadDir("/proc")
+	for _, e := range es {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		cmd := string(b)
+		if strings.Contains(cmd, "/kubeiam-e2e-") && strings.Contains(cmd, "/node/containerd.") && strings.Contains(strings.SplitN(cmd, "\x00", 2)[0], "containerd") {
+			logf("stopping pid %d left by an earlier rig: %s", pid, strings.ReplaceAll(cmd, "\x00", " "))
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	out, err := exec.Command("iptables", "-t", "nat", "-S", "OUTPUT").Output()
+	if err != nil {
+		return
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(l, "-A OUTPUT ") && strings.Contains(l, "kubeiam-e2e") {
+			args := append([]string{"-t", "nat", "-D"}, splitRule(strings.TrimPrefix(l, "-A "))...)
+			if exec.Command("iptables", args...).Run() == nil {
+				logf("removed an iptables rule left by an earlier rig: %s", l)
+			}
+		}
+	}
+}
+
+// splitRule splits an `iptables -S` line, keeping quoted comments whole.
+func splitRule(l string) []string {
+	var out []string
+	var cur strings.Builder
+	quoted := false
+	for _, r := range l {
+		switch {
+		case r == '"':
+			quoted = !quoted
+		case r == ' ' && !quoted:
+			if cur.Len() > 0 {
+				out = append(out, cur.String())
+				cur.Reset()
+			}
+		default:
+			cur.WriteRune(r)
+		}
+	}
+	if cur.Len() > 0 {
+		out = append(out, cur.String())
+	}
+	return out
+}

@@ -107,6 +107,9 @@ func Start(ctx context.Context, opts Options) (_ *Rig, err error) {
 	if r.unlock, err = lock(ctx, r.logf); err != nil {
 		return nil, err
 	}
+	if os.Geteuid() == 0 {
+		cleanStale(r.logf)
+	}
 	defer func() {
 		if err != nil {
 			r.Stop()
