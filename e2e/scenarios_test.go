@@ -40,6 +40,9 @@ func run(m *testing.M) int {
 		logf("%v", err)
 		return 1
 	}
+	// KUBEIAM_E2E_NO_NODE=1 runs the fallback: no node, the rig's own
+	// authenticator process.
+	b.NoNode = os.Getenv("KUBEIAM_E2E_NO_NODE") != ""
 	binDir, err := os.MkdirTemp("", "kubeiam-e2e-bin-")
 	if err != nil {
 		logf("could not create temp dir: %v", err)

@@ -70,6 +70,9 @@ type Builder struct {
 	// Cache is CacheDir() unless a test overrides it.
 	Cache string
 	Out   io.Writer
+	// NoNode skips the node's binaries and packages (Binaries.NodeError
+	// says so).
+	NoNode bool
 }
 
 // NewBuilder finds the repository from the working directory.
@@ -129,7 +132,9 @@ func (b *Builder) All(ctx context.Context, dir string) (Binaries, error) {
 	if bins.KubeAPIServer, err = b.KubeAPIServer(ctx); err != nil {
 		return bins, err
 	}
-	if err := b.Node(ctx, &bins); err != nil {
+	if b.NoNode {
+		bins.NodeError = "no node was asked for (KUBEIAM_E2E_NO_NODE)"
+	} else if err := b.Node(ctx, &bins); err != nil {
 		if ctx.Err() != nil {
 			return bins, err
 		}

@@ -203,6 +203,9 @@ func (r *Rig) nodeAPIServerFlags() ([]string, error) {
 // imported), kube-controller-manager, kube-scheduler and the kubelet, and
 // waits for the node to be Ready and labelled as a control-plane node.
 func (r *Rig) startNode(ctx context.Context, images []string, apiPort int) error {
+	if len(images) == 0 {
+		return errors.New("no authenticator image references to import (Options.Images)")
+	}
 	ip, err := nodeIP()
 	if err != nil {
 		return err

@@ -138,7 +138,7 @@ func Start(ctx context.Context, opts Options) (_ *Rig, err error) {
 	if r.APIServerFlags, err = r.initServer(ctx); err != nil {
 		return nil, err
 	}
-	r.NodeSkip = r.nodeUnavailable()
+	r.NodeSkip, _, _ = strings.Cut(r.nodeUnavailable(), "\n")
 	if opts.NoNode {
 		r.NodeSkip = "the rig was asked for no node"
 	}
