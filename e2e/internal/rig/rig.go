@@ -387,6 +387,11 @@ func (r *Rig) Stop() {
 		if r.stsLog != nil {
 			r.stsLog.Close()
 		}
+		if r.APIServerFlags != nil {
+			// server init's files: the host directory the lock covers.
+			os.RemoveAll(InitDir)
+			os.Remove(filepath.Dir(InitDir)) // only if empty: it may be a real host's
+		}
 		if r.unlock != nil {
 			r.unlock()
 		}
