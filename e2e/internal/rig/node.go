@@ -38,6 +38,8 @@ const (
 	// serverUID is the distroless nonroot user the rendered DaemonSet runs
 	// the server as (installer.ServerUID).
 	serverUID = 65532
+	// rigMarker marks InitDir as the rig's own.
+	rigMarker = ".kubeiam-e2e"
 )
 
 // node is the running node: containerd, kube-controller-manager,
@@ -105,8 +107,21 @@ const cniBinDir = "/usr/lib/cni"
 // paths they mount (the rig's apiserver runs on the host, not as a static
 // pod).
 func (r *Rig) initServer(ctx context.Context) ([]string, error) {
+	// A directory there that the rig did not make may be a real control
+	// plane's: never overwrite it.
+	if _, err := os.Stat(InitDir); err == nil {
+		if _, err := os.Stat(filepath.Join(InitDir, rigMarker)); err != nil {
+			return nil, fmt.Errorf("could not use %s: it exists and an e2e rig did not make it (remove it by hand if it is a leftover)", InitDir)
+		}
+	}
 	if err := os.RemoveAll(InitDir); err != nil {
 		return nil, fmt.Errorf("could not clear %s: %w", InitDir, err)
+	}
+	if err := os.MkdirAll(InitDir, 0o755); err != nil {
+		return nil, fmt.Errorf("could not create %s: %w", InitDir, err)
+	}
+	if err := os.WriteFile(filepath.Join(InitDir, rigMarker), nil, 0o644); err != nil {
+		return nil, fmt.Errorf("could not mark %s: %w", InitDir, err)
 	}
 	out, err := exec.CommandContext(ctx, r.Bins.Kubeiam, "server", "init", "--cluster-id", r.ClusterID, "--out", InitDir).CombinedOutput()
 	if err != nil {

@@ -387,7 +387,7 @@ func (r *Rig) Stop() {
 		if r.stsLog != nil {
 			r.stsLog.Close()
 		}
-		if r.APIServerFlags != nil {
+		if _, err := os.Stat(filepath.Join(InitDir, rigMarker)); err == nil {
 			// server init's files: the host directory the lock covers.
 			os.RemoveAll(InitDir)
 			os.Remove(filepath.Dir(InitDir)) // only if empty: it may be a real host's
