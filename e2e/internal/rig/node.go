@@ -530,6 +530,7 @@ func (r *Rig) stopNode() {
 	if es, err := os.ReadDir("/var/log/pods"); err == nil {
 		for _, e := range es {
 			if !n.podLogs[e.Name()] {
+				keepPodLogs(filepath.Join("/var/log/pods", e.Name()), filepath.Join(r.Dir, "logs"))
 				os.RemoveAll(filepath.Join("/var/log/pods", e.Name()))
 			}
 		}
@@ -543,6 +544,25 @@ func (r *Rig) stopNode() {
 	}
 	_ = exec.Command("ip", "link", "delete", "kubeiam-e2e0").Run()
 	os.RemoveAll(InitDir)
+}
+
+// keepPodLogs copies a pod's container logs (NAMESPACE_POD_UID/CONTAINER/N.log)
+// into the rig's log directory as pod-POD-CONTAINER-N.log, so they outlive
+// the teardown that clears /var/log/pods.
+func keepPodLogs(podDir, logs string) {
+	pod := filepath.Base(podDir)
+	if parts := strings.Split(pod, "_"); len(parts) == 3 {
+		pod = parts[1]
+	}
+	files, _ := filepath.Glob(filepath.Join(podDir, "*", "*.log"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		name := "pod-" + pod + "-" + filepath.Base(filepath.Dir(f)) + "-" + filepath.Base(f)
+		_ = os.WriteFile(filepath.Join(logs, name), b, 0o644)
+	}
 }
 
 // shims lists the containerd shims serving this rig's containerd: they

@@ -315,6 +315,12 @@ func (r *Rig) startAPIServer(ctx context.Context, etcdURL string, extra []string
 		"--authentication-token-webhook-version=v1",
 		"--endpoint-reconciler-type=none",
 		"--enable-priority-and-fairness=false",
+		// Debian's etcd 3.4.23 predates the progress requests the watch
+		// cache needs to serve a watch without a resourceVersion (how the
+		// authenticator watches aws-auth): it answers "Too large resource
+		// version" until some ConfigMap changes. Without the cache every
+		// watch is served by etcd itself.
+		"--watch-cache=false",
 		"--v=1"}, extra...)
 	p, err := r.spawn("kube-apiserver", false, noProxy, r.Bins.KubeAPIServer, args...)
 	if err != nil {
@@ -417,6 +423,10 @@ func (r *Rig) Logs() map[string]string {
 	m := map[string]string{"sts": filepath.Join(r.Dir, "logs", "sts.log")}
 	for _, p := range r.procs {
 		m[p.name] = p.log
+	}
+	pods, _ := filepath.Glob(filepath.Join(r.Dir, "logs", "pod-*.log"))
+	for _, p := range pods {
+		m[strings.TrimSuffix(filepath.Base(p), ".log")] = p
 	}
 	return m
 }
