@@ -192,4 +192,35 @@ func TestWaitReportsCrashLoop(t *testing.T) {
 	if time.Since(start) > 5*time.Second {
 		t.Errorf("the crash loop was reported after %s", time.Since(start))
 	}
+
+	// With no readiness probe a pod that exits at once is "available" for
+	// a moment: a DaemonSet that looks rolled out on one poll, with its
+	// pod crash-looping by the next, is a crash loop, not a success.
+	_ = unstructured.SetNestedField(ds.Object, int64(1), "status", "numberAvailable")
+	f.pods = []*unstructured.Unstructured{pod("aws-iam-authenticator-x1", "")}
+	fl := &flipFake{podFake: f, after: pod("aws-iam-authenticator-x1", "CrashLoopBackOff")}
+	err = WaitForRollout(context.Background(), fl, Options{Timeout: time.Minute, Poll: 50 * time.Millisecond})
+	if !errors.As(err, &ce) {
+		t.Fatalf("briefly available, then crash-looping: %v", err)
+	}
+	// Available on two polls in a row is done.
+	err = WaitForRollout(context.Background(), f, Options{Timeout: time.Minute, Poll: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("rolled out: %v", err)
+	}
+}
+
+// flipFake's pods turn into after from the second List on.
+type flipFake struct {
+	*podFake
+	after *unstructured.Unstructured
+	lists int
+}
+
+func (f *flipFake) List(ctx context.Context, kind, ns string) ([]*unstructured.Unstructured, error) {
+	f.lists++
+	if f.lists > 1 {
+		return []*unstructured.Unstructured{f.after}, nil
+	}
+	return f.podFake.List(ctx, kind, ns)
 }

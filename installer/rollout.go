@@ -23,6 +23,7 @@ func WaitForRollout(ctx context.Context, c Client, opts Options) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	last := ""
+	seenDone := false
 	for {
 		ds, err := c.Get(ctx, "DaemonSet", Namespace, Name)
 		if err != nil && ctx.Err() == nil {
@@ -30,12 +31,6 @@ func WaitForRollout(ctx context.Context, c Client, opts Options) error {
 		}
 		var msg string
 		if ds != nil {
-			var done bool
-			done, msg = rolloutStatus(ds)
-			if done {
-				progress(opts.Progress, "rollout: %s", msg)
-				return nil
-			}
 			// A pod that keeps crashing will not become available
 			// however long we wait: say so now, with its own words.
 			if pr, ok := c.(podReader); ok {
@@ -43,6 +38,19 @@ func WaitForRollout(ctx context.Context, c Client, opts Options) error {
 					return ce
 				}
 			}
+			var done bool
+			done, msg = rolloutStatus(ds)
+			// The server has no readiness probe, so a pod that exits
+			// right after starting counts as available for a moment:
+			// done must hold on two polls in a row, with no crash
+			// loop seen in between, to count.
+			if done && seenDone {
+				if msg != last {
+					progress(opts.Progress, "rollout: %s", msg)
+				}
+				return nil
+			}
+			seenDone = done
 			if msg != last {
 				progress(opts.Progress, "rollout: %s", msg)
 				last = msg
