@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -304,6 +305,10 @@ func TestNode_CrashLoopReported(t *testing.T) {
 	const timeout = 90 * time.Second
 	r := kubeiam(ctx, "server", "install", "-f", spec, "--kubeconfig", stack.AdminKubeconfig, "--timeout", timeout.String())
 	t.Logf("install --wait on a crash-looping server, after %s:\n%s", r.took.Round(100*time.Millisecond), r.stderr)
+	if r.err == nil {
+		out, _ := exec.Command("ls", "-ln", filepath.Dir(key)).CombinedOutput()
+		t.Logf("%s\npods:\n%s", out, stack.Kubectl(ctx, stack.AdminKubeconfig, nil, "", "-n", "kube-system", "logs", "-l", "k8s-app=aws-iam-authenticator", "--tail=5").Stdout)
+	}
 	if r.err == nil || !strings.Contains(r.stderr, "is crash-looping") || !strings.Contains(r.stderr, "key.pem: permission denied") ||
 		!strings.Contains(r.stderr, "hint: kubectl -n kube-system logs aws-iam-authenticator-") {
 		t.Fatalf("install over a crash loop: %v\n%s", r.err, r.stderr)

@@ -199,12 +199,12 @@ func TestWaitReportsCrashLoop(t *testing.T) {
 	_ = unstructured.SetNestedField(ds.Object, int64(1), "status", "numberAvailable")
 	f.pods = []*unstructured.Unstructured{pod("aws-iam-authenticator-x1", "")}
 	fl := &flipFake{podFake: f, after: pod("aws-iam-authenticator-x1", "CrashLoopBackOff")}
-	err = WaitForRollout(context.Background(), fl, Options{Timeout: time.Minute, Poll: 50 * time.Millisecond})
+	err = WaitForRollout(context.Background(), fl, Options{Timeout: time.Minute, Poll: 50 * time.Millisecond, Settle: 200 * time.Millisecond})
 	if !errors.As(err, &ce) {
 		t.Fatalf("briefly available, then crash-looping: %v", err)
 	}
-	// Available on two polls in a row is done.
-	err = WaitForRollout(context.Background(), f, Options{Timeout: time.Minute, Poll: 50 * time.Millisecond})
+	// Available for the settle time with the same containers is done.
+	err = WaitForRollout(context.Background(), f, Options{Timeout: time.Minute, Poll: 50 * time.Millisecond, Settle: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatalf("rolled out: %v", err)
 	}

@@ -22,8 +22,13 @@ func WaitForRollout(ctx context.Context, c Client, opts Options) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	last := ""
+	settle := opts.Settle
+	if settle <= 0 {
+		settle = 5 * time.Second
+	}
+	last, lastState := "", ""
 	seenDone := false
+	var stableSince time.Time
 	for {
 		ds, err := c.Get(ctx, "DaemonSet", Namespace, Name)
 		if err != nil && ctx.Err() == nil {
@@ -42,15 +47,26 @@ func WaitForRollout(ctx context.Context, c Client, opts Options) error {
 			done, msg = rolloutStatus(ds)
 			// The server has no readiness probe, so a pod that exits
 			// right after starting counts as available for a moment:
-			// done must hold on two polls in a row, with no crash
-			// loop seen in between, to count.
-			if done && seenDone {
-				if msg != last {
-					progress(opts.Progress, "rollout: %s", msg)
+			// done must hold, with the same containers and no crash
+			// loop, for settle (without pod access: two polls).
+			if done {
+				now := time.Now()
+				state := ""
+				if pr, ok := c.(podReader); ok {
+					state = podState(ctx, pr)
 				}
-				return nil
+				if !seenDone || state != lastState {
+					seenDone, lastState, stableSince = true, state, now
+				}
+				if _, ok := c.(podReader); (ok && now.Sub(stableSince) >= settle) || (!ok && now.After(stableSince)) {
+					if msg != last {
+						progress(opts.Progress, "rollout: %s", msg)
+					}
+					return nil
+				}
+			} else {
+				seenDone = false
 			}
-			seenDone = done
 			if msg != last {
 				progress(opts.Progress, "rollout: %s", msg)
 				last = msg
@@ -124,6 +140,29 @@ func crashLooping(ctx context.Context, c podReader) *CrashLoopError {
 		}
 	}
 	return nil
+}
+
+// podState sums up the server pods' containers (ID and restart count),
+// so a container that crashed and came back between two polls shows.
+func podState(ctx context.Context, c podReader) string {
+	pods, err := c.List(ctx, "Pod", Namespace)
+	if err != nil {
+		return "?"
+	}
+	var b strings.Builder
+	for _, p := range pods {
+		if p.GetLabels()[labelApp] != Name {
+			continue
+		}
+		statuses, _, _ := unstructured.NestedSlice(p.Object, "status", "containerStatuses")
+		for _, s := range statuses {
+			cs, _ := s.(map[string]any)
+			id, _, _ := unstructured.NestedString(cs, "containerID")
+			n, _, _ := unstructured.NestedInt64(cs, "restartCount")
+			fmt.Fprintf(&b, "%s/%s/%d ", p.GetName(), id, n)
+		}
+	}
+	return b.String()
 }
 
 func lastLine(s string) string {
