@@ -58,6 +58,7 @@ type config struct {
 	AWS           string // the aws CLI, "" to skip
 	Keyring       bool   // start a private D-Bus session with gnome-keyring
 	Quick         bool
+	SSOSyncOnly   bool // run only the SSO profile sync + discover step
 	Keep          bool // leave the scratch directory (caches, kubeconfigs) for a closer look
 
 	Rounds     int   // rounds of the process subjects
@@ -68,6 +69,8 @@ type config struct {
 	BundleMB   int // size of the archive for the download baseline
 	BundleRuns int
 	InitRuns   int
+	// MigrateEntries are the aws-auth entries `mappings migrate` moves.
+	MigrateEntries int
 
 	MD   string    // BENCHMARKS.md path, "" to skip
 	JSON string    // results.json path, "" to skip
@@ -87,6 +90,7 @@ func parseFlags(args []string) (*config, error) {
 		authBin = fs.String("authenticator", os.Getenv("KUBEIAM_AUTHENTICATOR_BIN"), "aws-iam-authenticator v0.7.2 binary")
 	)
 	fs.StringVar(&cfg.Bin, "bin", "bin", "directory with kubeiam and kubeiam-core (relative to the module root)")
+	fs.BoolVar(&cfg.SSOSyncOnly, "sso-sync-only", false, "run only the SSO profile sync + discover benchmark (no report files)")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the scratch directory and say where it is")
 	fs.BoolVar(&cfg.Quick, "quick", false, "few runs, to check the harness works (numbers not for citing)")
 	fs.StringVar(&cfg.MD, "md", "", "where to write the Markdown report (default BENCHMARKS.md; quick: none)")
@@ -102,7 +106,7 @@ func parseFlags(args []string) (*config, error) {
 	if !filepath.IsAbs(cfg.Bin) {
 		cfg.Bin = filepath.Join(root, cfg.Bin)
 	}
-	if !cfg.Quick {
+	if !cfg.Quick && !cfg.SSOSyncOnly {
 		if cfg.MD == "" {
 			cfg.MD = filepath.Join(root, "BENCHMARKS.md")
 		}
@@ -144,11 +148,13 @@ func defaults(cfg *config) {
 		cfg.Rounds, cfg.HerdSizes, cfg.HerdTrials = 3, []int{8}, 1
 		cfg.MergeSizes, cfg.MergeRuns = []int{10, 100, 1000}, 2
 		cfg.BundleMB, cfg.BundleRuns, cfg.InitRuns = 8, 1, 2
+		cfg.MigrateEntries = 100
 		return
 	}
 	cfg.Rounds, cfg.HerdSizes, cfg.HerdTrials = 61, []int{8, 32, 128}, 9
 	cfg.MergeSizes, cfg.MergeRuns = []int{10, 100, 1000, 10000}, 11
 	cfg.BundleMB, cfg.BundleRuns, cfg.InitRuns = 100, 5, 15
+	cfg.MigrateEntries = 500
 }
 
 func ints(s string) ([]int, error) {

@@ -23,7 +23,9 @@ type Results struct {
 	LockHold *HoldResult      `json:"lock_hold"`
 	Kubectl  string           `json:"kubectl,omitempty"`
 	Bundle   *BundleResult    `json:"bundle"`
+	SSOSync  *SSOSyncResult   `json:"sso_sync"`
 	Init     []*InitResult    `json:"init"`
+	Migrate  *MigrateBench    `json:"eks_migrate"`
 	Targets  []Target         `json:"targets"`
 	Broken   []string         `json:"broken,omitempty"`
 	byKey    map[string]Stats // medians of the process subjects
@@ -69,6 +71,16 @@ func run(ctx context.Context, cfg *config) (*Results, error) {
 	e, err := newEnv(dir, r)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.SSOSyncOnly {
+		res.SSOSync, err = ssoSync(ctx, cfg, e, r)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range ssoSyncTargets(res) {
+			fmt.Fprintf(cfg.Out, "%-4s %s: %s\n", t.Status, t.Name, t.Measured)
+		}
+		return res, nil
 	}
 	v := r.verifier(e, cfg.Bin)
 
@@ -139,9 +151,17 @@ func run(ctx context.Context, cfg *config) (*Results, error) {
 	if res.LockHold, err = lockHold(ctx, cfg, e, r); err != nil {
 		return nil, err
 	}
+	log("SSO profile sync + kubeconfig discover --sso-session: %d accounts, portal at 20/s, 50 ms a call", syncAccounts)
+	if res.SSOSync, err = ssoSync(ctx, cfg, e, r); err != nil {
+		return nil, err
+	}
 	if p, err := exec.LookPath("kubectl"); err == nil {
 		v, _, _ := strings.Cut(output(p, "version", "--client"), "\n")
 		res.Kubectl = p + " (" + v + ")"
+	}
+	log("mappings migrate of %d aws-auth entries against the EKS stand-in", cfg.MigrateEntries)
+	if res.Migrate, err = migrateBench(ctx, cfg.MigrateEntries, log); err != nil {
+		return nil, err
 	}
 	log("bundle install of a %d MB archive vs curl | sha256sum", cfg.BundleMB)
 	if res.Bundle, err = bundleInstall(ctx, cfg, e); err != nil {

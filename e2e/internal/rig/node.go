@@ -17,7 +17,7 @@ import (
 	"syscall"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"sigs.k8s.io/yaml"
 )
 
 // The node's fixed names. The kubelet, containerd's shims and the pods'
@@ -146,12 +146,12 @@ func (r *Rig) initServer(ctx context.Context) ([]string, error) {
 	}
 	var patch struct {
 		APIServer struct {
-			ExtraArgs    map[string]string `yaml:"extraArgs"`
+			ExtraArgs    map[string]string `json:"extraArgs"`
 			ExtraVolumes []struct {
-				HostPath  string `yaml:"hostPath"`
-				MountPath string `yaml:"mountPath"`
-			} `yaml:"extraVolumes"`
-		} `yaml:"apiServer"`
+				HostPath  string `json:"hostPath"`
+				MountPath string `json:"mountPath"`
+			} `json:"extraVolumes"`
+		} `json:"apiServer"`
 	}
 	if err := yaml.Unmarshal(b, &patch); err != nil {
 		return nil, fmt.Errorf("could not parse the kubeadm patch: %w", err)

@@ -83,6 +83,8 @@ type Rig struct {
 	unlock   func()
 	stsLog   *os.File
 	stopOnce sync.Once
+	// auth is how the authenticator server runs (see RestartAuthenticator).
+	auth AuthenticatorOptions
 }
 
 // HealthPort is the port aws-iam-authenticator v0.7.2 always opens for
@@ -350,7 +352,7 @@ func (r *Rig) caPool() *x509.CertPool {
 // startAuthenticator is the fallback when there is no node: the server
 // runs as a process of the rig, but on the files `kubeiam server init`
 // wrote (its certificate and key as state, the port the webhook kubeconfig
-// names), in EKSConfigMap mode.
+// names), with r.auth's backend modes and API identity.
 func (r *Rig) startAuthenticator(ctx context.Context) error {
 	dir := filepath.Join(r.Dir, "authenticator")
 	cfg := filepath.Join(dir, "config.yaml")
@@ -358,10 +360,14 @@ func (r *Rig) startAuthenticator(ctx context.Context) error {
 		return fmt.Errorf("could not write authenticator config: %w", err)
 	}
 	env := append(r.ProxyEnv(), "AWS_REGION=us-east-1")
+	kubeconfig, err := r.authenticatorKubeconfig()
+	if err != nil {
+		return err
+	}
 	p, err := r.spawn("aws-iam-authenticator", true, env, r.Bins.Authenticator, "server",
 		"--config="+cfg,
-		"--backend-mode=EKSConfigMap",
-		"--kubeconfig="+r.AdminKubeconfig,
+		"--backend-mode="+r.auth.modes(),
+		"--kubeconfig="+kubeconfig,
 		"--state-dir="+filepath.Join(InitDir, "pki"),
 		"--generate-kubeconfig="+filepath.Join(InitDir, "kubeconfig.yaml"),
 		"--kubeconfig-pregenerated=true",
@@ -513,4 +519,21 @@ func (r *Rig) UserKubeconfig(name string, e *Exec) (string, error) {
 		return "", fmt.Errorf("could not write kubeconfig: %w", err)
 	}
 	return path, nil
+}
+
+// AuthenticatorURL is the aws-iam-authenticator server's webhook URL
+// (the port `server init`'s webhook kubeconfig names), for tests that put
+// something in front of it; AuthenticatorCA is the certificate it serves.
+func (r *Rig) AuthenticatorURL() string {
+	return "https://127.0.0.1:21362/authenticate"
+}
+
+// AuthenticatorCA is the server's self-signed certificate `server init`
+// wrote (PEM), the one the webhook kubeconfig trusts.
+func (r *Rig) AuthenticatorCA() ([]byte, error) {
+	b, err := os.ReadFile(filepath.Join(InitDir, "pki", "cert.pem"))
+	if err != nil {
+		return nil, fmt.Errorf("could not read the server certificate: %w", err)
+	}
+	return b, nil
 }
