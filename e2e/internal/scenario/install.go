@@ -150,6 +150,13 @@ func (e *Env) writeSpec(users, roles []Mapping) error {
 		return fmt.Errorf("could not create spec directory: %w", err)
 	}
 	y := ClusterSpecYAML(users, roles)
+	if len(e.Modes) > 0 {
+		list := ""
+		for _, m := range e.Modes {
+			list += "    - " + m + "\n"
+		}
+		y = strings.Replace(y, "    - EKSConfigMap\n", list, 1)
+	}
 	if err := os.WriteFile(path, []byte(y), 0o644); err != nil {
 		return fmt.Errorf("could not write cluster spec: %w", err)
 	}
@@ -232,6 +239,12 @@ subjects:
 		return err
 	}
 
+	if len(e.Modes) > 0 && e.Rig.Node != "" {
+		e.step("backendMode %v: the installed server's mode cannot change in place, so its DaemonSet goes first", e.Modes)
+		if err := e.admin(ctx, "", "-n", "kube-system", "delete", "daemonset", "aws-iam-authenticator", "--ignore-not-found"); err != nil {
+			return err
+		}
+	}
 	e.step("kubeiam server install: the authenticator's objects from the spec (cluster ID %s)", e.Rig.ClusterID)
 	args := []string{"server", "install", "-f", e.SpecFile(), "--kubeconfig", e.Rig.AdminKubeconfig,
 		"--cluster-id", e.Rig.ClusterID, "--image", ServerImage}
