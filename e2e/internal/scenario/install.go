@@ -241,7 +241,12 @@ subjects:
 
 	if len(e.Modes) > 0 && e.Rig.Node != "" {
 		e.step("backendMode %v: the installed server's mode cannot change in place, so its DaemonSet goes first", e.Modes)
-		if err := e.admin(ctx, "", "-n", "kube-system", "delete", "daemonset", "aws-iam-authenticator", "--ignore-not-found"); err != nil {
+		if err := e.admin(ctx, "", "-n", "kube-system", "delete", "daemonset", "aws-iam-authenticator", "--ignore-not-found", "--cascade=orphan"); err != nil {
+			return err
+		}
+		// v0.7.2 may ignore SIGTERM: without a short grace the new pod
+		// waits 30 s for the old one's host ports.
+		if err := e.admin(ctx, "", "-n", "kube-system", "delete", "pods", "-l", "k8s-app=aws-iam-authenticator", "--grace-period=1"); err != nil {
 			return err
 		}
 	}
