@@ -19,7 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eks/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/kubeiam/kubeiam/internal/clierr"
+	"github.com/kubeiam/kubeiam/internal/hint"
 	"github.com/kubeiam/kubeiam/internal/input"
 	"github.com/kubeiam/kubeiam/token"
 	"github.com/kubeiam/kubeiam/token/chain"
@@ -105,7 +105,7 @@ func LoadProfile(ctx context.Context, profile, region string) (aws.Config, error
 // from the partition table passes: new regions appear.
 func CheckRegion(region string) error {
 	if _, err := token.CheckRegion(region); err != nil {
-		return clierr.WithHint(err, "AWS regions are lowercase, like us-east-1 or eu-west-2")
+		return hint.With(err, "AWS regions are lowercase, like us-east-1 or eu-west-2")
 	}
 	return nil
 }

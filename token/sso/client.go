@@ -17,9 +17,10 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/kubeiam/kubeiam/cache"
-	"github.com/kubeiam/kubeiam/internal/clierr"
 	"github.com/kubeiam/kubeiam/internal/ctxsleep"
+	"github.com/kubeiam/kubeiam/internal/hint"
 	"github.com/kubeiam/kubeiam/token"
+	"github.com/kubeiam/kubeiam/token/chain"
 )
 
 // Client talks to the OIDC and portal endpoints of one session's region.
@@ -44,7 +45,7 @@ type Client struct {
 // A nil httpClient keeps the SDK's.
 func NewClient(ctx context.Context, s *Session, httpClient aws.HTTPClient) (*Client, error) {
 	if _, err := token.CheckRegion(s.Region); err != nil {
-		return nil, clierr.WithHint(fmt.Errorf("sso_region of %s: %w", s, err), "fix sso_region in %s", awsConfigName())
+		return nil, hint.With(fmt.Errorf("sso_region of %s: %w", s, err), "fix sso_region in %s", awsConfigName())
 	}
 	env, err := config.NewEnvConfig()
 	if err != nil {
@@ -53,6 +54,8 @@ func NewClient(ctx context.Context, s *Session, httpClient aws.HTTPClient) (*Cli
 	cfg := aws.Config{Region: s.Region, ConfigSources: []any{env}, RetryMaxAttempts: 3}
 	if httpClient != nil {
 		cfg.HTTPClient = httpClient
+	} else {
+		cfg.HTTPClient = chain.HTTPClient(ctx)
 	}
 	if env.BaseEndpoint != "" && !aws.ToBool(env.IgnoreConfiguredEndpoints) {
 		cfg.BaseEndpoint = aws.String(env.BaseEndpoint)
@@ -88,6 +91,9 @@ func (c *Client) Renew(ctx context.Context, t *Token) (*Token, error) {
 		var ae smithy.APIError
 		if errors.As(err, &ae) && (ae.ErrorCode() == "InvalidGrantException" || ae.ErrorCode() == "InvalidClientException" || ae.ErrorCode() == "UnauthorizedClientException") {
 			return nil, c.loginNeeded("the identity provider refused to renew it (" + ae.ErrorCode() + ")")
+		}
+		if ne := chain.NetworkError(ctx, err); ne != nil {
+			return nil, fmt.Errorf("could not renew the sign-in of %s: %w", c.s, ne)
 		}
 		return nil, fmt.Errorf("could not renew the sign-in of %s: %w", c.s, err)
 	}
