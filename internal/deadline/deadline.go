@@ -13,6 +13,7 @@ package deadline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -51,7 +52,7 @@ const (
 )
 
 // FromEnv returns def with what KUBEIAM_TIMEOUT and KUBEIAM_ATTEMPT_TIMEOUT
-// say. An attempt longer than the total is cut to it.
+// say.
 func FromEnv(getenv func(string) string, def Budget) (Budget, error) {
 	b := def
 	var err error
@@ -64,9 +65,10 @@ func FromEnv(getenv func(string) string, def Budget) (Budget, error) {
 	return b.Norm(), nil
 }
 
-// Norm cuts Attempt to Total.
+// Norm makes a missing Attempt the Total. An Attempt longer than Total
+// means one attempt, bounded by Total alone.
 func (b Budget) Norm() Budget {
-	if b.Attempt <= 0 || (b.Total > 0 && b.Attempt > b.Total) {
+	if b.Attempt <= 0 {
 		b.Attempt = b.Total
 	}
 	return b
@@ -95,6 +97,33 @@ type run struct {
 	mu    sync.Mutex
 	host  string // last host a request went to
 	proxy string // the proxy it went through, "" for none
+	// failure is the last attempt's error that was an answer (throttled,
+	// HTTP 5xx, unreadable), not a silence: when the budget then runs out
+	// during the retries, that answer is what happened.
+	failure error
+}
+
+// NoteFailure records the error of one attempt made under ctx (see run).
+// Timeouts and cancellations are not answers and are not recorded.
+func NoteFailure(ctx context.Context, err error) {
+	r := from(ctx)
+	if r == nil || err == nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || isTimeout(err) {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.failure = err
+}
+
+// LastFailure is the last error NoteFailure recorded under ctx's budget.
+func LastFailure(ctx context.Context) error {
+	r := from(ctx)
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.failure
 }
 
 // Start puts b into ctx and bounds ctx by b.Total; cancel releases it.

@@ -189,6 +189,23 @@ func serveCached(ctx context.Context, prog string, req *Request, info ExecInfo, 
 	if e != nil && want.Usable(e, now, minRemaining) {
 		return serve(e), 0
 	}
+	// A token still valid but due for renewal: whoever renews it (the core
+	// this front hands over to, or another process holding the lock) has a
+	// short budget, and this front waits no longer than that; if the
+	// renewal fails, the token is served as it is.
+	wait := lockTimeout
+	var stale *cache.Entry
+	if e != nil && want.Usable(e, now, StaleMin(minRemaining)) {
+		stale = e
+		if _, refresh, err := req.Budgets(getenv); err == nil {
+			wait = refresh + time.Second
+		}
+	}
+	serveStale := func() bool {
+		c.FlushWarnings()
+		WarnStale(c, stale, nil, time.Now())
+		return Write(w, info, req.TokenOnly, stale.Token, stale.TokenExpiry) == nil
+	}
 	if err := ssoSignInNeeded(req, info, getenv, e, now, minRemaining, prog); err != nil {
 		// What kubeiam-core would say after its start-up, said now: the
 		// SSO session behind the profile has expired, cannot be renewed,
@@ -204,10 +221,24 @@ func serveCached(ctx context.Context, prog string, req *Request, info ExecInfo, 
 		// The core locks (and reports) on its own.
 		return false, 0
 	}
-	f, served, err := holdLock(ctx, lf, lockTimeout, func() bool {
+	f, served, err := holdLock(ctx, lf, wait, func() bool {
 		e := Lookup(ctx, c, want, time.Now(), minRemaining)
-		return e != nil && serve(e)
+		if e != nil {
+			return serve(e)
+		}
+		// The renewal this front waited for failed: its answer is this
+		// call's too, so a herd makes one attempt, not one each.
+		if stale != nil {
+			if failed := c.RefreshFailedAt(want.Key); !failed.IsZero() && !failed.Before(now) {
+				return serveStale()
+			}
+		}
+		return false
 	})
+	if err != nil && stale != nil && ctx.Err() == nil {
+		// The holder is still renewing: the valid token answers now.
+		return serveStale(), 0
+	}
 	if served || err != nil {
 		return served, 0
 	}

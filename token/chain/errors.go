@@ -66,6 +66,13 @@ func DescribeAWSError(ctx context.Context, err error, source, clusterID, role, p
 	if errors.Is(err, context.Canceled) {
 		return err
 	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		// The budget ran out while the SDK was retrying: the last answer
+		// it got (throttled, HTTP 500) says more than the deadline.
+		if last := deadline.LastFailure(ctx); last != nil {
+			err = last
+		}
+	}
 	msg := oneLine(err.Error())
 	// The IMDS probe of the default chain failing is how the SDK says it
 	// found nothing else: no credentials, not a network problem.
@@ -117,8 +124,18 @@ func DescribeAWSError(ctx context.Context, err error, source, clusterID, role, p
 // HTTP 5xx or 429 after the retries, an answer that is not the service's)
 // in one line naming the endpoint; nil for any other error.
 func NetworkError(ctx context.Context, err error) error {
-	if ne := deadline.Describe(ctx, err); ne != nil {
-		return hint.New(hint.Network, ne, "%s", ne.Fix)
+	if errors.Is(err, context.DeadlineExceeded) {
+		if last := deadline.LastFailure(ctx); last != nil {
+			err = last
+		}
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode() {
+		case "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException", "SlowDown", "SlowDownException":
+			return hint.New(hint.Throttled, fmt.Errorf("%s is throttling requests and retries did not get through (%s)", service(err), oneLine(apiErr.ErrorMessage())),
+				"wait a moment and retry; kubeiam's token cache (--cache=auto) avoids most calls")
+		}
 	}
 	var status interface{ HTTPStatusCode() int }
 	if errors.As(err, &status) {
@@ -130,6 +147,9 @@ func NetworkError(ctx context.Context, err error) error {
 			ne := deadline.HTTPStatus(ctx, code, err)
 			return hint.New(hint.Network, ne, "%s", ne.Fix)
 		}
+	}
+	if ne := deadline.Describe(ctx, err); ne != nil {
+		return hint.New(hint.Network, ne, "%s", ne.Fix)
 	}
 	var de *smithy.DeserializationError
 	if errors.As(err, &de) {

@@ -19,10 +19,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/kubeiam/kubeiam/internal/deadline"
 	"github.com/kubeiam/kubeiam/internal/hint"
@@ -126,7 +130,14 @@ func NewSession(ctx context.Context, opts Options) (*Session, error) {
 			}),
 			// Retries happen inside the command's budget (the context's
 			// deadline), so more attempts never mean a longer wait.
-			config.WithRetryMaxAttempts(5),
+			// kubectl is waiting: retry soon (backoff under a second)
+			// or not at all.
+			config.WithRetryer(func() aws.Retryer {
+				return retry.NewStandard(func(o *retry.StandardOptions) {
+					o.MaxAttempts = 5
+					o.MaxBackoff = time.Second
+				})
+			}),
 		}
 		if opts.HTTPClient != nil {
 			loadOpts = append(loadOpts, config.WithHTTPClient(opts.HTTPClient))
@@ -185,7 +196,7 @@ func LoadConfig(ctx context.Context, profile, region string, extra ...func(*conf
 	// Every client the chain builds (STS for AssumeRole and web identity,
 	// SSO, EKS, IAM) gets an HTTP client whose every wait is bounded by
 	// the budget's attempt time; the budget's total is ctx's deadline.
-	loadOpts = append(loadOpts, config.WithHTTPClient(HTTPClient(ctx)))
+	loadOpts = append(loadOpts, config.WithHTTPClient(HTTPClient(ctx)), config.WithAPIOptions([]func(*middleware.Stack) error{NoteAnswers}))
 	cfg, err := config.LoadDefaultConfig(ctx, append(loadOpts, extra...)...)
 	if err != nil {
 		return aws.Config{}, describeConfigError(err, profile)
@@ -427,4 +438,20 @@ func Retrieve(ctx context.Context, provider aws.CredentialsProvider) (aws.Creden
 		}
 		return aws.Credentials{}, ctx.Err()
 	}
+}
+
+// NoteAnswers records each failed attempt's answer in the context's budget
+// (deadline.NoteFailure), so that when the budget runs out during the
+// SDK's retries the message says what the service answered (throttled,
+// HTTP 500) rather than only that time ran out. Deserialize runs once per
+// attempt, inside the retry loop.
+func NoteAnswers(stack *middleware.Stack) error {
+	return stack.Deserialize.Add(middleware.DeserializeMiddlewareFunc("kubeiamNoteAnswers",
+		func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
+			out, md, err := next.HandleDeserialize(ctx, in)
+			if err != nil {
+				deadline.NoteFailure(ctx, &smithy.OperationError{ServiceID: awsmiddleware.GetServiceID(ctx), OperationName: awsmiddleware.GetOperationName(ctx), Err: err})
+			}
+			return out, md, err
+		}), middleware.Before)
 }

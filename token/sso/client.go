@@ -15,6 +15,7 @@ import (
 	ssotypes "github.com/aws/aws-sdk-go-v2/service/sso/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/kubeiam/kubeiam/cache"
 	"github.com/kubeiam/kubeiam/internal/ctxsleep"
@@ -51,7 +52,7 @@ func NewClient(ctx context.Context, s *Session, httpClient aws.HTTPClient) (*Cli
 	if err != nil {
 		return nil, err
 	}
-	cfg := aws.Config{Region: s.Region, ConfigSources: []any{env}, RetryMaxAttempts: 3}
+	cfg := aws.Config{Region: s.Region, ConfigSources: []any{env}, RetryMaxAttempts: 3, APIOptions: []func(*middleware.Stack) error{chain.NoteAnswers}}
 	if httpClient != nil {
 		cfg.HTTPClient = httpClient
 	} else {

@@ -185,7 +185,9 @@ func Run(ctx context.Context, opts *Options) error {
 
 	b := budget
 	if stale != nil {
-		b = deadline.Budget{Total: refresh, Attempt: min(budget.Attempt, refresh)}
+		// One attempt, bounded by the renewal budget alone: a retry
+		// could not finish in it anyway.
+		b = deadline.Budget{Total: refresh, Attempt: refresh + time.Second}
 		opts.debugf("cached token valid until %s is due for renewal; renewing within %s", stale.TokenExpiry.Format(time.RFC3339), deadline.String(refresh))
 	}
 	nctx, cancel := deadline.Start(ctx, b)
