@@ -141,10 +141,23 @@ func from(ctx context.Context) *run {
 	return r
 }
 
-// Attempt is the per-attempt bound of ctx's budget, def when ctx has none.
+// Attempt is the per-attempt bound of ctx's budget; without one,
+// KUBEIAM_ATTEMPT_TIMEOUT, else def.
 func Attempt(ctx context.Context, def time.Duration) time.Duration {
 	if r := from(ctx); r != nil && r.Attempt > 0 {
 		return r.Attempt
+	}
+	if d, err := Duration(os.Getenv, AttemptTimeoutEnv, def); err == nil {
+		return d
+	}
+	return def
+}
+
+// Total is KUBEIAM_TIMEOUT, else def: the budget of a command that has no
+// flag for it.
+func Total(def time.Duration) time.Duration {
+	if d, err := Duration(os.Getenv, TimeoutEnv, def); err == nil {
+		return d
 	}
 	return def
 }

@@ -77,7 +77,7 @@ region.`,
 	f.StringVarP(&opts.Format, "output", "o", "table", "output format: table or json")
 	f.StringVar(&opts.Kubeconfig, "kubeconfig", "", "kubeconfig to merge into (default: KUBECONFIG's first file or ~/.kube/config)")
 	f.IntVar(&opts.Scan.MaxInFlight, "max-in-flight", eks.DefaultMaxInFlight, "EKS calls in flight at most")
-	f.DurationVar(&opts.Scan.Client.Timeout, "timeout", eks.DefaultCallTimeout, "timeout of each EKS call")
+	f.DurationVar(&opts.Scan.Client.Timeout, "timeout", 0, "timeout of each EKS call, retries included (env KUBEIAM_TIMEOUT; default "+eks.DefaultCallTimeout.String()+")")
 	_ = cmd.RegisterFlagCompletionFunc("profile", completion.Profiles)
 	opts.lockFlags.add(cmd)
 	return cmd
