@@ -87,10 +87,14 @@ func Describe(ctx context.Context, err error) *NetError {
 			}
 		}
 		out.TimedOut = true
+		in := ""
+		if waited > 0 {
+			in = " in " + String(waited)
+		}
 		if isProxyOp {
-			out.Msg = fmt.Sprintf("no answer from proxy %s for %s in %s", proxy, host, String(waited))
+			out.Msg = fmt.Sprintf("no answer from proxy %s for %s%s", proxy, host, in)
 		} else {
-			out.Msg = fmt.Sprintf("no answer from %s in %s%s", host, String(waited), via)
+			out.Msg = fmt.Sprintf("no answer from %s%s%s", host, in, via)
 		}
 		fix += fmt.Sprintf("; or allow more time with --timeout or %s", TimeoutEnv)
 	case errors.Is(err, context.Canceled):
