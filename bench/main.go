@@ -58,6 +58,7 @@ type config struct {
 	AWS           string // the aws CLI, "" to skip
 	Keyring       bool   // start a private D-Bus session with gnome-keyring
 	Quick         bool
+	Only          string // run only these sections (comma list; "deadnet")
 	Keep          bool // leave the scratch directory (caches, kubeconfigs) for a closer look
 
 	Rounds     int   // rounds of the process subjects
@@ -89,6 +90,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.StringVar(&cfg.Bin, "bin", "bin", "directory with kubeiam and kubeiam-core (relative to the module root)")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the scratch directory and say where it is")
 	fs.BoolVar(&cfg.Quick, "quick", false, "few runs, to check the harness works (numbers not for citing)")
+	fs.StringVar(&cfg.Only, "only", "", "run only these sections (deadnet), write no files")
 	fs.StringVar(&cfg.MD, "md", "", "where to write the Markdown report (default BENCHMARKS.md; quick: none)")
 	fs.StringVar(&cfg.JSON, "json", "", "where to write the JSON results (default bench/results.json; quick: none)")
 	if err := fs.Parse(args); err != nil {
@@ -102,7 +104,7 @@ func parseFlags(args []string) (*config, error) {
 	if !filepath.IsAbs(cfg.Bin) {
 		cfg.Bin = filepath.Join(root, cfg.Bin)
 	}
-	if !cfg.Quick {
+	if !cfg.Quick && cfg.Only == "" {
 		if cfg.MD == "" {
 			cfg.MD = filepath.Join(root, "BENCHMARKS.md")
 		}
@@ -161,4 +163,17 @@ func ints(s string) ([]int, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// only reports whether section runs: every section without -only.
+func (c *config) only(section string) bool {
+	if c.Only == "" {
+		return true
+	}
+	for _, s := range strings.Split(c.Only, ",") {
+		if strings.TrimSpace(s) == section {
+			return true
+		}
+	}
+	return false
 }

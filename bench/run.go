@@ -23,6 +23,7 @@ type Results struct {
 	LockHold *HoldResult      `json:"lock_hold"`
 	Kubectl  string           `json:"kubectl,omitempty"`
 	Bundle   *BundleResult    `json:"bundle"`
+	DeadNet  *DeadNetResult   `json:"dead_network"`
 	Init     []*InitResult    `json:"init"`
 	Targets  []Target         `json:"targets"`
 	Broken   []string         `json:"broken,omitempty"`
@@ -84,6 +85,18 @@ func run(ctx context.Context, cfg *config) (*Results, error) {
 		} else {
 			defer kr.close()
 		}
+	}
+
+	if cfg.only("deadnet") {
+		log("kubeiam token against a blackholed STS (default settings)")
+		if res.DeadNet, err = deadNet(ctx, cfg, e, r); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Only != "" {
+		res.Targets = targets(res)
+		fmt.Fprint(cfg.Out, renderMarkdown(res, renderTable(res)))
+		return res, nil
 	}
 
 	subjects, skipped, err := processSubjects(cfg, e, r, v, floor, probe, kr)

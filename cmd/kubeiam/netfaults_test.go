@@ -244,3 +244,55 @@ func TestTokenServesValidWhileSTSHangs(t *testing.T) {
 		}
 	})
 }
+
+// TestTokenCtrlC: Ctrl-C while the token call waits on a silent STS (with
+// a long budget) ends it at once with 130, nothing on stdout and no lock
+// or temporary file left behind.
+func TestTokenCtrlC(t *testing.T) {
+	rig := ststest.Start(t, ststest.Options{Logf: func(string, ...any) {}})
+	fy, err := ststest.NewFaulty(ststest.Hang, rig.CA, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fy.Close)
+	nc := newNetCase(t, rig, "")
+	c := kubeiamCmd(t, append(nc.env, "AWS_ENDPOINT_URL_STS="+fy.URL, "KUBEIAM_TIMEOUT=60s"), "token", "-i", "c1", "--profile", "ar")
+	var out, errOut bytes.Buffer
+	c.Stdout, c.Stderr = &out, &errOut
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the call is waiting on STS, then press Ctrl-C.
+	for end := time.Now().Add(10 * time.Second); fy.Requests() == 0 && time.Now().Before(end); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if fy.Requests() == 0 {
+		c.Process.Kill()
+		t.Fatalf("never reached STS: %s", &errOut)
+	}
+	sent := time.Now()
+	c.Process.Signal(os.Interrupt)
+	done := make(chan error, 1)
+	go func() { done <- c.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		c.Process.Kill()
+		t.Fatal("still running 5 s after Ctrl-C")
+	}
+	if took := time.Since(sent); took > faultBudget {
+		t.Errorf("ended %s after Ctrl-C", took)
+	}
+	if code := c.ProcessState.ExitCode(); code != 130 {
+		t.Errorf("exit %d, want 130; stderr: %s", code, &errOut)
+	}
+	if out.Len() > 0 || errOut.String() != "kubeiam: interrupted\n" {
+		t.Errorf("stdout %q, stderr %q", &out, &errOut)
+	}
+	filepath.WalkDir(filepath.Join(nc.dir, "cache"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && strings.Contains(d.Name(), ".tmp") {
+			t.Errorf("left behind: %s", p)
+		}
+		return nil
+	})
+}
