@@ -197,7 +197,7 @@ func serveCached(ctx context.Context, prog string, req *Request, info ExecInfo, 
 	var stale *cache.Entry
 	if e != nil && want.Usable(e, now, StaleMin(minRemaining)) {
 		stale = e
-		if _, refresh, err := req.Budgets(getenv); err == nil {
+		if _, _, refresh, err := req.Budgets(getenv); err == nil {
 			wait = refresh + time.Second
 		}
 	}

@@ -81,15 +81,17 @@ func (r *Request) AddFlags(fs *pflag.FlagSet) {
 	_ = fs.MarkHidden("role")
 }
 
-// Budgets are the request's network budgets: for a call that must reach
-// the network, and for renewing a cached token that is still valid (on
-// failure it is served). Flags win over the environment.
-func (r *Request) Budgets(getenv func(string) string) (b deadline.Budget, refresh time.Duration, err error) {
-	if b, err = deadline.FromEnv(getenv, deadline.Token); err != nil {
-		return b, 0, err
+// Budgets are the request's network budgets: the total for a call that
+// must reach the network and the bound on each attempt, and the time to
+// renew a cached token that is still valid (on failure it is served).
+// Flags win over the environment (internal/deadline names the variables).
+func (r *Request) Budgets(getenv func(string) string) (total, attempt, refresh time.Duration, err error) {
+	b, err := deadline.FromEnv(getenv, deadline.Token)
+	if err != nil {
+		return 0, 0, 0, err
 	}
 	if r.Timeout < 0 || r.AttemptTimeout < 0 || r.RefreshTimeout < 0 {
-		return b, 0, errors.New("--timeout, --attempt-timeout and --refresh-timeout must be positive")
+		return 0, 0, 0, errors.New("--timeout, --attempt-timeout and --refresh-timeout must be positive")
 	}
 	if r.Timeout > 0 {
 		b.Total = r.Timeout
@@ -98,12 +100,13 @@ func (r *Request) Budgets(getenv func(string) string) (b deadline.Budget, refres
 		b.Attempt = r.AttemptTimeout
 	}
 	if refresh, err = deadline.Duration(getenv, deadline.RefreshTimeoutEnv, deadline.Refresh); err != nil {
-		return b, 0, err
+		return 0, 0, 0, err
 	}
 	if r.RefreshTimeout > 0 {
 		refresh = r.RefreshTimeout
 	}
-	return b.Norm(), min(refresh, b.Total), nil
+	b = b.Norm()
+	return b.Total, b.Attempt, min(refresh, b.Total), nil
 }
 
 // ClusterIDFrom fills the cluster ID from the environment when no flag gave it.

@@ -111,10 +111,11 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	budget, refresh, err := req.Budgets(getenv)
+	total, attempt, refresh, err := req.Budgets(getenv)
 	if err != nil {
 		return clierr.Usagef("%v", err)
 	}
+	budget := deadline.Budget{Total: total, Attempt: attempt}
 	copts := execplugin.CacheOptions(backend, getenv)
 	copts.Warn = opts.IO.ErrOut
 	copts.Agent = execplugin.CoreAgent()
