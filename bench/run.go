@@ -94,7 +94,12 @@ func run(ctx context.Context, cfg *config) (*Results, error) {
 		}
 	}
 	if cfg.Only != "" {
-		res.Targets = targets(res)
+		// Only the targets of what ran.
+		for _, t := range targets(res) {
+			if t.Measured != "not measured" {
+				res.Targets = append(res.Targets, t)
+			}
+		}
 		fmt.Fprint(cfg.Out, renderMarkdown(res, renderTable(res)))
 		return res, nil
 	}
