@@ -59,7 +59,8 @@ type config struct {
 	Keyring       bool   // start a private D-Bus session with gnome-keyring
 	Quick         bool
 	Only          string // run only these sections (comma list; "deadnet")
-	Keep          bool // leave the scratch directory (caches, kubeconfigs) for a closer look
+	SSOSyncOnly   bool   // run only the SSO profile sync + discover step
+	Keep          bool   // leave the scratch directory (caches, kubeconfigs) for a closer look
 
 	Rounds     int   // rounds of the process subjects
 	HerdSizes  []int // concurrent cold calls per herd
@@ -88,6 +89,7 @@ func parseFlags(args []string) (*config, error) {
 		authBin = fs.String("authenticator", os.Getenv("KUBEIAM_AUTHENTICATOR_BIN"), "aws-iam-authenticator v0.7.2 binary")
 	)
 	fs.StringVar(&cfg.Bin, "bin", "bin", "directory with kubeiam and kubeiam-core (relative to the module root)")
+	fs.BoolVar(&cfg.SSOSyncOnly, "sso-sync-only", false, "run only the SSO profile sync + discover benchmark (no report files)")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the scratch directory and say where it is")
 	fs.BoolVar(&cfg.Quick, "quick", false, "few runs, to check the harness works (numbers not for citing)")
 	fs.StringVar(&cfg.Only, "only", "", "run only these sections (deadnet), write no files")
@@ -104,7 +106,7 @@ func parseFlags(args []string) (*config, error) {
 	if !filepath.IsAbs(cfg.Bin) {
 		cfg.Bin = filepath.Join(root, cfg.Bin)
 	}
-	if !cfg.Quick && cfg.Only == "" {
+	if !cfg.Quick && cfg.Only == "" && !cfg.SSOSyncOnly {
 		if cfg.MD == "" {
 			cfg.MD = filepath.Join(root, "BENCHMARKS.md")
 		}

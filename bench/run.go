@@ -24,6 +24,7 @@ type Results struct {
 	Kubectl  string           `json:"kubectl,omitempty"`
 	Bundle   *BundleResult    `json:"bundle"`
 	DeadNet  *DeadNetResult   `json:"dead_network"`
+	SSOSync  *SSOSyncResult   `json:"sso_sync"`
 	Init     []*InitResult    `json:"init"`
 	Targets  []Target         `json:"targets"`
 	Broken   []string         `json:"broken,omitempty"`
@@ -70,6 +71,16 @@ func run(ctx context.Context, cfg *config) (*Results, error) {
 	e, err := newEnv(dir, r)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.SSOSyncOnly {
+		res.SSOSync, err = ssoSync(ctx, cfg, e, r)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range ssoSyncTargets(res) {
+			fmt.Fprintf(cfg.Out, "%-4s %s: %s\n", t.Status, t.Name, t.Measured)
+		}
+		return res, nil
 	}
 	v := r.verifier(e, cfg.Bin)
 
@@ -155,6 +166,10 @@ func run(ctx context.Context, cfg *config) (*Results, error) {
 	}
 	log("kubeconfig lock hold time, merging into %d contexts", holdContexts)
 	if res.LockHold, err = lockHold(ctx, cfg, e, r); err != nil {
+		return nil, err
+	}
+	log("SSO profile sync + kubeconfig discover --sso-session: %d accounts, portal at 20/s, 50 ms a call", syncAccounts)
+	if res.SSOSync, err = ssoSync(ctx, cfg, e, r); err != nil {
 		return nil, err
 	}
 	if p, err := exec.LookPath("kubectl"); err == nil {

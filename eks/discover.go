@@ -216,6 +216,12 @@ func (d *discovery) pair(ctx context.Context, c *Client) {
 	d.mu.Lock()
 	d.res.Scanned = append(d.res.Scanned, Pair{c.Profile, c.Region})
 	d.mu.Unlock()
+	d.describeAll(ctx, c, names)
+}
+
+// describeAll describes the clusters names of one pair, at most PerPair at
+// a time.
+func (d *discovery) describeAll(ctx context.Context, c *Client, names []string) {
 	local := make(chan struct{}, cmp.Or(d.scan.PerPair, DefaultPerPair))
 	var wg sync.WaitGroup
 	for _, name := range names {

@@ -82,7 +82,11 @@ func browse(args []string) int {
 // TestScripts runs the CLI cases in testdata/script: each reads as a usage
 // example and fails loudly when behaviour changes.
 func TestScripts(t *testing.T) {
-	testscript.Run(t, scriptParams(eksFixture(t), nil))
+	// A second SSO stand-in for the cases that change its state (a session
+	// that expires in the middle of a run), so the cases sharing the first
+	// run in parallel undisturbed.
+	own := ststest.Start(t, ststest.Options{Logf: func(string, ...any) {}})
+	testscript.Run(t, scriptParams(eksFixture(t), []string{"OWN_SSO_ENDPOINT=" + own.SSOEndpoint, "OWN_STS_ENDPOINT=" + own.Endpoint}))
 }
 
 // TestScriptsCorePath runs the cases of the commands the front answers
@@ -151,6 +155,7 @@ func scriptParams(rig *ststest.Rig, extra []string) testscript.Params {
 //	111122223333 ap-east-1: not enabled (UnrecognizedClientException)
 //	444455556666 eu-west-1: analytics (ACTIVE)
 //	mallory: AccessDeniedException everywhere
+//	SSO role AliceOnly (111122223333): AccessDeniedException everywhere
 func eksFixture(t *testing.T) *ststest.Rig {
 	rig := ststest.Start(t, ststest.Options{Logf: func(string, ...any) {}})
 	a, b := ststest.AccountA, ststest.AccountB
@@ -166,6 +171,8 @@ func eksFixture(t *testing.T) *ststest.Rig {
 	}
 	rig.EKS.DisableRegion(a, "ap-east-1")
 	rig.EKS.Deny(rig.Identity("mallory").ARN)
+	// An SSO role without EKS permission, for discover --sso-session.
+	rig.EKS.Deny("arn:aws:sts::" + a + ":assumed-role/AliceOnly/" + ststest.SSOUser)
 	hang, err := ststest.NewFaulty(ststest.Hang, nil, nil, 0)
 	if err != nil {
 		t.Fatal(err)

@@ -5,11 +5,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -47,6 +49,54 @@ type SSO struct {
 	tokenTTL time.Duration
 	regTTL   time.Duration
 	interval int
+
+	// accounts, when set, replaces the assignments derived from the STS
+	// stand-in's roles.
+	accounts []SSOAccount
+	// bucket is the portal's shared throttle.
+	bucket        tokenBucket
+	portalLatency time.Duration
+	// expireAfter, when > 0, counts down portal calls; at zero every access
+	// token expires, as a session running out in the middle of a run.
+	expireAfter int
+	// failRoles are accounts whose ListAccountRoles always fails.
+	failRoles map[string]bool
+}
+
+// SSOAccount is one account assigned to the signed-in user, with the roles
+// (permission sets) the user may use in it.
+type SSOAccount struct {
+	ID, Name string
+	Roles    []string
+}
+
+// PortalRate is the portal's throttle: IAM Identity Center's APIs share a
+// limit of about 20 requests a second, answered 429 TooManyRequestsException
+// above it.
+const PortalRate = 20
+
+// tokenBucket is a token bucket of capacity burst refilled at rate a
+// second; rate 0 never throttles.
+type tokenBucket struct {
+	rate, burst, tokens float64
+	last                time.Time
+}
+
+func (b *tokenBucket) take(now time.Time) bool {
+	if b.rate <= 0 {
+		return true
+	}
+	if b.last.IsZero() {
+		b.tokens = b.burst
+	} else {
+		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	}
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
 }
 
 // SSOUser is the user that signs in; role sessions are named after it.
@@ -86,8 +136,39 @@ func NewSSO(sts *Server) *SSO {
 		sts: sts, clients: map[string]*ssoClient{}, devices: map[string]*ssoDevice{}, codes: map[string]*ssoCode{},
 		access: map[string]*ssoAccess{}, refresh: map[string]string{}, counts: map[string]int{},
 		tokenTTL: 8 * time.Hour, regTTL: 90 * 24 * time.Hour, interval: 1,
+		bucket: tokenBucket{rate: PortalRate, burst: PortalRate},
 	}
 }
+
+// SetAccounts replaces the accounts and roles the user is assigned (by
+// default, every role of the STS stand-in, in its account). Role
+// credentials of these roles are accepted by the STS and EKS stand-ins.
+func (s *SSO) SetAccounts(accounts []SSOAccount) {
+	s.set(func() { s.accounts = slices.Clone(accounts) })
+}
+
+// SetPortalRate sets the portal's throttle: rate requests a second with a
+// burst of as many (PortalRate by default); 0 never throttles.
+func (s *SSO) SetPortalRate(rate float64) {
+	s.set(func() { s.bucket = tokenBucket{rate: rate, burst: max(1, rate)} })
+}
+
+// SetPortalLatency makes every portal call wait d before it is answered.
+func (s *SSO) SetPortalLatency(d time.Duration) { s.set(func() { s.portalLatency = d }) }
+
+// FailRoles makes ListAccountRoles of account always answer 500, as a
+// portal that cannot serve one account.
+func (s *SSO) FailRoles(account string) {
+	s.set(func() {
+		if s.failRoles == nil {
+			s.failRoles = map[string]bool{}
+		}
+		s.failRoles[account] = true
+	})
+}
+
+// ExpireAfter makes every access token expire after n more portal calls.
+func (s *SSO) ExpireAfter(n int) { s.set(func() { s.expireAfter = n }) }
 
 // SetDeny makes the person refuse every later sign-in (access_denied).
 func (s *SSO) SetDeny(deny bool) { s.set(func() { s.deny = deny }) }
@@ -188,12 +269,30 @@ func (s *SSO) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.count("Verify")
 		s.verify(w, r)
 		return
+	case "/ssotest/expire-after":
+		// A test's hand on the stand-in from a script: every access token
+		// expires after ?calls=N more portal calls.
+		n, err := strconv.Atoi(r.URL.Query().Get("calls"))
+		if err != nil {
+			http.Error(w, "ssotest: calls=N", http.StatusBadRequest)
+			return
+		}
+		s.ExpireAfter(max(n, 1))
+		fmt.Fprintln(w, "ssotest: tokens expire after", n, "portal calls")
+		return
 	}
 	for _, rt := range routes {
 		if rt.path != r.URL.Path || rt.method != r.Method {
 			continue
 		}
 		s.count(rt.op)
+		if strings.HasPrefix(r.URL.Path, "/federation/") || strings.HasPrefix(r.URL.Path, "/assignment/") {
+			if serr := s.portalGate(); serr != nil {
+				s.count("Throttled")
+				serr.write(w)
+				return
+			}
+		}
 		out, serr := rt.h(r, body)
 		if serr != nil {
 			s.sts.logf("ssotest: %s -> %d %s", rt.op, serr.status, serr.typ)
@@ -205,6 +304,29 @@ func (s *SSO) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	oidcErr(http.StatusNotFound, "UnknownOperationException", "", r.Method+" "+r.URL.Path).write(w)
+}
+
+// portalGate applies the portal's latency and shared throttle, and the
+// countdown of ExpireAfter.
+func (s *SSO) portalGate() *ssoError {
+	s.mu.Lock()
+	d := s.portalLatency
+	ok := s.bucket.take(time.Now())
+	if ok && s.expireAfter > 0 {
+		if s.expireAfter--; s.expireAfter == 0 {
+			for _, a := range s.access {
+				a.expires = s.sts.now().Add(-time.Second)
+			}
+		}
+	}
+	s.mu.Unlock()
+	if d > 0 {
+		time.Sleep(d)
+	}
+	if !ok {
+		return &ssoError{status: http.StatusTooManyRequests, typ: "TooManyRequestsException", desc: "HTTP 429 Unknown Code"}
+	}
+	return nil
 }
 
 func (s *SSO) count(op string) {
@@ -317,6 +439,15 @@ func (s *SSO) authorize(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "ssotest: response_type=code and an S256 code_challenge are required", http.StatusBadRequest)
 		return
 	}
+	// A real browser (it asks for HTML) gets a sign-in page whose form
+	// posts the approval back from script, as the portal's own page does
+	// with the person's click; the redirect then comes from that POST.
+	if r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html") {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><title>Sign in</title><form id="f" method="post" action="/authorize?%s"><button>Allow</button></form>`+
+			`<script>document.getElementById("f").submit()</script>`, html.EscapeString(r.URL.RawQuery))
+		return
+	}
 	back := url.Values{"state": {q.Get("state")}}
 	if s.deny || q.Get(SSODenyParam) != "" {
 		back.Set("error", "access_denied")
@@ -400,9 +531,25 @@ func (s *SSO) bearer(r *http.Request) *ssoError {
 	return nil
 }
 
-// assigned returns the roles of the STS stand-in in account, by name.
+// assigned returns the roles of account, by name: those of SetAccounts, or
+// the STS stand-in's roles in that account.
 func (s *SSO) assigned(account string) []Role {
 	var out []Role
+	s.mu.Lock()
+	accounts := s.accounts
+	s.mu.Unlock()
+	if accounts != nil {
+		for _, a := range accounts {
+			if a.ID != account {
+				continue
+			}
+			for _, name := range a.Roles {
+				sum := sha256.Sum256([]byte(account + "/" + name))
+				out = append(out, Role{ARN: "arn:aws:iam::" + account + ":role/" + name, RoleID: "AROA" + strings.ToUpper(fmt.Sprintf("%x", sum[:8]))})
+			}
+		}
+		return out
+	}
 	for _, r := range s.sts.Roles() {
 		if r.Account() == account {
 			out = append(out, r)
@@ -437,22 +584,68 @@ func (s *SSO) roleCredentials(r *http.Request, _ []byte) (any, *ssoError) {
 	}}, nil
 }
 
+// page cuts list at the request's next_token and max_result as the
+// portal does: max_result 1–100 (default 100; larger is rejected), and an
+// opaque next_token while more remain.
+func page[T any](r *http.Request, list []T) ([]T, string, *ssoError) {
+	q := r.URL.Query()
+	size := 100
+	if v := q.Get("max_result"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return nil, "", &ssoError{status: http.StatusBadRequest, typ: "InvalidRequestException",
+				desc: "1 validation error detected: Value '" + v + "' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 100"}
+		}
+		size = n
+	}
+	off := 0
+	if v := q.Get("next_token"); v != "" {
+		b, err := base64.RawURLEncoding.DecodeString(v)
+		n, err2 := strconv.Atoi(strings.TrimPrefix(string(b), "ssotest-page:"))
+		if err != nil || err2 != nil || n < 0 || n > len(list) {
+			return nil, "", &ssoError{status: http.StatusBadRequest, typ: "InvalidRequestException", desc: "Invalid pagination token"}
+		}
+		off = n
+	}
+	end := min(len(list), off+size)
+	next := ""
+	if end < len(list) {
+		next = base64.RawURLEncoding.EncodeToString([]byte("ssotest-page:" + strconv.Itoa(end)))
+	}
+	return list[off:end], next, nil
+}
+
 func (s *SSO) listAccounts(r *http.Request, _ []byte) (any, *ssoError) {
 	s.mu.Lock()
 	e := s.bearer(r)
+	accounts := s.accounts
 	s.mu.Unlock()
 	if e != nil {
 		return nil, e
 	}
-	var list []map[string]string
-	seen := map[string]bool{}
-	for _, role := range s.sts.Roles() {
-		if a := role.Account(); !seen[a] {
-			seen[a] = true
-			list = append(list, map[string]string{"accountId": a, "accountName": "account-" + a, "emailAddress": "aws+" + a + "@example.com"})
+	list := []map[string]string{}
+	if accounts != nil {
+		for _, a := range accounts {
+			list = append(list, map[string]string{"accountId": a.ID, "accountName": a.Name, "emailAddress": "aws+" + a.ID + "@example.com"})
+		}
+	} else {
+		seen := map[string]bool{}
+		for _, role := range s.sts.Roles() {
+			if a := role.Account(); !seen[a] {
+				seen[a] = true
+				list = append(list, map[string]string{"accountId": a, "accountName": "account-" + a, "emailAddress": "aws+" + a + "@example.com"})
+			}
 		}
 	}
-	return map[string]any{"accountList": list}, nil
+	pg, next, e := page(r, list)
+	if e != nil {
+		return nil, e
+	}
+	out := map[string]any{"accountList": pg}
+	if next != "" {
+		out["nextToken"] = next
+	}
+	return out, nil
 }
 
 func (s *SSO) listRoles(r *http.Request, _ []byte) (any, *ssoError) {
@@ -463,11 +656,25 @@ func (s *SSO) listRoles(r *http.Request, _ []byte) (any, *ssoError) {
 		return nil, e
 	}
 	account := r.URL.Query().Get("account_id")
-	var list []map[string]string
+	s.mu.Lock()
+	fail := s.failRoles[account]
+	s.mu.Unlock()
+	if fail {
+		return nil, &ssoError{status: http.StatusInternalServerError, typ: "InternalServerException", desc: "ssotest: this account's roles cannot be listed"}
+	}
+	list := []map[string]string{}
 	for _, role := range s.assigned(account) {
 		list = append(list, map[string]string{"roleName": role.Name(), "accountId": account})
 	}
-	return map[string]any{"roleList": list}, nil
+	pg, next, e := page(r, list)
+	if e != nil {
+		return nil, e
+	}
+	out := map[string]any{"roleList": pg}
+	if next != "" {
+		out["nextToken"] = next
+	}
+	return out, nil
 }
 
 func (s *SSO) logout(r *http.Request, _ []byte) (any, *ssoError) {

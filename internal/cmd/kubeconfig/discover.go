@@ -22,6 +22,12 @@ type DiscoverOptions struct {
 	Prune       bool
 	Format      string
 	Kubeconfig  string
+	// SSOSession scans the accounts of an IAM Identity Center session
+	// instead of profiles: Roles are tried in order, ExecRole's profile is
+	// what the contexts run.
+	SSOSession string
+	Roles      []string
+	ExecRole   string
 	lockFlags
 }
 
@@ -50,6 +56,12 @@ region.`,
   kubeiam kubeconfig discover --profile prod -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.SSOSession != "" && (opts.AllProfiles || len(opts.Scan.Profiles) > 0 || opts.Scan.AllRegions) {
+				return clierr.Usagef("--sso-session cannot be used with --profile, --all-profiles or --all-regions")
+			}
+			if opts.SSOSession == "" && (len(opts.Roles) > 0 || opts.ExecRole != "") {
+				return clierr.Usagef("--role and --exec-role go with --sso-session")
+			}
 			if opts.AllProfiles && len(opts.Scan.Profiles) > 0 {
 				return clierr.Usagef("--profile and --all-profiles exclude each other")
 			}
@@ -78,6 +90,9 @@ region.`,
 	f.StringVar(&opts.Kubeconfig, "kubeconfig", "", "kubeconfig to merge into (default: KUBECONFIG's first file or ~/.kube/config)")
 	f.IntVar(&opts.Scan.MaxInFlight, "max-in-flight", eks.DefaultMaxInFlight, "EKS calls in flight at most")
 	f.DurationVar(&opts.Scan.Client.Timeout, "timeout", 0, "timeout of each EKS call, retries included (env KUBEIAM_TIMEOUT; default "+eks.DefaultCallTimeout.String()+")")
+	f.StringVar(&opts.SSOSession, "sso-session", "", "scan every account of this IAM Identity Center session (profiles from kubeiam profile sync)")
+	f.StringArrayVar(&opts.Roles, "role", nil, "with --sso-session: roles to list clusters with, first allowed wins (repeatable; default: every role)")
+	f.StringVar(&opts.ExecRole, "exec-role", "", "with --sso-session: role whose profile the contexts use (default: the role that listed)")
 	_ = cmd.RegisterFlagCompletionFunc("profile", completion.Profiles)
 	opts.lockFlags.add(cmd)
 	return cmd
@@ -92,7 +107,13 @@ func RunDiscover(cmd *cobra.Command, opts *DiscoverOptions) error {
 		}
 	}
 	opts.Scan.Progress, opts.Scan.Terminal = opts.IO.ErrOut, opts.IO.ErrIsTerminal
-	res, err := eks.Discover(cmd.Context(), opts.Scan)
+	var res *eks.Result
+	var err error
+	if opts.SSOSession != "" {
+		res, err = discoverSSO(cmd.Context(), cmd.Root().DisplayName(), opts)
+	} else {
+		res, err = eks.Discover(cmd.Context(), opts.Scan)
+	}
 	if res != nil {
 		for _, w := range res.Warnings {
 			fmt.Fprintf(opts.IO.ErrOut, "kubeiam: warning: %s\n", w)

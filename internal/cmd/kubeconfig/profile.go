@@ -25,7 +25,7 @@ func NewProfileCmd(io *iostreams.IOStreams) *cobra.Command {
 the context's exec arguments as --profile, so it holds even when
 AWS_ACCESS_KEY_ID is set in your environment (AWS_PROFILE would lose to it).`,
 	}
-	cmd.AddCommand(NewProfileSetCmd(io, nil), NewProfileUnsetCmd(io, nil), NewProfileListCmd(io, nil))
+	cmd.AddCommand(NewProfileSetCmd(io, nil), NewProfileUnsetCmd(io, nil), NewProfileListCmd(io, nil), NewProfileSyncCmd(io, nil))
 	return cmd
 }
 

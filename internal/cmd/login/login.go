@@ -20,6 +20,7 @@ import (
 	"github.com/kubeiam/kubeiam/internal/clierr"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
 	"github.com/kubeiam/kubeiam/internal/text"
+	"github.com/kubeiam/kubeiam/token"
 	"github.com/kubeiam/kubeiam/token/sso"
 )
 
@@ -39,6 +40,9 @@ type Options struct {
 	// login
 	DeviceCode bool
 	NoBrowser  bool
+	// StartURL and SSORegion create the [sso-session] section when the
+	// file has none of that name.
+	StartURL, SSORegion string
 	// logout
 	All bool
 
@@ -63,12 +67,35 @@ Profiles with an sso-session section sign in with the authorization code flow
 (a redirect to a port on 127.0.0.1). --use-device-code, and legacy profiles
 (sso_start_url in the profile), print a URL and a code to confirm from any
 device instead. Without --profile or --sso-session, AWS_PROFILE or the default
-profile is used.`,
+profile is used.
+
+--start-url and --sso-region add the [sso-session NAME] section (named by
+--sso-session, else after the start URL's host) to the AWS config file when it
+has none, as aws configure sso does; an existing section is left as it is.
+Then kubeiam profile sync writes a profile for every account and role.`,
 		Example: `  kubeiam login --profile dev
+  kubeiam login --start-url https://my-org.awsapps.com/start --sso-region eu-west-1 --sso-session my-sso
   kubeiam login --sso-session my-sso --use-device-code
   kubeiam login --no-browser`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if (opts.StartURL == "") != (opts.SSORegion == "") {
+				return clierr.Usagef("--start-url and --sso-region go together")
+			}
+			if opts.StartURL != "" {
+				if opts.Profile != "" {
+					return clierr.Usagef("--start-url names a session: use --sso-session, not --profile")
+				}
+				if err := sso.CheckStartURL(opts.StartURL); err != nil {
+					return err
+				}
+				if _, err := token.CheckRegion(opts.SSORegion); err != nil {
+					return &clierr.UsageError{Err: err}
+				}
+				if opts.SSOSession == "" {
+					opts.SSOSession = sso.SessionNameFor(opts.StartURL)
+				}
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -78,6 +105,8 @@ profile is used.`,
 	sessionFlags(cmd, opts)
 	cmd.Flags().BoolVar(&opts.DeviceCode, "use-device-code", false, "confirm a code from any device instead of a redirect to this machine")
 	cmd.Flags().BoolVar(&opts.NoBrowser, "no-browser", false, "print the URL to open instead of opening a browser")
+	cmd.Flags().StringVar(&opts.StartURL, "start-url", "", "IAM Identity Center start URL: adds the [sso-session] section when missing")
+	cmd.Flags().StringVar(&opts.SSORegion, "sso-region", "", "region of the IAM Identity Center instance (with --start-url)")
 	return cmd
 }
 
@@ -159,6 +188,16 @@ func interruptible(ctx context.Context) (context.Context, context.CancelFunc) {
 func Login(ctx context.Context, o *Options) error {
 	ctx, stop := interruptible(ctx)
 	defer stop()
+	if o.StartURL != "" {
+		created, err := sso.EnsureSession(ctx, o.SSOSession, o.StartURL, o.SSORegion)
+		if err != nil {
+			return err
+		}
+		if created {
+			f, _ := sso.ConfigFile()
+			fmt.Fprintf(o.IO.ErrOut, "Added [sso-session %s] to %s\n", o.SSOSession, f)
+		}
+	}
 	s, err := o.session()
 	if err != nil {
 		return err
