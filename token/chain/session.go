@@ -14,6 +14,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -27,6 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
+	"golang.org/x/net/http/httpproxy"
 
 	"github.com/kubeiam/kubeiam/internal/deadline"
 	"github.com/kubeiam/kubeiam/internal/hint"
@@ -407,7 +409,10 @@ func HTTPClient(ctx context.Context) *awshttp.BuildableClient {
 		WithTransportOptions(func(tr *http.Transport) {
 			tr.TLSHandshakeTimeout = attempt
 			tr.ResponseHeaderTimeout = attempt
-			tr.Proxy = deadline.ProxyFunc(tr.Proxy)
+			// http.ProxyFromEnvironment reads the environment once per
+			// process; this reads it when the client is made.
+			proxy := httpproxy.FromEnvironment().ProxyFunc()
+			tr.Proxy = deadline.ProxyFunc(func(r *http.Request) (*url.URL, error) { return proxy(r.URL) })
 		})
 }
 

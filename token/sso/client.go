@@ -158,6 +158,9 @@ func (c *Client) RoleCredentials(ctx context.Context, t *Token) (aws.Credentials
 		AccessToken: aws.String(t.AccessToken), AccountId: aws.String(c.s.AccountID), RoleName: aws.String(c.s.RoleName),
 	})
 	if err != nil {
+		if ne := chain.NetworkError(ctx, err); ne != nil {
+			err = ne
+		}
 		return aws.Credentials{}, fmt.Errorf("could not get the credentials of role %s in account %s from %s: %w", c.s.RoleName, c.s.AccountID, c.s, err)
 	}
 	rc := out.RoleCredentials
