@@ -296,3 +296,44 @@ func TestTokenCtrlC(t *testing.T) {
 		return nil
 	})
 }
+
+// TestKubeconfigLockCtrlC: Ctrl-C while `kubeiam use` waits for a
+// kubeconfig lock someone else holds ends it at once with 130; the other
+// holder's lock is left as it was, the kubeconfig untouched.
+func TestKubeconfigLockCtrlC(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config")
+	body := "apiVersion: v1\nkind: Config\nclusters:\n- cluster: {server: 'https://1.2.3.4'}\n  name: c\ncontexts:\n- context: {cluster: c, user: u}\n  name: ctx\nusers:\n- name: u\n  user: {token: x}\ncurrent-context: \"\"\n"
+	os.WriteFile(cfg, []byte(body), 0o600)
+	// kubectl's lock: empty and young, so kubeiam waits for it.
+	os.WriteFile(cfg+".lock", nil, 0o600)
+	c := kubeiamCmd(t, []string{"KUBECONFIG=" + cfg, "HOME=" + dir}, "use", "ctx", "--lock-timeout", "30s")
+	var out, errOut bytes.Buffer
+	c.Stdout, c.Stderr = &out, &errOut
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	sent := time.Now()
+	c.Process.Signal(os.Interrupt)
+	done := make(chan error, 1)
+	go func() { done <- c.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		c.Process.Kill()
+		t.Fatal("still running 5 s after Ctrl-C")
+	}
+	if took := time.Since(sent); took > faultBudget {
+		t.Errorf("ended %s after Ctrl-C", took)
+	}
+	if code := c.ProcessState.ExitCode(); code != 130 {
+		t.Errorf("exit %d, want 130; stderr: %s", code, &errOut)
+	}
+	if b, _ := os.ReadFile(cfg); string(b) != body {
+		t.Errorf("kubeconfig changed:\n%s", b)
+	}
+	if _, err := os.Stat(cfg + ".lock"); err != nil {
+		t.Errorf("the other holder's lock: %v", err)
+	}
+}
