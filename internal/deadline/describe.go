@@ -55,7 +55,7 @@ func Describe(ctx context.Context, err error) *NetError {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		if u, perr := url.Parse(ue.URL); perr == nil && u.Host != "" {
-			if h := u.Host; h != host {
+			if h := u.Host; trimPort(h) != trimPort(host) {
 				host, proxy = h, ""
 			}
 		}
@@ -72,6 +72,10 @@ func Describe(ctx context.Context, err error) *NetError {
 	}
 	var op *net.OpError
 	isProxyOp := errors.As(err, &op) && op.Op == "proxyconnect"
+	if isProxyOp && proxy == "" && op.Addr != nil {
+		proxy = op.Addr.String()
+		out.Proxy, via = proxy, where(proxy)
+	}
 	var dns *net.DNSError
 	var unknownCA x509.UnknownAuthorityError
 	var hostErr x509.HostnameError
