@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 
@@ -80,7 +81,10 @@ func DescribeAWSError(ctx context.Context, err error, source, clusterID, role, p
 		return hint.New(hint.Missing, fmt.Errorf("could not find AWS credentials: %s", msg),
 			"set AWS_PROFILE (or --profile), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; for SSO profiles run 'kubeiam login'")
 	}
-	if strings.Contains(msg, "credential process timed out") || (process != "" && msg == context.DeadlineExceeded.Error()) {
+	// A credential_process that ran out of the budget: the SDK says only
+	// that the request was cancelled (no endpoint is involved).
+	var ue *url.Error
+	if strings.Contains(msg, "credential process timed out") || (process != "" && errors.Is(err, context.DeadlineExceeded) && !errors.As(err, &ue)) {
 		cmd := "credential_process"
 		if process != "" {
 			cmd = fmt.Sprintf("credential_process %q", process)
