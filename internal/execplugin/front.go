@@ -2,6 +2,7 @@ package execplugin
 
 import (
 	"bytes"
+	"errors"
 	"context"
 	"fmt"
 	"io"
@@ -150,6 +151,10 @@ func signStatic(ctx context.Context, req *Request, info ExecInfo, creds aws.Cred
 	return Write(w, info, req.TokenOnly, tok.Token, tok.Expiration) == nil
 }
 
+// errStillRenewing is why a front serves a still-valid token when the
+// process renewing it has not finished within the renewal budget.
+var errStillRenewing = errors.New("another kubeiam process is still renewing it")
+
 // lockTimeout: how long a front waits for the process refreshing the same
 // entry.
 const lockTimeout = 30 * time.Second
@@ -201,9 +206,9 @@ func serveCached(ctx context.Context, prog string, req *Request, info ExecInfo, 
 			wait = refresh + time.Second
 		}
 	}
-	serveStale := func() bool {
+	serveStale := func(why error) bool {
 		c.FlushWarnings()
-		WarnStale(c, stale, nil, time.Now())
+		WarnStale(c, stale, why, time.Now())
 		return Write(w, info, req.TokenOnly, stale.Token, stale.TokenExpiry) == nil
 	}
 	if err := ssoSignInNeeded(req, info, getenv, e, now, minRemaining, prog); err != nil {
@@ -230,14 +235,14 @@ func serveCached(ctx context.Context, prog string, req *Request, info ExecInfo, 
 		// call's too, so a herd makes one attempt, not one each.
 		if stale != nil {
 			if failed := c.RefreshFailedAt(want.Key); !failed.IsZero() && !failed.Before(now) {
-				return serveStale()
+				return serveStale(nil)
 			}
 		}
 		return false
 	})
 	if err != nil && stale != nil && ctx.Err() == nil {
 		// The holder is still renewing: the valid token answers now.
-		return serveStale(), 0
+		return serveStale(errStillRenewing), 0
 	}
 	if served || err != nil {
 		return served, 0
