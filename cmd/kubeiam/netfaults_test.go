@@ -199,7 +199,7 @@ func TestTokenServesValidWhileSTSHangs(t *testing.T) {
 		if n := strings.Count(r.stderr, "warning:"); n > 1 {
 			t.Errorf("%d warnings:\n%s", n, r.stderr)
 		}
-		if r.stderr != "" && !regexp.MustCompile(`^kubeiam: warning: could not renew the cached token \((no answer from 127\.0\.0\.1:\d+ in 2(\.\d)?s|another kubeiam process could not renew it just now)\); using it as it is, valid until \S+ \(\d+m\d+s left\)\n$`).MatchString(r.stderr) {
+		if r.stderr != "" && !regexp.MustCompile(`^kubeiam: warning: could not renew the cached token \((no answer from 127\.0\.0\.1:\d+ in 2(\.\d)?s|another kubeiam process could not renew it just now|another kubeiam process is still renewing it)\); using it as it is, valid until \S+ \(\d+m\d+s left\)\n$`).MatchString(r.stderr) {
 			t.Errorf("stderr:\n%s", r.stderr)
 		}
 		if r.took > refresh+faultBudget+time.Second {
