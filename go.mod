@@ -7,6 +7,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/config v1.33.18
 	github.com/aws/aws-sdk-go-v2/credentials v1.21.0
 	github.com/aws/aws-sdk-go-v2/service/eks v1.99.0 // pinned: v1.100.0 on builds a schema registry at init (~3 ms, 565 KB); see cmd/kubeiam/deps_test.go
+	github.com/aws/aws-sdk-go-v2/service/iam v1.64.9 // pinned: v1.65.0 on builds a schema registry at init, as service/eks does from v1.100.0
 	github.com/aws/aws-sdk-go-v2/service/sso v1.39.5
 	github.com/aws/aws-sdk-go-v2/service/ssooidc v1.44.5
 	github.com/aws/aws-sdk-go-v2/service/sts v1.52.0

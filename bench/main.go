@@ -70,6 +70,8 @@ type config struct {
 	BundleMB   int // size of the archive for the download baseline
 	BundleRuns int
 	InitRuns   int
+	// MigrateEntries are the aws-auth entries `mappings migrate` moves.
+	MigrateEntries int
 
 	MD   string    // BENCHMARKS.md path, "" to skip
 	JSON string    // results.json path, "" to skip
@@ -148,11 +150,13 @@ func defaults(cfg *config) {
 		cfg.Rounds, cfg.HerdSizes, cfg.HerdTrials = 3, []int{8}, 1
 		cfg.MergeSizes, cfg.MergeRuns = []int{10, 100, 1000}, 2
 		cfg.BundleMB, cfg.BundleRuns, cfg.InitRuns = 8, 1, 2
+		cfg.MigrateEntries = 100
 		return
 	}
 	cfg.Rounds, cfg.HerdSizes, cfg.HerdTrials = 61, []int{8, 32, 128}, 9
 	cfg.MergeSizes, cfg.MergeRuns = []int{10, 100, 1000, 10000}, 11
 	cfg.BundleMB, cfg.BundleRuns, cfg.InitRuns = 100, 5, 15
+	cfg.MigrateEntries = 500
 }
 
 func ints(s string) ([]int, error) {

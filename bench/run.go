@@ -26,6 +26,7 @@ type Results struct {
 	DeadNet  *DeadNetResult   `json:"dead_network"`
 	SSOSync  *SSOSyncResult   `json:"sso_sync"`
 	Init     []*InitResult    `json:"init"`
+	Migrate  *MigrateBench    `json:"eks_migrate"`
 	Targets  []Target         `json:"targets"`
 	Broken   []string         `json:"broken,omitempty"`
 	byKey    map[string]Stats // medians of the process subjects
@@ -175,6 +176,10 @@ func run(ctx context.Context, cfg *config) (*Results, error) {
 	if p, err := exec.LookPath("kubectl"); err == nil {
 		v, _, _ := strings.Cut(output(p, "version", "--client"), "\n")
 		res.Kubectl = p + " (" + v + ")"
+	}
+	log("mappings migrate of %d aws-auth entries against the EKS stand-in", cfg.MigrateEntries)
+	if res.Migrate, err = migrateBench(ctx, cfg.MigrateEntries, log); err != nil {
+		return nil, err
 	}
 	log("bundle install of a %d MB archive vs curl | sha256sum", cfg.BundleMB)
 	if res.Bundle, err = bundleInstall(ctx, cfg, e); err != nil {

@@ -187,6 +187,18 @@ func targets(res *Results) []Target {
 	} else {
 		missing("merge cost grows linearly", "µs per context at the largest size ≤ 1.5× at 1,000", "", "no size above 1,000 run")
 	}
+	const migName = "mappings migrate, 500 entries at 50 ms a call ≤ 1.2× (calls × 50 ms ÷ concurrency); no 429 left unhandled"
+	if m := res.Migrate; m != nil {
+		ts = append(ts, Target{Name: migName, Limit: "≤ 1.20×",
+			Measured: fmt.Sprintf("%.2f× (%d entries, %d calls, %.0f ms vs bound %.0f ms at concurrency %d)", m.Ratio, m.Entries, m.Calls, m.WallMS, m.BoundMS, m.Concurrency),
+			Status:   status(m.Ratio <= 1.2), Margin: margin(m.Ratio, 1.2)})
+		ok := m.ThrottledErr == "" && m.ThrottledEntries == m.Entries
+		ts = append(ts, Target{Name: "mappings migrate under a throttle: every 429 retried with backoff", Limit: "all entries made, no error",
+			Measured: fmt.Sprintf("%d of %d entries, %d 429s answered, %.0f ms at %.0f requests/s %s", m.ThrottledEntries, m.Entries, m.Throttled429s, m.ThrottledWallMS, m.ThrottleRate, m.ThrottledErr),
+			Status:   status(ok)})
+	} else {
+		missing(migName, "≤ 1.20×", "", "not run")
+	}
 	if h := res.LockHold; h != nil {
 		ts = append(ts, Target{Name: "lock held ≤ 5 ms p99 (2,000 contexts)", Limit: "≤ 5 ms",
 			Measured: fmt.Sprintf("p99 %.2f ms (median %.2f ms, %d runs; a file written just before: p99 %.2f ms)", h.Settled.P99, h.Settled.Median, h.Settled.N, h.Fresh.P99),

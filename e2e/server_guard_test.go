@@ -125,7 +125,7 @@ func TestGuardRolePathFix(t *testing.T) {
 
 	r := resetTo(t, ctx, spec)
 	if !strings.Contains(r.stderr, "role paths are not matched by the server (use arn:aws:iam::"+ststest.AccountA+":role/Deployer)") ||
-		!strings.Contains(r.stderr, "kubeiam mappings fix -f "+spec+" rewrites them") {
+		!strings.Contains(r.stderr, "hint: this entry never matches a caller; kubeiam mappings fix -f "+spec+" rewrites it") {
 		t.Errorf("install did not flag the role path with its fix:\n%s", r.stderr)
 	}
 	// The probe, mapped in the same aws-auth, proves the server has it.
@@ -242,7 +242,7 @@ func TestGuardLockout(t *testing.T) {
 	rewriteSpec(t, spec, nil, []scenario.Mapping{viewer})
 	before := awsAuth()
 	r = kubeiam(ctx, "server", "sync", "-f", spec, "--kubeconfig", admin)
-	if r.err == nil || !strings.Contains(r.stderr, "after the change no mapping would reach cluster-admin; now one does:\n  role "+scenario.AdminRoleARN) ||
+	if r.err == nil || !strings.Contains(r.stderr, "after the change no mapping the server reads (EKSConfigMap) would reach cluster-admin; now one does:\n  role "+scenario.AdminRoleARN) ||
 		!strings.Contains(r.stderr, "hint: keep an admin mapping in the spec, or rerun with --allow-lockout") {
 		t.Fatalf("removing the last admin: %v\n%s", r.err, r.stderr)
 	}

@@ -45,6 +45,9 @@ type Cluster struct {
 	ID string `json:"id,omitempty"`
 	// Outpost says outpostConfig is set: a local cluster on Outposts.
 	Outpost bool `json:"outpost,omitempty"`
+	// AuthenticationMode is accessConfig.authenticationMode: CONFIG_MAP,
+	// API_AND_CONFIG_MAP or API.
+	AuthenticationMode string `json:"authenticationMode,omitempty"`
 }
 
 // ClusterID is the ID a token for the cluster must name (x-k8s-aws-id). The
@@ -174,6 +177,9 @@ func (c *Client) fromAPI(a *types.Cluster) (Cluster, error) {
 		Endpoint: aws.ToString(a.Endpoint),
 		ID:       aws.ToString(a.Id),
 		Outpost:  a.OutpostConfig != nil,
+	}
+	if a.AccessConfig != nil {
+		cl.AuthenticationMode = string(a.AccessConfig.AuthenticationMode)
 	}
 	for _, f := range []struct{ what, v string }{{"name", cl.Name}, {"arn", cl.ARN}, {"endpoint", cl.Endpoint}, {"id", cl.ID}, {"version", cl.Version}} {
 		if err := input.Text(fmt.Sprintf("%s of EKS cluster %q", f.what, cl.Name), f.v); err != nil {

@@ -2,91 +2,12 @@ package installer
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"unicode"
 
+	"github.com/kubeiam/kubeiam/mappings"
 	"github.com/kubeiam/kubeiam/token"
 )
-
-// serverPartitions are the partitions aws-iam-authenticator v0.7.2 accepts
-// in a caller ARN (those of the AWS SDK v1 it is built with); a caller ARN
-// in any other is refused before mapping.
-var serverPartitions = []string{"aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f"}
-
-// Principal kinds, as the server tells them apart.
-const (
-	PrincipalUser          = "user"
-	PrincipalRole          = "role"
-	PrincipalRoot          = "root"
-	PrincipalAssumedRole   = "assumed-role"
-	PrincipalFederatedUser = "federated-user"
-)
-
-// Principal is a caller ARN read the server's way.
-type Principal struct {
-	ARN string
-	// Canonical is what the server compares mappings with (after
-	// lower-casing both sides).
-	Canonical string
-	Kind      string
-	Partition string
-	Account   string
-	// Session is the session name of an assumed-role ARN.
-	Session string
-}
-
-// Canonicalize reads a caller ARN by aws-iam-authenticator v0.7.2's rules
-// (pkg/arn): the partition must be one the server knows; an STS
-// assumed-role session becomes the IAM role made of everything between
-// "assumed-role/" and the last "/" (STS never puts a role path there, so
-// that is the role name); IAM users, roles and root and STS federated
-// users stay as they are — a role ARN keeps its path, which is why a
-// mapping with a path never meets the path-less role of a session.
-func Canonicalize(arn string) (Principal, error) {
-	p := Principal{ARN: arn}
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" {
-		return p, fmt.Errorf("%q is not an ARN", arn)
-	}
-	p.Partition, p.Account = parts[1], parts[4]
-	if !slices.Contains(serverPartitions, p.Partition) {
-		return p, fmt.Errorf("%s: the server does not know partition %q", arn, p.Partition)
-	}
-	canon, err := token.CanonicalARN(arn)
-	if err != nil {
-		return p, err
-	}
-	p.Canonical = canon
-	service, res := parts[2], strings.Split(parts[5], "/")
-	switch {
-	case service == "sts" && res[0] == "assumed-role":
-		p.Kind, p.Session = PrincipalAssumedRole, res[len(res)-1]
-	case service == "sts":
-		p.Kind = PrincipalFederatedUser
-	default:
-		p.Kind = res[0]
-	}
-	return p, nil
-}
-
-// SSORole describes an IAM Identity Center role: its permission set and
-// whether the ARN is written with the aws-reserved/sso.amazonaws.com path.
-// ok is false for any other role.
-func SSORole(roleARN string) (permissionSet string, ok bool) {
-	i := strings.LastIndex(roleARN, "/")
-	name, found := strings.CutPrefix(roleARN[i+1:], "AWSReservedSSO_")
-	if !found {
-		return "", false
-	}
-	// AWSReservedSSO_<permission set>_<16 hex digits>; the set's name may
-	// itself contain "_".
-	j := strings.LastIndex(name, "_")
-	if j <= 0 {
-		return "", false
-	}
-	return name[:j], true
-}
 
 // arnFinding is one reason a mapping ARN can never match a caller, with
 // the ARN that would (Fix, "" when there is no one fix).
@@ -180,7 +101,7 @@ func checkMappingARN(s, kind, partition string) *arnFinding {
 		case kind == "role" && strings.Contains(name, "/"):
 			base := name[strings.LastIndex(name, "/")+1:]
 			what := "role paths are not matched by the server"
-			if set, ok := SSORole(name); ok {
+			if set, ok := mappings.SSORole(name); ok {
 				what = fmt.Sprintf("IAM Identity Center role (permission set %s): its path %s is not matched by the server", set, name[:len(name)-len(base)-1])
 			}
 			if len(msgs) == 0 {

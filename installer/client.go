@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubeiam/kubeiam/internal/text"
+	"github.com/kubeiam/kubeiam/mappings"
 )
 
 // FieldManager is kubeiam's server-side apply field manager.
@@ -37,14 +38,16 @@ type ApplyOptions struct {
 // resources maps the kinds the installer touches to their resources; a
 // fixed table spares a discovery round-trip on every run.
 var resources = map[string]schema.GroupVersionResource{
-	"Namespace":          {Version: "v1", Resource: "namespaces"},
-	"ServiceAccount":     {Version: "v1", Resource: "serviceaccounts"},
-	"ConfigMap":          {Version: "v1", Resource: "configmaps"},
-	"Secret":             {Version: "v1", Resource: "secrets"},
-	"DaemonSet":          {Group: "apps", Version: "v1", Resource: "daemonsets"},
-	"ClusterRole":        {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"},
-	"ClusterRoleBinding": {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterrolebindings"},
-	"SelfSubjectReview":  {Group: "authentication.k8s.io", Version: "v1", Resource: "selfsubjectreviews"},
+	"Namespace":                {Version: "v1", Resource: "namespaces"},
+	"ServiceAccount":           {Version: "v1", Resource: "serviceaccounts"},
+	"ConfigMap":                {Version: "v1", Resource: "configmaps"},
+	"Secret":                   {Version: "v1", Resource: "secrets"},
+	"DaemonSet":                {Group: "apps", Version: "v1", Resource: "daemonsets"},
+	"ClusterRole":              {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"},
+	"ClusterRoleBinding":       {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterrolebindings"},
+	"SelfSubjectReview":        {Group: "authentication.k8s.io", Version: "v1", Resource: "selfsubjectreviews"},
+	"CustomResourceDefinition": {Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"},
+	mappings.CRDKind:           {Group: mappings.CRDGroup, Version: mappings.CRDVersion, Resource: mappings.CRDResource},
 }
 
 type dynamicClient struct{ dyn dynamic.Interface }
@@ -223,4 +226,16 @@ func (c *dynamicClient) SelfSubjectReview(ctx context.Context) (*unstructured.Un
 		return nil, explain(fmt.Errorf("could not ask the cluster who this kubeconfig is: %w", err))
 	}
 	return u, nil
+}
+
+// Delete deletes an object; one already gone is no error.
+func (c *dynamicClient) Delete(ctx context.Context, kind, namespace, name string) error {
+	r, err := c.res(kind, namespace)
+	if err != nil {
+		return err
+	}
+	if err := r.Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return explain(fmt.Errorf("could not delete %s %s: %w", kind, objName(namespace, name), err))
+	}
+	return nil
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/rogpeppe/go-internal/diff"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/kubeiam/kubeiam/mappings"
 )
 
 // Options configure Install and Sync.
@@ -60,7 +62,14 @@ type Result struct {
 	ClusterIDKept bool
 	CAKept        bool
 	Objects       []ObjectChange
-	Mappings      MappingDiff
+	// Mappings is the aws-auth change (EKSConfigMap mode),
+	// ObjectMappings the IAMIdentityMapping change (CRD mode).
+	Mappings, ObjectMappings MappingDiff
+	// LeftAlone are IAMIdentityMapping objects kubeiam did not write: a
+	// sync neither changes nor deletes them, and says so.
+	LeftAlone []string
+	// CRDMissing: the cluster had no IAMIdentityMapping CRD yet.
+	CRDMissing bool
 	// Admins are the mappings with cluster-admin power after the change,
 	// judged against AdminSource.
 	Admins      []string
@@ -85,6 +94,10 @@ type state struct {
 	daemonSet *unstructured.Unstructured
 	awsAuth   *unstructured.Unstructured
 	namespace *unstructured.Unstructured
+	// objects are the IAMIdentityMapping objects, read when the spec's
+	// server reads the CRD backend; crdMissing when the CRD is not there.
+	objects    []*unstructured.Unstructured
+	crdMissing bool
 }
 
 func readState(ctx context.Context, c Client, spec *Spec, withDS bool) (*state, error) {
@@ -108,6 +121,16 @@ func readState(ctx context.Context, c Client, spec *Spec, withDS bool) (*state, 
 	}
 	if st.daemonSet, err = c.Get(ctx, "DaemonSet", Namespace, Name); err != nil {
 		return nil, err
+	}
+	if spec != nil && mappings.Reads(spec.Config.BackendMode, mappings.ModeCRD) {
+		st.objects, err = ListIdentityMappings(ctx, c)
+		var nc *NoCRDError
+		if errors.As(err, &nc) {
+			st.crdMissing, err = true, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	if !withDS {
 		return st, nil
@@ -247,10 +270,7 @@ func Install(ctx context.Context, c Client, spec *Spec, opts Options) (*Result, 
 	} else if ro.CertPEM, ro.KeyPEM, err = NewServerCertificate(time.Now()); err != nil {
 		return nil, err
 	}
-	if res.Mappings, err = planMappings(spec.Config, st.awsAuth, opts.Prune); err != nil {
-		return nil, err
-	}
-	if err := guardLockout(ctx, c, st.awsAuth, spec, opts, res); err != nil {
+	if err := plan(ctx, c, st, spec, opts, res); err != nil {
 		return nil, err
 	}
 	objs, err := Render(spec, ro)
@@ -265,16 +285,23 @@ func Install(ctx context.Context, c Client, spec *Spec, opts Options) (*Result, 
 		}
 		before[key(o)] = cur
 	}
-	if err := applyAll(ctx, c, objs, before, st.namespace == nil, opts, res); err != nil {
+	if err := applyAll(ctx, c, objs, before, st.namespace == nil, st.crdMissing, opts, res); err != nil {
+		return nil, err
+	}
+	if err := deleteStale(ctx, c, st, objs, opts, res); err != nil {
 		return nil, err
 	}
 	if opts.DryRun || !opts.Wait {
 		return res, nil
 	}
-	return res, WaitForRollout(ctx, c, opts)
+	if err := WaitForRollout(ctx, c, opts); err != nil {
+		return res, err
+	}
+	return res, WaitForIdentityMappings(ctx, c, objs, opts)
 }
 
-// Sync applies only aws-auth, after the same checks as Install: the
+// Sync applies only the mappings (aws-auth, and the IAMIdentityMapping
+// CRD and objects in CRD mode), after the same checks as Install: the
 // seed's "upgrade cluster" step, without the rest of an upgrade.
 func Sync(ctx context.Context, c Client, spec *Spec, opts Options) (*Result, error) {
 	st, err := readState(ctx, c, spec, false)
@@ -288,29 +315,72 @@ func Sync(ctx context.Context, c Client, spec *Spec, opts Options) (*Result, err
 		return nil, err
 	}
 	res := &Result{DryRun: opts.DryRun, ClusterID: st.clusterID, ClusterIDKept: true}
-	if res.Mappings, err = planMappings(spec.Config, st.awsAuth, opts.Prune); err != nil {
+	if err := plan(ctx, c, st, spec, opts, res); err != nil {
 		return nil, err
 	}
-	if err := guardLockout(ctx, c, st.awsAuth, spec, opts, res); err != nil {
-		return nil, err
-	}
-	u, err := AWSAuth(spec.Config)
+	objs, err := MappingObjects(spec.Config)
 	if err != nil {
 		return nil, err
 	}
-	return res, applyAll(ctx, c, []*unstructured.Unstructured{u}, map[string]*unstructured.Unstructured{key(u): st.awsAuth}, false, opts, res)
+	if mappings.Reads(spec.Config.BackendMode, mappings.ModeCRD) {
+		objs = append([]*unstructured.Unstructured{IdentityMappingCRD()}, objs...)
+	}
+	before := map[string]*unstructured.Unstructured{}
+	live := map[string]*unstructured.Unstructured{}
+	for _, o := range st.objects {
+		live[o.GetName()] = o
+	}
+	for _, o := range objs {
+		switch o.GetKind() {
+		case "ConfigMap":
+			before[key(o)] = st.awsAuth
+		case mappings.CRDKind:
+			before[key(o)] = live[o.GetName()]
+		default:
+			if before[key(o)], err = c.Get(ctx, o.GetKind(), o.GetNamespace(), o.GetName()); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := applyAll(ctx, c, objs, before, false, st.crdMissing, opts, res); err != nil {
+		return nil, err
+	}
+	if err := deleteStale(ctx, c, st, objs, opts, res); err != nil {
+		return nil, err
+	}
+	if opts.DryRun || !opts.Wait {
+		return res, nil
+	}
+	return res, WaitForIdentityMappings(ctx, c, objs, opts)
 }
 
-// guardLockout checks the aws-auth change against the cluster's
-// cluster-admin bindings and the command's own identity, and records who
-// will be admin. Neither lookup is essential: without them the check
-// falls back to system:masters and skips the caller.
-func guardLockout(ctx context.Context, c Client, current *unstructured.Unstructured, spec *Spec, opts Options, res *Result) error {
-	before, err := MappingsOfAWSAuth(current)
+// plan works out the mapping change in each backend the spec's server
+// reads and checks it against a lockout.
+func plan(ctx context.Context, c Client, st *state, spec *Spec, opts Options, res *Result) error {
+	var err error
+	if mappings.Reads(spec.Config.BackendMode, mappings.ModeEKSConfigMap) {
+		if res.Mappings, err = planMappings(spec.Config, st.awsAuth, opts.Prune); err != nil {
+			return err
+		}
+	}
+	if mappings.Reads(spec.Config.BackendMode, mappings.ModeCRD) {
+		res.ObjectMappings, res.LeftAlone = planObjects(spec.Config, st.objects)
+		res.CRDMissing = st.crdMissing
+	}
+	return guardLockout(ctx, c, st, spec, opts, res)
+}
+
+// guardLockout checks the mapping change, across every backend the
+// server reads, against the cluster's cluster-admin bindings and the
+// command's own identity, and records who will be admin. Neither lookup
+// is essential: without them the check falls back to system:masters and
+// skips the caller.
+func guardLockout(ctx context.Context, c Client, st *state, spec *Spec, opts Options, res *Result) error {
+	before, err := st.chain(spec)
 	if err != nil {
 		return err
 	}
-	lc := LockoutCheck{Before: before, After: MappingsOf(spec.Config)}
+	lc := mappings.LockoutCheck{Before: before, After: SpecChain(spec.Config, spec.File, st.foreignObjects())}
 	if lc.Admins, err = ReadAdminSubjects(ctx, c); err != nil {
 		lc.Admins.Source += fmt.Sprintf(" (%v)", err)
 	}
@@ -320,8 +390,39 @@ func guardLockout(ctx context.Context, c Client, current *unstructured.Unstructu
 		res.Admins = lc.After.Admins(lc.Admins)
 		return nil
 	}
-	res.Admins, err = CheckLockout(lc)
+	res.Admins, err = mappings.CheckLockout(lc)
 	return err
+}
+
+// chain is what the server reads now: the installed server's backends
+// (the spec's when none is installed yet) over the live aws-auth and
+// IAMIdentityMapping objects.
+func (st *state) chain(spec *Spec) (mappings.Chain, error) {
+	modes := spec.Config.BackendMode
+	if st.daemonSet != nil {
+		modes = installedConfig(st.daemonSet).BackendMode
+	}
+	live, err := mappings.ParseAWSAuth(st.awsAuth)
+	if err != nil {
+		return mappings.Chain{}, err
+	}
+	var objs []mappings.Mapping
+	for _, o := range st.objects {
+		objs = append(objs, mappings.FromObject(o))
+	}
+	return mappings.ChainOf(modes, mappings.Sources{ConfigMap: live, CRD: objs}), nil
+}
+
+// foreignObjects are the live IAMIdentityMapping objects kubeiam did not
+// write: a sync leaves them, so they still map after it.
+func (st *state) foreignObjects() []mappings.Mapping {
+	var out []mappings.Mapping
+	for _, o := range st.objects {
+		if m := mappings.FromObject(o); !m.Managed {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // NotInstalledError: sync found nothing to sync.
@@ -345,14 +446,16 @@ func key(o *unstructured.Unstructured) string {
 // applyAll dry-runs every object on the server, then, unless opts.DryRun,
 // applies them for real. nsMissing: eksa-system does not exist yet, so
 // objects in it cannot be dry-run before the namespace is created.
-func applyAll(ctx context.Context, c Client, objs []*unstructured.Unstructured, before map[string]*unstructured.Unstructured, nsMissing bool, opts Options, res *Result) error {
+// crdMissing: the IAMIdentityMapping CRD is not there yet, so its objects
+// cannot be dry-run either, and are applied once the API serves the kind.
+func applyAll(ctx context.Context, c Client, objs []*unstructured.Unstructured, before map[string]*unstructured.Unstructured, nsMissing, crdMissing bool, opts Options, res *Result) error {
 	ao := ApplyOptions{DryRun: true, Force: opts.ForceConflicts}
 	after := map[string]*unstructured.Unstructured{}
 	// Every object's conflicts are gathered before refusing, so one run
 	// shows all the fields another manager owns.
 	var conflicts *ConflictError
 	for _, o := range objs {
-		if nsMissing && o.GetNamespace() == CANamespace {
+		if nsMissing && o.GetNamespace() == CANamespace || crdMissing && o.GetKind() == mappings.CRDKind {
 			after[key(o)] = o
 			continue
 		}
@@ -394,10 +497,17 @@ func applyAll(ctx context.Context, c Client, objs []*unstructured.Unstructured, 
 		return nil
 	}
 	ao.DryRun = false
+	established := !crdMissing
 	for i, o := range objs {
 		ch := &res.Objects[i]
 		if ch.Action == "unchanged" {
 			continue // nothing to write: the second install is a no-op
+		}
+		if o.GetKind() == mappings.CRDKind && !established {
+			if err := waitEstablished(ctx, c, opts); err != nil {
+				return err
+			}
+			established = true
 		}
 		if _, err := c.Apply(ctx, o, ao); err != nil {
 			return err

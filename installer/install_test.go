@@ -6,7 +6,11 @@ import (
 	"strings"
 	"testing"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kubeiam/kubeiam/mappings"
 )
 
 // fakeClient stores objects as applied; Apply replaces the whole object,
@@ -14,6 +18,7 @@ import (
 type fakeClient struct {
 	objs    map[string]*unstructured.Unstructured
 	applies int // real (not dry-run) applies
+	deletes int
 }
 
 func newFake() *fakeClient { return &fakeClient{objs: map[string]*unstructured.Unstructured{}} }
@@ -31,6 +36,27 @@ func (f *fakeClient) Apply(_ context.Context, o *unstructured.Unstructured, opts
 		f.objs[key(o)] = o.DeepCopy()
 	}
 	return o.DeepCopy(), nil
+}
+
+// List returns the stored objects of a kind; a kind the API would not
+// serve yet (IAMIdentityMapping without its CRD) is NotFound, as there.
+func (f *fakeClient) List(_ context.Context, kind, _ string) ([]*unstructured.Unstructured, error) {
+	if kind == mappings.CRDKind && f.objs["CustomResourceDefinition//"+mappings.CRDName] == nil {
+		return nil, apierrors.NewNotFound(schema.GroupResource{Group: mappings.CRDGroup, Resource: mappings.CRDResource}, "")
+	}
+	var out []*unstructured.Unstructured
+	for _, k := range sortedKeys(f.objs) {
+		if o := f.objs[k]; o.GetKind() == kind {
+			out = append(out, o.DeepCopy())
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeClient) Delete(_ context.Context, kind, ns, name string) error {
+	delete(f.objs, kind+"/"+ns+"/"+name)
+	f.deletes++
+	return nil
 }
 
 func seedSpec(t *testing.T) *Spec {

@@ -8,27 +8,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/kubeiam/kubeiam/internal/text"
+	"github.com/kubeiam/kubeiam/mappings"
 )
-
-// MastersGroup is the group the apiserver grants every permission to,
-// whatever RBAC says.
-const MastersGroup = "system:masters"
-
-// AdminSubjects are the groups and users that hold cluster-admin power:
-// system:masters, and whoever a ClusterRoleBinding binds to ClusterRole
-// cluster-admin (read from the live cluster when there is one).
-type AdminSubjects struct {
-	Groups, Users []string
-	// Source says where they were read ("system:masters only" without a
-	// cluster).
-	Source string
-}
-
-// DefaultAdminSubjects is what is known without a cluster.
-func DefaultAdminSubjects() AdminSubjects {
-	return AdminSubjects{Groups: []string{MastersGroup}, Source: "group " + MastersGroup}
-}
 
 // lister is the part of a live client that lists objects; the installer's
 // fakes need not have it.
@@ -38,8 +19,8 @@ type lister interface {
 
 // ReadAdminSubjects adds the subjects of every ClusterRoleBinding to
 // ClusterRole cluster-admin to system:masters.
-func ReadAdminSubjects(ctx context.Context, c Client) (AdminSubjects, error) {
-	a := DefaultAdminSubjects()
+func ReadAdminSubjects(ctx context.Context, c Client) (mappings.AdminSubjects, error) {
+	a := mappings.DefaultAdminSubjects()
 	l, ok := c.(lister)
 	if !ok {
 		return a, nil
@@ -68,73 +49,8 @@ func ReadAdminSubjects(ctx context.Context, c Client) (AdminSubjects, error) {
 			}
 		}
 	}
-	a.Source = "group " + MastersGroup + " and the subjects of ClusterRole cluster-admin's bindings"
+	a.Source = "group " + mappings.MastersGroup + " and the subjects of ClusterRole cluster-admin's bindings"
 	return a, nil
-}
-
-// Admins lists the mappings that reach cluster-admin power, as
-// "role ARN → user [groups]". A templated user name is compared as
-// written: it only matches a binding that names the template itself.
-func (m Mappings) Admins(a AdminSubjects) []string {
-	var out []string
-	for _, k := range sortedKeys(m.entries) {
-		e := m.entries[k]
-		if e.kind == "account" {
-			continue // the server gives account entries no groups
-		}
-		admin := slices.Contains(a.Users, e.username)
-		for _, g := range e.groups {
-			admin = admin || slices.Contains(a.Groups, g)
-		}
-		if admin {
-			out = append(out, e.String())
-		}
-	}
-	return out
-}
-
-// LockoutError refuses a mapping change that takes cluster-admin power
-// from every mapping, or the caller's own access away.
-type LockoutError struct {
-	// Before are the admin mappings the change would leave with none.
-	Before []string
-	// Caller is set when the change drops the command's own identity.
-	Caller, CallerMapping string
-}
-
-func (e *LockoutError) Error() string {
-	if e.Caller != "" {
-		return fmt.Sprintf("the change drops your own access: you are %s, mapped by %s, and no entry would map you after it", e.Caller, e.CallerMapping)
-	}
-	return fmt.Sprintf("after the change no mapping would reach cluster-admin; now %s:\n  %s",
-		text.Plural(len(e.Before), "one does", "these do"), strings.Join(e.Before, "\n  "))
-}
-
-// LockoutCheck is what a mapping change is checked against.
-type LockoutCheck struct {
-	Before, After Mappings
-	Admins        AdminSubjects
-	// Caller is the identity the command itself is mapped as; nil when
-	// its credentials are no IAM identity (a certificate, say).
-	Caller *Caller
-}
-
-// CheckLockout refuses a change after which no mapping reaches
-// cluster-admin while one did before, and one that unmaps the caller. It
-// returns who would be admin after the change.
-func CheckLockout(lc LockoutCheck) ([]string, error) {
-	after := lc.After.Admins(lc.Admins)
-	if before := lc.Before.Admins(lc.Admins); len(after) == 0 && len(before) > 0 {
-		return nil, &LockoutError{Before: before}
-	}
-	if c := lc.Caller; c != nil {
-		if was, ok := lc.Before.Match(*c); ok {
-			if _, still := lc.After.Match(*c); !still {
-				return nil, &LockoutError{Caller: c.ARN, CallerMapping: was.Kind + " " + was.ARN}
-			}
-		}
-	}
-	return after, nil
 }
 
 // selfReviewer is the part of a live client that asks who it is.
@@ -146,7 +62,7 @@ type selfReviewer interface {
 // when the authenticator server mapped it, returns the IAM identity the
 // server saw (it puts arn, canonicalArn, sessionName and accessKeyId in
 // the user's extra). nil when the client is no IAM identity.
-func CallerOf(ctx context.Context, c Client) (*Caller, error) {
+func CallerOf(ctx context.Context, c Client) (*mappings.Caller, error) {
 	r, ok := c.(selfReviewer)
 	if !ok {
 		return nil, nil
@@ -169,20 +85,11 @@ func CallerOf(ctx context.Context, c Client) (*Caller, error) {
 	if first("arn") == "" || first("canonicalArn") == "" {
 		return nil, nil
 	}
-	caller, err := CallerOfARN(first("arn"))
+	caller, err := mappings.CallerOfARN(first("arn"))
 	if err != nil {
 		return nil, nil
 	}
 	caller.CanonicalARN, caller.SessionName, caller.AccessKeyID = first("canonicalArn"), first("sessionName"), first("accessKeyId")
 	caller.SessionUnknown = false
 	return &caller, nil
-}
-
-// DescribeAdmins says who reaches cluster-admin through a mapping after a
-// change, or that nobody does, one line each.
-func DescribeAdmins(admins []string, source string) string {
-	if len(admins) == 0 {
-		return fmt.Sprintf("cluster-admin after the change: no mapping (judged by %s)\n", source)
-	}
-	return fmt.Sprintf("cluster-admin after the change (judged by %s):\n  %s\n", source, strings.Join(admins, "\n  "))
 }

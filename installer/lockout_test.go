@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kubeiam/kubeiam/mappings"
 )
 
 // liveFake adds what a live client has beyond Get and Apply: bindings to
@@ -17,9 +19,9 @@ type liveFake struct {
 	me   map[string]any // status.userInfo of a SelfSubjectReview
 }
 
-func (f *liveFake) List(_ context.Context, kind, _ string) ([]*unstructured.Unstructured, error) {
+func (f *liveFake) List(ctx context.Context, kind, ns string) ([]*unstructured.Unstructured, error) {
 	if kind != "ClusterRoleBinding" {
-		return nil, errors.New("unexpected list of " + kind)
+		return f.fakeClient.List(ctx, kind, ns)
 	}
 	return f.crbs, nil
 }
@@ -57,8 +59,8 @@ func TestSyncLockout(t *testing.T) {
 	n := f.applies
 	s.Config.MapRoles[0].Groups = []string{"viewers"}
 	_, err = Sync(ctx, f, s, Options{})
-	var le *LockoutError
-	if !errors.As(err, &le) || !strings.Contains(err.Error(), "after the change no mapping would reach cluster-admin; now one does:\n  role arn:aws:iam::111122223333:role/myRole") {
+	var le *mappings.LockoutError
+	if !errors.As(err, &le) || !strings.Contains(err.Error(), "after the change no mapping the server reads (EKSConfigMap) would reach cluster-admin; now one does:\n  role arn:aws:iam::111122223333:role/myRole") {
 		t.Fatalf("last admin: %v", err)
 	}
 	if f.applies != n {
@@ -95,7 +97,7 @@ func TestSyncKeepsCallersAccess(t *testing.T) {
 	s := seedSpec(t)
 	s.Config.MapUsers = nil
 	_, err := Sync(ctx, live, s, Options{})
-	if !errors.As(err, new(*LockoutError)) || !strings.Contains(err.Error(), "the change drops your own access: you are arn:aws:iam::111122223333:user/myUser, mapped by user arn:aws:iam::111122223333:user/myUser") {
+	if !errors.As(err, new(*mappings.LockoutError)) || !strings.Contains(err.Error(), "the change drops your own access: you are arn:aws:iam::111122223333:user/myUser, mapped by user arn:aws:iam::111122223333:user/myUser (EKSConfigMap)") {
 		t.Fatalf("own access: %v", err)
 	}
 	// A certificate user (no IAM extra) is not checked.

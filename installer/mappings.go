@@ -1,18 +1,17 @@
 package installer
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/kubeiam/kubeiam/internal/text"
+	"github.com/kubeiam/kubeiam/mappings"
 )
 
-// MappingDiff is the aws-auth change in the user's terms.
+// MappingDiff is a backend's change in the user's terms.
 type MappingDiff struct {
 	Added, Removed, Changed []string
 	// Foreign are entries kubeiam did not write that the spec drops;
@@ -34,71 +33,35 @@ func (e *ForeignEntriesError) Error() string {
 		len(e.Entries), text.Plural(len(e.Entries), "entry", "entries"), strings.Join(e.Entries, "\n  "))
 }
 
-type entry struct {
-	kind, arn, username string
-	groups              []string
-	// line is the entry's line in a spec (0 for aws-auth).
-	line int
-}
-
-func (e entry) String() string {
-	return fmt.Sprintf("%s %s → %s [%s]", e.kind, e.arn, e.username, strings.Join(e.groups, ", "))
-}
-
-// parseAWSAuth reads aws-auth the way the server does: YAML strings
-// decoded through JSON, so key case does not matter.
-func parseAWSAuth(cm *unstructured.Unstructured) (map[string]entry, []string, error) {
-	out := map[string]entry{}
-	var owned []string
-	if cm == nil {
-		return out, nil, nil
-	}
-	data, _, _ := unstructured.NestedStringMap(cm.Object, "data")
-	for _, k := range []struct{ key, kind string }{{"mapRoles", "role"}, {"mapUsers", "user"}} {
-		var list []awsAuthEntry
-		if s := strings.TrimSpace(data[k.key]); s != "" && s != `""` {
-			if err := sigsyaml.Unmarshal([]byte(s), &list); err != nil {
-				return nil, nil, fmt.Errorf("could not parse aws-auth %s: %w", k.key, err)
-			}
-		}
-		for _, e := range list {
-			arn := e.RoleARN
-			if k.kind == "user" {
-				arn = e.UserARN
-			}
-			out[k.kind+":"+strings.ToLower(arn)] = entry{kind: k.kind, arn: arn, username: e.Username, groups: e.Groups}
+// keyed indexes entries as the EKSConfigMap backend keys them: kind and
+// lower-cased ARN (account ID for an account). The first entry of a key
+// wins, as in the server.
+func keyed(ms []mappings.Mapping) map[string]mappings.Mapping {
+	out := map[string]mappings.Mapping{}
+	for _, m := range ms {
+		k := m.Kind + ":" + strings.ToLower(m.ARN)
+		if _, dup := out[k]; !dup {
+			out[k] = m
 		}
 	}
-	if s := strings.TrimSpace(data["mapAccounts"]); s != "" {
-		var accts []string
-		if err := sigsyaml.Unmarshal([]byte(s), &accts); err != nil {
-			return nil, nil, fmt.Errorf("could not parse aws-auth mapAccounts: %w", err)
-		}
-		for _, a := range accts {
-			out["account:"+a] = entry{kind: "account", arn: a}
-		}
-	}
-	if a := cm.GetAnnotations()[OwnedARNsAnnotation]; a != "" {
-		_ = json.Unmarshal([]byte(a), &owned)
-	}
-	return out, owned, nil
+	return out
 }
 
 func planMappings(c IAMConfig, current *unstructured.Unstructured, prune bool) (MappingDiff, error) {
 	var d MappingDiff
-	have, owned, err := parseAWSAuth(current)
+	live, err := mappings.ParseAWSAuth(current)
 	if err != nil {
 		return d, err
 	}
-	want := entriesOf(c)
+	have, want := keyed(live), keyed(SpecEntries(c, ""))
 	for _, k := range sortedKeys(want) {
 		w := want[k]
 		h, ok := have[k]
 		switch {
 		case !ok:
 			d.Added = append(d.Added, w.String())
-		case h.username != w.username || !slices.Equal(h.groups, w.groups) || h.arn != w.arn:
-			d.Changed = append(d.Changed, fmt.Sprintf("%s (was %s [%s])", w, h.username, strings.Join(h.groups, ", ")))
+		case h.Username != w.Username || !slices.Equal(h.Groups, w.Groups) || h.ARN != w.ARN:
+			d.Changed = append(d.Changed, fmt.Sprintf("%s (was %s [%s])", w, h.Username, strings.Join(h.Groups, ", ")))
 		}
 	}
 	for _, k := range sortedKeys(have) {
@@ -107,7 +70,7 @@ func planMappings(c IAMConfig, current *unstructured.Unstructured, prune bool) (
 		}
 		h := have[k]
 		d.Removed = append(d.Removed, h.String())
-		if h.kind != "account" && !slices.Contains(owned, strings.ToLower(h.arn)) {
+		if h.Kind != mappings.KindAccount && !h.Managed {
 			d.Foreign = append(d.Foreign, h.String())
 		}
 	}
@@ -115,21 +78,6 @@ func planMappings(c IAMConfig, current *unstructured.Unstructured, prune bool) (
 		return d, &ForeignEntriesError{Entries: d.Foreign}
 	}
 	return d, nil
-}
-
-// entriesOf keys a spec's mappings as parseAWSAuth keys aws-auth's.
-func entriesOf(c IAMConfig) map[string]entry {
-	out := map[string]entry{}
-	for _, m := range c.MapRoles {
-		out["role:"+strings.ToLower(m.ARN)] = entry{"role", m.ARN, m.Username, m.Groups, m.Line}
-	}
-	for _, m := range c.MapUsers {
-		out["user:"+strings.ToLower(m.ARN)] = entry{"user", m.ARN, m.Username, m.Groups, m.Line}
-	}
-	for _, a := range c.MapAccounts {
-		out["account:"+a] = entry{kind: "account", arn: a}
-	}
-	return out
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -10,6 +10,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kubeiam/kubeiam/mappings"
 )
 
 // Names and paths EKS Anywhere uses; kubeiam must use the same ones so it
@@ -29,7 +31,7 @@ const (
 	ServerUID = 65532
 	// OwnedARNsAnnotation records, on aws-auth, the ARNs kubeiam wrote, so
 	// sync can tell its own entries from ones others added (node roles).
-	OwnedARNsAnnotation = "kubeiam/owned-arns"
+	OwnedARNsAnnotation = mappings.OwnedARNsAnnotation
 	labelApp            = "k8s-app"
 )
 
@@ -55,20 +57,24 @@ func Render(spec *Spec, opts RenderOptions) ([]*unstructured.Unstructured, error
 	if err != nil {
 		return nil, fmt.Errorf("could not render manifests: %w", err)
 	}
-	awsAuth, err := AWSAuth(spec.Config)
+	mapObjs, err := MappingObjects(spec.Config)
 	if err != nil {
 		return nil, err
 	}
-	out := []*unstructured.Unstructured{
-		object("v1", "Namespace", meta(CANamespace, "")),
+	out := []*unstructured.Unstructured{object("v1", "Namespace", meta(CANamespace, ""))}
+	if mappings.Reads(spec.Config.BackendMode, mappings.ModeCRD) {
+		// First, so the API serves the kind by the time the objects come.
+		out = append(out, IdentityMappingCRD())
+	}
+	out = append(out,
 		clusterRole(),
 		object("v1", "ServiceAccount", meta(Name, Namespace)),
 		object("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", meta(Name, ""), "roleRef", obj{
 			"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": Name,
 		}, "subjects", list(obj{"kind": "ServiceAccount", "name": Name, "namespace": Namespace})),
 		object("v1", "ConfigMap", withLabels(meta(Name, Namespace)), "data", obj{ConfigKey: config}),
-		awsAuth,
-	}
+	)
+	out = append(out, mapObjs...)
 	if len(opts.CertPEM) > 0 {
 		md := meta(CASecretName(spec.ClusterName), CANamespace)
 		// clusterctl move carries it with the cluster, as EKS-A marks it.
@@ -210,12 +216,69 @@ func daemonSet(c IAMConfig, image string) *unstructured.Unstructured {
 	})
 }
 
-// awsAuthEntry is one aws-auth list entry in the server's own key names.
-type awsAuthEntry struct {
-	RoleARN  string   `yaml:"rolearn,omitempty" json:"rolearn,omitempty"`
-	UserARN  string   `yaml:"userarn,omitempty" json:"userarn,omitempty"`
-	Username string   `yaml:"username" json:"username"`
-	Groups   []string `yaml:"groups,omitempty" json:"groups,omitempty"`
+// MappingObjects are the objects that carry the spec's mappings where its
+// server reads them: ConfigMap aws-auth for EKSConfigMap (as EKS Anywhere
+// writes it), one IAMIdentityMapping per mapRoles/mapUsers entry for CRD.
+// A CRD-only server never reads aws-auth, so none is written for it.
+func MappingObjects(c IAMConfig) ([]*unstructured.Unstructured, error) {
+	var out []*unstructured.Unstructured
+	if mappings.Reads(c.BackendMode, mappings.ModeEKSConfigMap) {
+		a, err := AWSAuth(c)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	if mappings.Reads(c.BackendMode, mappings.ModeCRD) {
+		out = append(out, IdentityMappings(c)...)
+	}
+	return out, nil
+}
+
+// IdentityMappingCRD is the IAMIdentityMapping CustomResourceDefinition as
+// aws-iam-authenticator v0.7.2 ships it (deploy/iamidentitymapping.yaml).
+// The status subresource is what matters: the server matches callers on
+// status.canonicalARN, which it writes through /status; a CRD without it
+// never matches anyone (upstream issue 406).
+func IdentityMappingCRD() *unstructured.Unstructured {
+	str := obj{"type": "string"}
+	return object("apiextensions.k8s.io/v1", "CustomResourceDefinition", meta(mappings.CRDName, ""), "spec", obj{
+		"group": mappings.CRDGroup,
+		"scope": "Cluster",
+		"names": obj{"plural": mappings.CRDResource, "singular": "iamidentitymapping", "kind": mappings.CRDKind, "categories": strs("all")},
+		"versions": list(obj{
+			"name": mappings.CRDVersion, "served": true, "storage": true,
+			"schema": obj{"openAPIV3Schema": obj{
+				"type": "object",
+				"properties": obj{
+					"spec": obj{"type": "object", "required": strs("arn", "username"), "properties": obj{
+						"arn": str, "username": str, "groups": obj{"type": "array", "items": str},
+					}},
+					"status": obj{"type": "object", "properties": obj{"canonicalARN": str, "userID": str}},
+				},
+			}},
+			"subresources": obj{"status": obj{}},
+		}),
+	})
+}
+
+// IdentityMappings are one IAMIdentityMapping per mapRoles and mapUsers
+// entry, named from the ARN (mappings.ObjectName) so every sync finds the
+// same objects, and labelled as kubeiam's so a sync never touches objects
+// made by hand. mapAccounts has no CRD form: the CRD backend maps no
+// accounts.
+func IdentityMappings(c IAMConfig) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	for _, m := range append(append([]Mapping{}, c.MapRoles...), c.MapUsers...) {
+		md := meta(mappings.ObjectName(m.ARN), "")
+		md["labels"] = obj{mappings.ManagedByLabel: mappings.ManagedByValue}
+		spec := obj{"arn": m.ARN, "username": m.Username}
+		if len(m.Groups) > 0 {
+			spec["groups"] = strs(m.Groups...)
+		}
+		out = append(out, object(mappings.CRDGroup+"/"+mappings.CRDVersion, mappings.CRDKind, md, "spec", spec))
+	}
+	return out
 }
 
 // AWSAuth builds ConfigMap kube-system/aws-auth. The mapRoles and mapUsers
@@ -223,14 +286,14 @@ type awsAuthEntry struct {
 // writes them, so a server-side apply that drops the last entry clears the
 // key instead of leaving the old list behind.
 func AWSAuth(c IAMConfig) (*unstructured.Unstructured, error) {
-	var roles, users []awsAuthEntry
+	var roles, users []mappings.AWSAuthEntry
 	var owned []string
 	for _, m := range c.MapRoles {
-		roles = append(roles, awsAuthEntry{RoleARN: m.ARN, Username: m.Username, Groups: m.Groups})
+		roles = append(roles, mappings.AWSAuthEntry{RoleARN: m.ARN, Username: m.Username, Groups: m.Groups})
 		owned = append(owned, strings.ToLower(m.ARN))
 	}
 	for _, m := range c.MapUsers {
-		users = append(users, awsAuthEntry{UserARN: m.ARN, Username: m.Username, Groups: m.Groups})
+		users = append(users, mappings.AWSAuthEntry{UserARN: m.ARN, Username: m.Username, Groups: m.Groups})
 		owned = append(owned, strings.ToLower(m.ARN))
 	}
 	data := obj{}

@@ -72,6 +72,12 @@ type Problem struct {
 	// Fix is the value that would make the node at Path right, when one
 	// rewrite does (the ARN the server matches); `mappings fix` writes it.
 	Fix string
+	// Unmatched marks a warning about entries the server can never match
+	// (a role path): valid, but `server validate` fails on them unless
+	// told otherwise.
+	Unmatched bool
+	// Note marks a warning that only informs (printed as "note:").
+	Note bool
 }
 
 func (p Problem) String() string {
@@ -81,7 +87,10 @@ func (p Problem) String() string {
 		fmt.Fprintf(&b, ":%d", p.Line)
 	}
 	b.WriteString(": ")
-	if p.Warning {
+	switch {
+	case p.Note:
+		b.WriteString("note: ")
+	case p.Warning:
 		b.WriteString("warning: ")
 	}
 	if p.Object != "" {
@@ -311,4 +320,15 @@ func lineOf(n, fallback *yaml.Node) int {
 		return fallback.Line
 	}
 	return 0
+}
+
+// Unmatched are the warnings about entries the server can never match.
+func Unmatched(problems []Problem) []Problem {
+	var out []Problem
+	for _, p := range problems {
+		if p.Unmatched {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -9,17 +9,16 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/kubeiam/kubeiam/internal/input"
+	"github.com/kubeiam/kubeiam/internal/text"
+	"github.com/kubeiam/kubeiam/mappings"
 	"github.com/kubeiam/kubeiam/token"
 )
 
-// Backend modes of aws-iam-authenticator v0.7.2. MountedFile is refused as
-// EKS Anywhere refuses it: the mappings would live in a file on every
-// control-plane host, out of reach of `server sync`. File and ConfigMap are
-// the server's deprecated spellings.
-var (
-	backendModes          = []string{"EKSConfigMap", "CRD", "DynamicFile"}
-	deprecatedBackendMode = map[string]string{"File": "MountedFile", "ConfigMap": "EKSConfigMap"}
-)
+// Backend modes a spec may name. MountedFile is refused as EKS Anywhere
+// refuses it (the mappings would live in a file on every control-plane
+// host, out of reach of `server sync`), and DynamicFile because it needs
+// --dynamic-file-path, which EKS Anywhere's DaemonSet never passes.
+var backendModes = []string{mappings.ModeEKSConfigMap, mappings.ModeCRD}
 
 // usernameTemplates are the placeholders the server substitutes.
 var usernameTemplates = []string{"{{AccountID}}", "{{SessionName}}", "{{SessionNameRaw}}", "{{AccessKeyID}}", "{{EC2PrivateDNSName}}"}
@@ -180,15 +179,20 @@ func (v *validator) config(d *document) IAMConfig {
 	for i, m := range modes {
 		path := fmt.Sprintf("spec.backendMode[%d]", i)
 		switch {
-		case m == "MountedFile":
-			v.errorf(nodes[i], path, "MountedFile is not supported").Hint = "EKS Anywhere refuses it too; use EKSConfigMap"
-		case deprecatedBackendMode[m] != "":
-			v.errorf(nodes[i], path, "%s is the server's deprecated name for %s", m, deprecatedBackendMode[m])
+		case slices.Index(modes, m) < i:
+			v.errorf(nodes[i], path, "%s is listed twice (also spec.backendMode[%d])", m, slices.Index(modes, m)).Hint = "the server refuses to start with a duplicate backend"
+		case m == mappings.ModeMountedFile || m == mappings.ModeFile:
+			p := v.errorf(nodes[i], path, "%s is not supported", m)
+			p.Hint = "EKS Anywhere refuses it too (the mappings would live in a file on each control-plane host); use EKSConfigMap or CRD"
+			if m == mappings.ModeFile {
+				p.Msg = "File is the server's deprecated name for MountedFile, which is not supported"
+			}
+		case m == mappings.ModeDynamicFile:
+			v.errorf(nodes[i], path, "DynamicFile is not supported").Hint = "it needs the server flag --dynamic-file-path, which EKS Anywhere cannot set; use EKSConfigMap or CRD"
+		case mappings.DeprecatedModes[m] != "":
+			v.warnf(nodes[i], path, "%s is deprecated: write %s (the server reads it the same)", m, mappings.DeprecatedModes[m])
 		case !slices.Contains(backendModes, m):
-			v.errorf(nodes[i], path, "unknown backend mode %q", m).Hint = "known: " + strings.Join(backendModes, ", ")
-		}
-		if slices.Index(modes, m) < i {
-			v.errorf(nodes[i], path, "%s is listed twice", m)
+			v.errorf(nodes[i], path, "unknown backend mode %q", m).Hint = "known: " + strings.Join(backendModes, ", ") + "; the server refuses to start with any other"
 		}
 	}
 	c.BackendMode = modes
@@ -197,8 +201,20 @@ func (v *validator) config(d *document) IAMConfig {
 	c.MapUsers = v.mappings(f["mapUsers"], "spec.mapUsers", "userARN", "user", c.Partition)
 	accounts, anodes := v.accounts(f["mapAccounts"])
 	c.MapAccounts = accounts
-	if (len(c.MapRoles) > 0 || len(c.MapUsers) > 0 || len(accounts) > 0) && len(modes) > 0 && !slices.Contains(modes, "EKSConfigMap") {
-		v.warnf(lineNode(f["backendMode"], spec), "spec.backendMode", "the mappings go into ConfigMap aws-auth, which only EKSConfigMap mode reads")
+	readsCM, readsCRD := mappings.Reads(modes, mappings.ModeEKSConfigMap), mappings.Reads(modes, mappings.ModeCRD)
+	switch {
+	case len(modes) == 0:
+	case readsCRD && !readsCM && len(c.MapRoles)+len(c.MapUsers) > 0:
+		// A note, not a problem: where EKS Anywhere would have put them
+		// (aws-auth) a CRD-only server never looks.
+		v.warnf(lineNode(f["backendMode"], spec), "spec.backendMode", "with CRD alone the mapRoles and mapUsers entries become IAMIdentityMapping objects (kubeiam server sync writes them; EKS Anywhere would put them in aws-auth, which this server never reads)").Note = true
+	case !readsCM && !readsCRD && len(c.MapRoles)+len(c.MapUsers)+len(accounts) > 0:
+		v.warnf(lineNode(f["backendMode"], spec), "spec.backendMode", "no backend mode reads the mappings (EKSConfigMap reads aws-auth, CRD IAMIdentityMapping objects)")
+	}
+	if len(accounts) > 0 && readsCRD && !readsCM {
+		p := v.warnf(f["mapAccounts"], "spec.mapAccounts", "%d %s never %s a caller: the CRD backend has no accounts, and only EKSConfigMap reads mapAccounts",
+			len(accounts), text.Plural(len(accounts), "account", "accounts"), text.Plural(len(accounts), "maps", "map"))
+		p.Unmatched = true
 	}
 	seen := map[string]int{}
 	for i, a := range accounts {
@@ -352,7 +368,7 @@ func (v *validator) arn(n *yaml.Node, path, s, kind, partition string) {
 	if f == nil {
 		return
 	}
-	p := Problem{Line: lineOf(n, v.doc.root), Path: path, Msg: f.Msg, Warning: f.Warning, Fix: f.Fix}
+	p := Problem{Line: lineOf(n, v.doc.root), Path: path, Msg: f.Msg, Warning: f.Warning, Fix: f.Fix, Unmatched: f.Warning}
 	if f.Fix != "" {
 		p.Hint = "use " + f.Fix
 	}

@@ -41,6 +41,9 @@ var (
 		// the two calls kubeiam makes: go.mod pins v1.99.0, which has
 		// DescribeCluster, ListClusters and the Outposts fields.
 		"github.com/aws/aws-sdk-go-v2/service/eks/schemas",
+		// The same for IAM (GetRole, for role paths) from v1.65.0: go.mod
+		// pins v1.64.9.
+		"github.com/aws/aws-sdk-go-v2/service/iam/schemas",
 		// Typed Kubernetes objects (core/v1 alone: ~1 ms, 150 KB of init);
 		// installer builds its few as unstructured maps.
 		"k8s.io/api/",

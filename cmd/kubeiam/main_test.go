@@ -136,6 +136,7 @@ func scriptParams(rig *ststest.Rig, extra []string) testscript.Params {
 				env.Setenv("EKS_ENDPOINT", rig.EKSEndpoint)
 				env.Setenv("STS_ENDPOINT", rig.Endpoint)
 				env.Setenv("SSO_ENDPOINT", rig.SSOEndpoint)
+				env.Setenv("IAM_ENDPOINT", rig.IAMEndpoint)
 			}
 			env.Setenv("NL", "\n")
 			env.Setenv("CR", "\r")
@@ -144,6 +145,9 @@ func scriptParams(rig *ststest.Rig, extra []string) testscript.Params {
 		},
 	}
 }
+
+// erinAccount is the account of the access-entry cases.
+const erinAccount = "777788889999"
 
 // eksFixture starts the rig whose EKS, STS and SSO stand-ins the scripts
 // share and returns it. Profiles in the scripts use the stand-in's fixed keys:
@@ -156,6 +160,12 @@ func scriptParams(rig *ststest.Rig, extra []string) testscript.Params {
 //	444455556666 eu-west-1: analytics (ACTIVE)
 //	mallory: AccessDeniedException everywhere
 //	SSO role AliceOnly (111122223333): AccessDeniedException everywhere
+//
+// Access entries (mappings_eks_* cases), as erin in an account of her own
+// (777788889999, us-west-2; so discovery cases never see them): legacy
+// (CONFIG_MAP), apimode (API, no entries yet), apimode2 (API, for the
+// error cases), apimode3 (API, for apply); IAM has her role
+// teams/platform/Deployer.
 func eksFixture(t *testing.T) *ststest.Rig {
 	rig := ststest.Start(t, ststest.Options{Logf: func(string, ...any) {}})
 	a, b := ststest.AccountA, ststest.AccountB
@@ -166,9 +176,18 @@ func eksFixture(t *testing.T) *ststest.Rig {
 			Outpost: &ststest.EKSOutpostConfig{OutpostARNs: []string{"arn:aws:outposts:us-west-2:" + a + ":outpost/op-0123456789abcdef0"}, ControlPlaneInstanceType: "m5.large"}},
 		{Account: a, Region: "eu-west-1", Name: "eu", Status: "UPDATING", Version: "1.30", Endpoint: "https://EU0000000001.gr7.eu-west-1.eks.amazonaws.com"},
 		{Account: b, Region: "eu-west-1", Name: "analytics", Endpoint: "https://B0B0B0B0B0B0.yl4.eu-west-1.eks.amazonaws.com"},
+		{Account: erinAccount, Region: "us-west-2", Name: "legacy", AuthenticationMode: "CONFIG_MAP"},
+		{Account: erinAccount, Region: "us-west-2", Name: "apimode", AuthenticationMode: "API"},
+		{Account: erinAccount, Region: "us-west-2", Name: "apimode2", AuthenticationMode: "API"},
+		{Account: erinAccount, Region: "us-west-2", Name: "apimode3", AuthenticationMode: "API"},
 	} {
 		rig.EKS.AddCluster(c)
 	}
+	rig.AddIdentity(ststest.Identity{Name: "erin", Account: erinAccount, ARN: "arn:aws:iam::" + erinAccount + ":user/erin", UserID: "AIDAERIN0000000000007",
+		AccessKeyID: "AKIAERIN000000000007", SecretAccessKey: "erinSecretKey00000000000000000000000000007"})
+	rig.AddIAMRole(ststest.Role{ARN: "arn:aws:iam::" + erinAccount + ":role/teams/platform/Deployer", RoleID: "AROAERINDEPLOYER00007"})
+	rig.AddIdentity(ststest.Identity{Name: "handmade", Account: erinAccount, ARN: "arn:aws:iam::" + erinAccount + ":user/handmade", UserID: "AIDAHANDMADE000000008",
+		AccessKeyID: "AKIAHANDMADE00000008", SecretAccessKey: "handmadeSecretKey000000000000000000000008"})
 	rig.EKS.DisableRegion(a, "ap-east-1")
 	rig.EKS.Deny(rig.Identity("mallory").ARN)
 	// An SSO role without EKS permission, for discover --sso-session.

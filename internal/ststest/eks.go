@@ -35,6 +35,14 @@ type EKS struct {
 	inFlightPair map[string]int
 	peak         int
 	peakPair     int
+
+	// Access entries and mode changes (eks_access.go).
+	acc         map[string]*clusterAccess // account/region/cluster
+	updateDelay time.Duration
+	// A token bucket: rate per second, burst at once; rate 0 is off.
+	rate, burst, tokens float64
+	last                time.Time
+	throttles           int
 }
 
 // EKSCluster is one cluster as DescribeCluster reports it.
@@ -56,6 +64,9 @@ type EKSCluster struct {
 	Outpost *EKSOutpostConfig
 	// AuthenticationMode is accessConfig.authenticationMode (API_AND_CONFIG_MAP by default).
 	AuthenticationMode string
+	// NodeRoles are the IAM roles of the cluster's managed node groups: EKS
+	// gives each an EC2_LINUX access entry when the cluster leaves CONFIG_MAP.
+	NodeRoles []string
 }
 
 // EKSOutpostConfig is outpostConfig. ControlPlaneInstanceType is always set
@@ -79,7 +90,7 @@ const FakeCAData = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJnVENDQVNlZ0F3SUJB
 // identity table.
 func NewEKS(sts *Server) *EKS {
 	return &EKS{sts: sts, clusters: map[string][]EKSCluster{}, disabled: map[string]bool{}, denied: map[string]bool{}, counts: map[string]int{},
-		inFlightPair: map[string]int{}}
+		inFlightPair: map[string]int{}, acc: map[string]*clusterAccess{}}
 }
 
 func eksKey(account, region string) string { return account + "/" + region }
@@ -185,13 +196,9 @@ const eksMaxResults = 100
 // ServeHTTP answers one EKS REST-JSON request.
 func (e *EKS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := newRequestID()
-	op, name := "", ""
-	switch p := strings.TrimSuffix(r.URL.Path, "/"); {
-	case r.Method == http.MethodGet && p == "/clusters":
-		op = "ListClusters"
-	case r.Method == http.MethodGet && strings.HasPrefix(p, "/clusters/") && !strings.Contains(p[len("/clusters/"):], "/"):
-		op, name = "DescribeCluster", p[len("/clusters/"):]
-	}
+	// Principal ARNs travel escaped in the path (role/x/y is one segment).
+	op, params := routeEKS(r.Method, r.URL.EscapedPath())
+	name := params["cluster"]
 	e.mu.Lock()
 	e.counts[op]++
 	latency := e.latency
@@ -214,13 +221,22 @@ func (e *EKS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		serr = e.admit(caller, sc.region, op)
 	}
 	if serr == nil {
+		e.mu.Lock()
+		if e.throttled() {
+			serr = errSender(http.StatusTooManyRequests, "ThrottlingException", "Rate exceeded")
+		}
+		e.mu.Unlock()
+	}
+	if serr == nil {
 		switch op {
 		case "ListClusters":
 			serr = e.listClusters(w, reqID, caller.Account, sc.region, r)
 		case "DescribeCluster":
 			serr = e.describeCluster(w, reqID, caller.Account, sc.region, name)
-		default:
+		case "":
 			serr = errSender(http.StatusNotFound, "UnknownOperationException", "%s %s", r.Method, r.URL.Path)
+		default:
+			serr = e.serveAccess(w, reqID, caller, sc.region, op, params, body, r.URL.Query())
 		}
 	}
 	if serr != nil {

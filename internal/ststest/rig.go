@@ -28,6 +28,10 @@ type Rig struct {
 	// and AWS_ENDPOINT_URL_SSO.
 	SSO         *SSO
 	SSOEndpoint string
+	// IAM serves GetRole over the same roles; IAMEndpoint is its
+	// plain-HTTP URL, for AWS_ENDPOINT_URL_IAM.
+	IAM         *IAM
+	IAMEndpoint string
 }
 
 // Start starts a Rig for the test and stops it in t.Cleanup. Requests are
@@ -46,8 +50,8 @@ func Start(t testing.TB, opts Options) *Rig {
 	if err := ca.WriteBundle(bundle); err != nil {
 		t.Fatal(err)
 	}
-	eks, sso := NewEKS(srv), NewSSO(srv)
-	mux := &Mux{STS: srv, EKS: eks, SSO: sso}
+	eks, sso, iam := NewEKS(srv), NewSSO(srv), NewIAM(srv)
+	mux := &Mux{STS: srv, EKS: eks, SSO: sso, IAM: iam}
 	px, err := NewProxy(ca, mux, ProxyOptions{Logf: opts.Logf, Allow: mux.Handles})
 	if err != nil {
 		t.Fatal(err)
@@ -55,13 +59,15 @@ func Start(t testing.TB, opts Options) *Rig {
 	hs := httptest.NewServer(srv)
 	es := httptest.NewServer(eks)
 	ss := httptest.NewServer(sso)
+	is := httptest.NewServer(iam)
 	t.Cleanup(func() {
+		is.Close()
 		hs.Close()
 		es.Close()
 		ss.Close()
 		_ = px.Close()
 	})
-	return &Rig{Server: srv, Endpoint: hs.URL, Proxy: px, CA: ca, CABundle: bundle, EKS: eks, EKSEndpoint: es.URL, SSO: sso, SSOEndpoint: ss.URL}
+	return &Rig{Server: srv, Endpoint: hs.URL, Proxy: px, CA: ca, CABundle: bundle, EKS: eks, EKSEndpoint: es.URL, SSO: sso, SSOEndpoint: ss.URL, IAM: iam, IAMEndpoint: is.URL}
 }
 
 // Env returns the environment a child process needs to reach the stand-in
@@ -91,6 +97,7 @@ func (r *Rig) UseAs(t testing.TB, id Identity, dir string) {
 		"AWS_ENDPOINT_URL_EKS":        r.EKSEndpoint,
 		"AWS_ENDPOINT_URL_SSO_OIDC":   r.SSOEndpoint,
 		"AWS_ENDPOINT_URL_SSO":        r.SSOEndpoint,
+		"AWS_ENDPOINT_URL_IAM":        r.IAMEndpoint,
 		"AWS_CONFIG_FILE":             filepath.Join(dir, "aws-config"),
 		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "aws-credentials"),
 		"AWS_EC2_METADATA_DISABLED":   "true",

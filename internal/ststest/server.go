@@ -149,6 +149,9 @@ type Server struct {
 	mu         sync.Mutex
 	identities []Identity
 	roles      []Role
+	// iamRoles exist in IAM only: GetRole and EKS see them; nobody
+	// assumes them and the SSO portal lists none.
+	iamRoles   []Role
 	counts     map[string]int
 	failN      int
 	failStatus int
@@ -215,6 +218,21 @@ func (s *Server) AddRole(r Role) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.roles = append(s.roles, r)
+}
+
+// AddIAMRole adds a role that exists in IAM only (GetRole, access-entry
+// principals), not among the assumable roles the SSO portal lists.
+func (s *Server) AddIAMRole(r Role) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.iamRoles = append(s.iamRoles, r)
+}
+
+// iamRoleList is every role IAM has: assumable ones and IAM-only ones.
+func (s *Server) iamRoleList() []Role {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append(append([]Role(nil), s.roles...), s.iamRoles...)
 }
 
 // NewUser adds an IAM user with fresh random long-term keys and returns it.

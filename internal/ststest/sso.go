@@ -695,6 +695,7 @@ type Mux struct {
 	STS *Server
 	EKS *EKS
 	SSO *SSO
+	IAM *IAM
 }
 
 func (m *Mux) route(host string) http.Handler {
@@ -706,6 +707,8 @@ func (m *Mux) route(host string) http.Handler {
 	switch {
 	case IsSTSHost(host):
 		return m.STS
+	case m.IAM != nil && host == "iam.amazonaws.com":
+		return m.IAM
 	case m.EKS != nil && region("eks."):
 		return m.EKS
 	case m.SSO != nil && (region("oidc.") || region("portal.sso.")):

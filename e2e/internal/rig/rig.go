@@ -64,6 +64,8 @@ type Rig struct {
 	unlock   func()
 	stsLog   *os.File
 	stopOnce sync.Once
+	// auth is how the authenticator server runs (see RestartAuthenticator).
+	auth AuthenticatorOptions
 }
 
 // HealthPort is the port aws-iam-authenticator v0.7.2 always opens for
@@ -120,7 +122,8 @@ func Start(ctx context.Context, opts Options) (_ *Rig, err error) {
 	if err := r.startAPIServer(ctx, etcdURL, authPort); err != nil {
 		return nil, err
 	}
-	if err := r.startAuthenticator(ctx, authPort); err != nil {
+	r.auth.port = authPort
+	if err := r.startAuthenticator(ctx); err != nil {
 		return nil, err
 	}
 	r.logf("stack ready in %s: apiserver %s, cluster ID %s, STS proxy %s", time.Since(start).Round(100*time.Millisecond), r.APIServerURL, r.ClusterID, r.Proxy.URL)
@@ -302,7 +305,8 @@ func (r *Rig) caPool() *x509.CertPool {
 	return p
 }
 
-func (r *Rig) startAuthenticator(ctx context.Context, port int) error {
+func (r *Rig) startAuthenticator(ctx context.Context) error {
+	port := r.auth.port
 	dir := filepath.Join(r.Dir, "authenticator")
 	crt, key, err := r.ca.issue("aws-iam-authenticator", nil, []string{"127.0.0.1", "localhost"})
 	if err != nil {
@@ -316,10 +320,14 @@ func (r *Rig) startAuthenticator(ctx context.Context, port int) error {
 		return fmt.Errorf("could not write authenticator config: %w", err)
 	}
 	env := append(r.ProxyEnv(), "AWS_REGION=us-east-1")
+	kubeconfig, err := r.authenticatorKubeconfig()
+	if err != nil {
+		return err
+	}
 	p, err := r.spawn("aws-iam-authenticator", true, env, r.Bins.Authenticator, "server",
 		"--config="+cfg,
-		"--backend-mode=EKSConfigMap",
-		"--kubeconfig="+r.AdminKubeconfig,
+		"--backend-mode="+r.auth.modes(),
+		"--kubeconfig="+kubeconfig,
 		"--state-dir="+dir,
 		"--generate-kubeconfig="+filepath.Join(dir, "webhook.kubeconfig"),
 		"--kubeconfig-pregenerated=true",
@@ -455,4 +463,10 @@ func (r *Rig) UserKubeconfig(name string, e *Exec) (string, error) {
 		return "", fmt.Errorf("could not write kubeconfig: %w", err)
 	}
 	return path, nil
+}
+
+// AuthenticatorURL is the aws-iam-authenticator server's webhook URL
+// (https, the rig's CA), for tests that put something in front of it.
+func (r *Rig) AuthenticatorURL() string {
+	return "https://127.0.0.1:" + strconv.Itoa(r.auth.port) + "/authenticate"
 }

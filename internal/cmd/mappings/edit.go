@@ -2,6 +2,7 @@ package mappings
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -11,6 +12,8 @@ import (
 	"github.com/kubeiam/kubeiam/installer"
 	"github.com/kubeiam/kubeiam/internal/clierr"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
+	"github.com/kubeiam/kubeiam/internal/text"
+	idmap "github.com/kubeiam/kubeiam/mappings"
 )
 
 // AddOptions are the flags of `kubeiam mappings add`.
@@ -20,6 +23,10 @@ type AddOptions struct {
 	target
 	Username string
 	Groups   []string
+	// EKS, Policies and EntryType are for access entries (--eks).
+	EKS       eksFlags
+	Policies  []string
+	EntryType string
 }
 
 // NewAddCmd builds `kubeiam mappings add`; runF replaces RunAdd in tests.
@@ -40,6 +47,12 @@ so is anything the validator rejects, before the file is touched.`,
 			if runF != nil {
 				return runF(opts)
 			}
+			if opts.EKS.Cluster != "" {
+				return runEKSAdd(cmd.Context(), opts)
+			}
+			if len(opts.Policies) > 0 || opts.EntryType != "" {
+				return clierr.Usagef("--policy and --type are for access entries: give --eks CLUSTER")
+			}
 			return RunAdd(opts)
 		},
 	}
@@ -47,6 +60,9 @@ so is anything the validator rejects, before the file is touched.`,
 	opts.target.add(cmd)
 	cmd.Flags().StringVar(&opts.Username, "username", "", "Kubernetes user name (templates: {{AccountID}}, {{SessionName}}, …)")
 	cmd.Flags().StringArrayVar(&opts.Groups, "group", nil, "Kubernetes group (repeat for more)")
+	opts.EKS.add(cmd, nil)
+	cmd.Flags().StringArrayVar(&opts.Policies, "policy", nil, "with --eks: access policy NAME (cluster scope) or NAME=ns1,ns2 (namespace scope); repeat for more")
+	cmd.Flags().StringVar(&opts.EntryType, "type", "", "with --eks: access entry type, STANDARD (default) or a node type such as EC2_LINUX")
 	return cmd
 }
 
@@ -90,6 +106,7 @@ type RemoveOptions struct {
 	// and own identity the lockout check uses.
 	Kubeconfig   string
 	AllowLockout bool
+	EKS          eksFlags
 }
 
 // NewRemoveCmd builds `kubeiam mappings remove`; runF replaces RunRemove in tests.
@@ -105,6 +122,9 @@ func NewRemoveCmd(io *iostreams.IOStreams, runF func(*RemoveOptions) error) *cob
 			if runF != nil {
 				return runF(opts)
 			}
+			if opts.EKS.Cluster != "" {
+				return runEKSRemove(cmd.Context(), opts)
+			}
 			return RunRemove(opts)
 		},
 	}
@@ -112,6 +132,7 @@ func NewRemoveCmd(io *iostreams.IOStreams, runF func(*RemoveOptions) error) *cob
 	opts.target.add(cmd)
 	cmd.Flags().StringVar(&opts.Kubeconfig, "kubeconfig", "", "admin kubeconfig: also count the cluster's cluster-admin bindings, and refuse to unmap your own identity")
 	cmd.Flags().BoolVar(&opts.AllowLockout, "allow-lockout", false, "remove even when no mapping would reach cluster-admin afterwards, or your own identity would be unmapped")
+	opts.EKS.add(cmd, &opts.Kubeconfig)
 	return cmd
 }
 
@@ -135,32 +156,60 @@ func RunRemove(opts *RemoveOptions) error {
 type ListOptions struct {
 	IO   *iostreams.IOStreams
 	File string
+	// Kubeconfig lists the live cluster's mappings instead: every backend
+	// its server reads, IAMIdentityMapping objects with their state.
+	Kubeconfig string
+	// EKS lists a cluster's access entries instead; Output json.
+	EKS    eksFlags
+	Output string
 }
 
 // NewListCmd builds `kubeiam mappings list`; runF replaces RunList in tests.
 func NewListCmd(io *iostreams.IOStreams, runF func(*ListOptions) error) *cobra.Command {
 	opts := &ListOptions{IO: io}
 	cmd := &cobra.Command{
-		Use:     "list -f SPEC",
+		Use:     "list (-f SPEC | --kubeconfig ADMIN | --eks CLUSTER)",
 		Aliases: []string{"ls"},
-		Short:   "List the spec's mappings: kind, ARN, user name, groups",
-		Example: `  kubeiam mappings list -f clusters/my-cluster/eksa-system/eksa-cluster.yaml`,
-		Args:    cobra.NoArgs,
+		Short:   "List the mappings: kind, ARN, user name, groups (and, live, backend, source, state)",
+		Long: `List the spec's mappings, one a line, tab-separated: kind, ARN, user name,
+groups. With --kubeconfig ADMIN list what the cluster's server reads instead, in
+its backend order: aws-auth for EKSConfigMap, the IAMIdentityMapping objects for
+CRD, each line with its backend, where it lives, whether kubeiam wrote it, and
+its state ("active", or "not active yet" for an object whose status the server
+has not written).`,
+		Example: `  kubeiam mappings list -f clusters/my-cluster/eksa-system/eksa-cluster.yaml
+  kubeiam mappings list --kubeconfig my-cluster/my-cluster-eks-a-cluster.kubeconfig`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
 				return runF(opts)
+			}
+			if opts.Output != "" && opts.Output != "json" {
+				return clierr.Usagef("unknown output format %q: use json or leave it out", opts.Output)
+			}
+			if opts.EKS.Cluster != "" {
+				if opts.File != "" {
+					return clierr.Usagef("give one source of mappings: -f SPEC or --eks CLUSTER")
+				}
+				return runEKSList(cmd.Context(), opts.IO, &opts.EKS, opts.Output)
 			}
 			return RunList(opts)
 		},
 	}
 	cmd.Flags().StringVarP(&opts.File, "filename", "f", "", "cluster spec file (- for stdin)")
+	cmd.Flags().StringVar(&opts.Kubeconfig, "kubeconfig", "", "admin kubeconfig: list the live cluster's mappings instead (with --eks: read aws-auth through it)")
+	opts.EKS.add(cmd, &opts.Kubeconfig)
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "with --eks: output format json")
 	return cmd
 }
 
 // RunList prints one mapping a line, tab-separated, on stdout.
 func RunList(opts *ListOptions) error {
-	if opts.File == "" {
-		return clierr.Usagef("-f SPEC is required")
+	if (opts.File == "") == (opts.Kubeconfig == "") {
+		return clierr.Usagef("give one source of mappings: -f SPEC or --kubeconfig ADMIN")
+	}
+	if opts.Kubeconfig != "" {
+		return listLive(opts)
 	}
 	spec, err := installer.LoadSpec(opts.File, opts.IO.In)
 	if err != nil {
@@ -186,15 +235,57 @@ func RunList(opts *ListOptions) error {
 	return nil
 }
 
-// checkLockout refuses a removal after which no mapping of the spec
+// listLive prints the entries of every backend the live server reads.
+func listLive(opts *ListOptions) error {
+	cfg, err := installer.RESTConfig(opts.Kubeconfig, "")
+	if err != nil {
+		return err
+	}
+	c, err := installer.NewClient(cfg)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	inst, err := installer.ReadInstalled(ctx, c)
+	if err != nil {
+		return err
+	}
+	if inst.Chain.Assumed != "" {
+		fmt.Fprintln(opts.IO.ErrOut, "note: "+inst.Chain.Assumed)
+	}
+	n := 0
+	for _, b := range inst.Chain.Backends {
+		for _, e := range b.Entries() {
+			state, owner := "active", "other"
+			if e.Inactive != "" {
+				state = e.Inactive
+			}
+			if e.Managed {
+				owner = "kubeiam"
+			}
+			fmt.Fprintf(opts.IO.Out, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Kind, e.ARN, e.Username, strings.Join(e.Groups, ","), b.Name(), e.Source, owner, state)
+			n++
+		}
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "%s: %d %s in backends %s (the server's order)\n", cfg.Host, n, text.Plural(n, "entry", "entries"), strings.Join(inst.Chain.Modes(), ", "))
+	return nil
+}
+
+// checkLockout refuses a removal after which no mapping the server reads
 // reaches cluster-admin, or that unmaps the identity of --kubeconfig, and
-// says who would be admin.
+// says who would be admin. Only the backends the spec's server reads
+// count: in CRD mode an admin left in aws-auth is no way in. With
+// --kubeconfig, IAMIdentityMapping objects kubeiam did not write count
+// too, since a sync leaves them.
 func (opts *RemoveOptions) checkLockout(before []byte, after *installer.Spec) error {
 	prev, err := installer.ParseSpec(opts.File, before)
 	if err != nil {
 		return err
 	}
-	lc := installer.LockoutCheck{Before: installer.MappingsOf(prev.Config), After: installer.MappingsOf(after.Config), Admins: installer.DefaultAdminSubjects()}
+	admins := idmap.DefaultAdminSubjects()
+	var caller *idmap.Caller
+	var foreign []idmap.Mapping
 	if opts.Kubeconfig != "" {
 		cfg, err := installer.RESTConfig(opts.Kubeconfig, "")
 		if err != nil {
@@ -206,20 +297,36 @@ func (opts *RemoveOptions) checkLockout(before []byte, after *installer.Spec) er
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if lc.Admins, err = installer.ReadAdminSubjects(ctx, c); err != nil {
+		if admins, err = installer.ReadAdminSubjects(ctx, c); err != nil {
 			return err
 		}
-		if lc.Caller, err = installer.CallerOf(ctx, c); err != nil {
+		if caller, err = installer.CallerOf(ctx, c); err != nil {
 			return err
+		}
+		if idmap.Reads(after.Config.BackendMode, idmap.ModeCRD) {
+			objs, err := installer.ListIdentityMappings(ctx, c)
+			if err != nil && !errors.As(err, new(*installer.NoCRDError)) {
+				return err
+			}
+			for _, o := range objs {
+				if m := idmap.FromObject(o); !m.Managed {
+					foreign = append(foreign, m)
+				}
+			}
 		}
 	}
-	admins, err := installer.CheckLockout(lc)
+	lc := idmap.LockoutCheck{
+		Before: installer.SpecChain(prev.Config, opts.File, foreign),
+		After:  installer.SpecChain(after.Config, opts.File, foreign),
+		Admins: admins, Caller: caller,
+	}
+	left, err := idmap.CheckLockout(lc)
 	if opts.AllowLockout {
-		admins, err = lc.After.Admins(lc.Admins), nil
+		left, err = lc.After.Admins(lc.Admins), nil
 	}
 	if err != nil {
 		return clierr.WithHint(err, "keep an admin mapping, or rerun with --allow-lockout if you have another way in; the file was not changed")
 	}
-	fmt.Fprint(opts.IO.ErrOut, installer.DescribeAdmins(admins, lc.Admins.Source))
+	fmt.Fprint(opts.IO.ErrOut, idmap.DescribeAdmins(left, lc.Admins.Source))
 	return nil
 }

@@ -23,15 +23,18 @@ import (
 func NewCmd(io *iostreams.IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "mappings",
-		Short: "List, add, remove, fix and explain IAM mappings in an EKS Anywhere cluster spec (GitOps)",
+		Short: "List, add, remove, fix and explain IAM mappings: an EKS Anywhere spec (GitOps) or an EKS cluster's access entries",
 		Long: `Edit the mapRoles, mapUsers and mapAccounts of the AWSIamConfig that a cluster
 spec's Cluster names, in place: comments, key order and the other documents
 stay as they are, so the diff you commit is the mapping change. The spec is
 validated before and after the edit; nothing is written if either fails.
 
-The default GitOps path is clusters/<cluster>/eksa-system/eksa-cluster.yaml.`,
+The default GitOps path is clusters/<cluster>/eksa-system/eksa-cluster.yaml.
+
+With --eks CLUSTER the verbs work on an EKS cluster's access entries (and
+aws-auth, as EKS reads it), and migrate moves aws-auth to access entries.`,
 	}
-	cmd.AddCommand(NewListCmd(io, nil), NewAddCmd(io, nil), NewRemoveCmd(io, nil), NewFixCmd(io, nil), NewExplainCmd(io, nil))
+	cmd.AddCommand(NewListCmd(io, nil), NewAddCmd(io, nil), NewRemoveCmd(io, nil), NewFixCmd(io, nil), NewExplainCmd(io, nil), NewMigrateCmd(io, nil), NewApplyCmd(io, nil))
 	return cmd
 }
 

@@ -33,7 +33,12 @@ func NewInstallCmd(io *iostreams.IOStreams, runF func(*InstallOptions) error) *c
 		Long: `Apply every object for the spec's AWSIamConfig with server-side apply (field
 manager "kubeiam"). Everything is checked and dry-run on the server before the
 first write, so a refusal changes nothing. An installed cluster ID and CA
-Secret are kept; a second run with the same spec changes nothing and says so.`,
+Secret are kept; a second run with the same spec changes nothing and says so.
+
+The mappings go where the spec's backendMode says the server reads them:
+aws-auth for EKSConfigMap; for CRD the IAMIdentityMapping CRD and one object
+per mapRoles/mapUsers entry. With --wait, install waits for the DaemonSet and
+then until the server has activated every IAMIdentityMapping.`,
 		Example: `  kubeiam server install -f my-cluster.yaml --kubeconfig my-cluster/my-cluster-eks-a-cluster.kubeconfig --image IMG
   kubeiam server install -f my-cluster.yaml --dry-run`,
 		Args: cobra.NoArgs,
@@ -50,7 +55,7 @@ Secret are kept; a second run with the same spec changes nothing and says so.`,
 	opts.imageFlags.add(cmd, "aws-iam-authenticator server image (default: the installed DaemonSet's; or --manifest, or --bundles)")
 	cmd.Flags().StringVar(&opts.ClusterID, "cluster-id", "", "cluster ID for a first install (default: a new UUID; an installed one is always kept)")
 	cmd.Flags().StringVar(&opts.CertDir, "cert-dir", "", "use the certificate `server init` wrote there when the cluster has no CA Secret yet")
-	cmd.Flags().BoolVar(&opts.Wait, "wait", true, "wait for the DaemonSet rollout")
+	cmd.Flags().BoolVar(&opts.Wait, "wait", true, "wait for the DaemonSet rollout and, in CRD mode, the IAMIdentityMapping status")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", defaultTimeout(), "how long to wait for the rollout")
 	return cmd
 }
@@ -97,6 +102,8 @@ type SyncOptions struct {
 	specFlags
 	clusterFlags
 	applyFlags
+	Wait    bool
+	Timeout time.Duration
 }
 
 // NewSyncCmd builds `kubeiam server sync`.
@@ -104,14 +111,23 @@ func NewSyncCmd(io *iostreams.IOStreams, runF func(*SyncOptions) error) *cobra.C
 	opts := &SyncOptions{IO: io}
 	cmd := &cobra.Command{
 		Use:   "sync -f SPEC --kubeconfig ADMIN",
-		Short: "Apply the spec's mappings to aws-auth, showing the change",
-		Long: `Bring ConfigMap kube-system/aws-auth in line with the spec's mapRoles, mapUsers
+		Short: "Apply the spec's mappings where the server reads them, showing the change",
+		Long: `Bring the mappings the server reads in line with the spec's mapRoles, mapUsers
 and mapAccounts: the seed's "upgrade cluster" step for mapping edits alone.
+
+  EKSConfigMap  ConfigMap kube-system/aws-auth
+  CRD           the IAMIdentityMapping CRD, and one IAMIdentityMapping per
+                mapRoles/mapUsers entry (labelled app.kubernetes.io/managed-by:
+                kubeiam); objects without that label are left alone, and sync
+                says so
+
 Refuses a spec whose awsRegion, partition or backendMode differ from the
-installed server's, and refuses to drop entries kubeiam did not write (node
-roles, hand-made entries) unless --prune.`,
+installed server's, and refuses to drop aws-auth entries kubeiam did not write
+(node roles, hand-made entries) unless --prune. With --wait it returns once the
+server has activated every IAMIdentityMapping (written its status.canonicalARN).`,
 		Example: `  kubeiam server sync -f clusters/my-cluster/eksa-system/eksa-cluster.yaml --kubeconfig ADMIN
-  kubeiam server sync -f my-cluster.yaml --dry-run`,
+  kubeiam server sync -f my-cluster.yaml --dry-run
+  kubeiam server sync -f my-cluster.yaml --kubeconfig ADMIN --wait --timeout 1m`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
@@ -123,6 +139,8 @@ roles, hand-made entries) unless --prune.`,
 	opts.specFlags.add(cmd)
 	opts.clusterFlags.add(cmd)
 	opts.applyFlags.add(cmd)
+	cmd.Flags().BoolVar(&opts.Wait, "wait", false, "wait until the server has activated every IAMIdentityMapping (CRD mode)")
+	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 2*time.Minute, "how long to wait")
 	return cmd
 }
 
@@ -139,12 +157,15 @@ func RunSync(ctx context.Context, opts *SyncOptions) error {
 	start := time.Now()
 	res, err := installer.Sync(ctx, c, spec, installer.Options{
 		DryRun: opts.DryRun, ForceConflicts: opts.ForceConflicts, Prune: opts.Prune, AllowLockout: opts.AllowLockout, Progress: opts.IO.ErrOut,
+		Wait: opts.Wait, Timeout: opts.Timeout,
 	})
+	if res != nil {
+		if rerr := report(opts.IO, res); rerr != nil {
+			return rerr
+		}
+	}
 	if err != nil {
 		return hint(err)
-	}
-	if err := report(opts.IO, res); err != nil {
-		return err
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "done in %s\n", time.Since(start).Round(time.Millisecond))
 	return nil

@@ -15,6 +15,7 @@ import (
 	"github.com/kubeiam/kubeiam/internal/clierr"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
 	"github.com/kubeiam/kubeiam/internal/text"
+	"github.com/kubeiam/kubeiam/mappings"
 )
 
 // NewCmd builds `kubeiam server` and its verbs.
@@ -28,7 +29,7 @@ cluster spec, with the objects and names EKS Anywhere itself uses:
   init       certificate, key and webhook kubeconfig for the control-plane hosts
   manifests  print the objects (RBAC, DaemonSet, ConfigMaps, CA Secret)
   install    server-side apply them (field manager "kubeiam")
-  sync       apply only the mapping changes (ConfigMap aws-auth)
+  sync       apply only the mapping changes (aws-auth; IAMIdentityMapping objects in CRD mode)
 
 An installed cluster ID and CA are always kept: every client's token is
 signed for that cluster ID and the apiserver pins the certificate.`,
@@ -65,7 +66,7 @@ func (s *specFlags) load(io *iostreams.IOStreams) (*installer.Spec, error) {
 		fmt.Fprintln(io.ErrOut, w.String())
 	}
 	if n := installer.Fixable(spec.Warnings); n > 0 && s.File != "-" {
-		fmt.Fprintf(io.ErrOut, "hint: these %d %s never match a caller; kubeiam mappings fix -f %s rewrites them to the form the server matches\n", n, text.Plural(n, "entry", "entries"), s.File)
+		fmt.Fprintf(io.ErrOut, "hint: %s; kubeiam mappings fix -f %s rewrites %s to the form the server matches\n", neverMatch(n), s.File, text.Plural(n, "it", "them"))
 	}
 	return spec, nil
 }
@@ -114,7 +115,8 @@ func hint(err error) error {
 		id        *installer.ClusterIDError
 		notInst   *installer.NotInstalledError
 		timeout   *installer.RolloutTimeoutError
-		lockout   *installer.LockoutError
+		lockout   *mappings.LockoutError
+		inactive  *installer.IdentityMappingTimeoutError
 	)
 	switch {
 	case errors.As(err, &conflict):
@@ -131,6 +133,8 @@ func hint(err error) error {
 		return clierr.WithHint(err, "run kubeiam server install first")
 	case errors.As(err, &lockout):
 		return clierr.WithHint(err, "keep an admin mapping in the spec, or rerun with --allow-lockout if you have another way in; nothing was changed")
+	case errors.As(err, &inactive):
+		return clierr.WithHint(err, "the objects are applied; does the server run with CRD in --backend-mode, and may it update them? kubectl auth can-i update iamidentitymappings/status --as=system:serviceaccount:kube-system:aws-iam-authenticator")
 	case errors.As(err, &timeout):
 		return clierr.WithHint(err, "kubectl -n kube-system describe daemonset aws-iam-authenticator; the objects are applied, rerun with --wait=false to skip waiting")
 	}
@@ -140,19 +144,29 @@ func hint(err error) error {
 // report prints an install or sync result: diffs on stdout for a dry run
 // (they are the product then), a summary on stderr otherwise.
 func report(io *iostreams.IOStreams, res *installer.Result) error {
-	m := res.Mappings
-	if !m.Empty() {
-		fmt.Fprintln(io.ErrOut, "aws-auth mappings:")
-		for _, s := range m.Added {
+	for _, x := range []struct {
+		title string
+		d     installer.MappingDiff
+	}{{"aws-auth mappings:", res.Mappings}, {mappings.CRDKind + " objects:", res.ObjectMappings}} {
+		if x.d.Empty() {
+			continue
+		}
+		fmt.Fprintln(io.ErrOut, x.title)
+		for _, s := range x.d.Added {
 			fmt.Fprintln(io.ErrOut, "  + "+s)
 		}
-		for _, s := range m.Changed {
+		for _, s := range x.d.Changed {
 			fmt.Fprintln(io.ErrOut, "  ~ "+s)
 		}
-		for _, s := range m.Removed {
+		for _, s := range x.d.Removed {
 			fmt.Fprintln(io.ErrOut, "  - "+s)
 		}
-		fmt.Fprint(io.ErrOut, installer.DescribeAdmins(res.Admins, res.AdminSource))
+	}
+	for _, s := range res.LeftAlone {
+		fmt.Fprintf(io.ErrOut, "left alone (not kubeiam's): %s\n", s)
+	}
+	if !res.Mappings.Empty() || !res.ObjectMappings.Empty() {
+		fmt.Fprint(io.ErrOut, mappings.DescribeAdmins(res.Admins, res.AdminSource))
 	}
 	if res.DryRun {
 		for _, o := range res.Objects {
@@ -204,3 +218,11 @@ func readCertDir(dir string) (cert, key []byte, err error) {
 }
 
 func defaultTimeout() time.Duration { return 5 * time.Minute }
+
+// neverMatch words a count of entries the server can never match.
+func neverMatch(n int) string {
+	if n == 1 {
+		return "this entry never matches a caller"
+	}
+	return fmt.Sprintf("these %d entries never match a caller", n)
+}

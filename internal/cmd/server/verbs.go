@@ -9,6 +9,7 @@ import (
 	"github.com/kubeiam/kubeiam/installer"
 	"github.com/kubeiam/kubeiam/internal/clierr"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
+	"github.com/kubeiam/kubeiam/internal/text"
 )
 
 // InitOptions are the flags of `kubeiam server init`.
@@ -155,29 +156,49 @@ func RunManifests(ctx context.Context, opts *ManifestsOptions) error {
 type ValidateOptions struct {
 	IO *iostreams.IOStreams
 	specFlags
+	AllowUnmatched bool
 }
 
 // NewValidateCmd builds `kubeiam server validate`.
 func NewValidateCmd(io *iostreams.IOStreams, runF func(*ValidateOptions) error) *cobra.Command {
 	opts := &ValidateOptions{IO: io}
 	cmd := &cobra.Command{
-		Use:     "validate -f SPEC",
-		Short:   "Check a spec's AWSIamConfig and list every problem with its line",
+		Use:   "validate -f SPEC",
+		Short: "Check a spec's AWSIamConfig and list every problem with its line",
+		Long: `Check the AWSIamConfig the spec's Cluster names, as install and sync do, and
+list every problem with its file and line. Entries the server can never match
+(a role ARN with a path, mapAccounts a CRD-only server never reads) fail the
+check too, so a GitOps pipeline stops a spec that would admit nobody; pass
+--allow-unmatched to accept them. Exit code 1 on any error.`,
 		Example: `  kubeiam server validate -f clusters/my-cluster/eksa-system/eksa-cluster.yaml`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
 				return runF(opts)
 			}
-			spec, err := opts.load(opts.IO)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(opts.IO.ErrOut, "%s: AWSIamConfig %s of cluster %s is valid (%d roles, %d users, %d accounts)\n",
-				opts.File, spec.Config.Name, spec.ClusterName, len(spec.Config.MapRoles), len(spec.Config.MapUsers), len(spec.Config.MapAccounts))
-			return nil
+			return RunValidate(opts)
 		},
 	}
 	opts.specFlags.add(cmd)
+	cmd.Flags().BoolVar(&opts.AllowUnmatched, "allow-unmatched", false, "pass a spec whose entries include some the server can never match")
 	return cmd
+}
+
+// RunValidate loads the spec and fails on errors and, unless allowed, on
+// entries that never match.
+func RunValidate(opts *ValidateOptions) error {
+	spec, err := opts.load(opts.IO)
+	if err != nil {
+		return err
+	}
+	if n := len(installer.Unmatched(spec.Warnings)); n > 0 && !opts.AllowUnmatched {
+		err := fmt.Errorf("could not validate %s: %s (AWSIamConfig %s)", opts.File, neverMatch(n), spec.Config.Name)
+		if installer.Fixable(spec.Warnings) > 0 && opts.File != "-" {
+			return clierr.WithHint(err, "kubeiam mappings fix -f %s rewrites what it can; or pass --allow-unmatched to accept %s", opts.File, text.Plural(n, "it", "them"))
+		}
+		return clierr.WithHint(err, "fix the %s listed above, or pass --allow-unmatched to accept %s", text.Plural(n, "line", "lines"), text.Plural(n, "it", "them"))
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "%s: AWSIamConfig %s of cluster %s is valid (%d roles, %d users, %d accounts)\n",
+		opts.File, spec.Config.Name, spec.ClusterName, len(spec.Config.MapRoles), len(spec.Config.MapUsers), len(spec.Config.MapAccounts))
+	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/kubeiam/kubeiam/internal/deadline"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
 	"github.com/kubeiam/kubeiam/kubeconfig"
+	"github.com/kubeiam/kubeiam/mappings"
 	"github.com/kubeiam/kubeiam/token"
 	"github.com/kubeiam/kubeiam/token/chain"
 	"github.com/kubeiam/kubeiam/token/execargs"
@@ -73,8 +74,10 @@ username and groups the server will give it.
 
 The token goes through the same GetCallerIdentity call the server makes, so
 a token STS refuses for the cluster ID fails here too. The mappings come from
-ConfigMap kube-system/aws-auth, read with --kubeconfig ADMIN (or with the
-context itself when it may), or offline from an EKS Anywhere spec (-f).
+every backend the cluster's server reads, in its order (ConfigMap
+kube-system/aws-auth, IAMIdentityMapping objects), read with --kubeconfig
+ADMIN (or with the context itself when it may), or offline from an EKS
+Anywhere spec (-f).
 --arn skips STS and only matches the given ARN.
 
 Exit code 1 when no mapping applies: the server will deny the identity.`,
@@ -134,8 +137,8 @@ type Report struct {
 	// Trace is what each backend found, in the server's order.
 	Trace []string `json:"trace,omitempty"`
 
-	Mapped  bool             `json:"mapped"`
-	Mapping *installer.Match `json:"mapping,omitempty"`
+	Mapped  bool            `json:"mapped"`
+	Mapping *mappings.Match `json:"mapping,omitempty"`
 	// Denied says why the server will refuse the identity; Hint what to do.
 	Denied string `json:"denied,omitempty"`
 	Hint   string `json:"hint,omitempty"`
@@ -170,9 +173,9 @@ func Run(ctx context.Context, opts *Options) error {
 	return nil
 }
 
-func decide(rep *Report, c installer.Caller, maps installer.Mappings) {
+func decide(rep *Report, c mappings.Caller, maps mappings.Chain) {
 	rep.ARN, rep.CanonicalARN, rep.Account = c.ARN, c.CanonicalARN, c.AccountID
-	rep.Principal, rep.Backends = c.Describe(), maps.Backends
+	rep.Principal, rep.Backends = c.Describe(), maps.Modes()
 	if rep.InstalledClusterID != "" && rep.ClusterID != "" && rep.InstalledClusterID != rep.ClusterID {
 		// The server would refuse the token's signature before mapping.
 		rep.Denied = fmt.Sprintf("cluster ID mismatch: tokens are signed for %s, the cluster's server checks %s: the server will deny this identity", rep.ClusterID, rep.InstalledClusterID)
@@ -209,18 +212,18 @@ func arnKind(canonical string) string {
 // resolveCaller asks STS who the context's credentials are, with a token
 // signed for the cluster ID exactly as `kubeiam token` signs it, or takes
 // the identity from --arn.
-func resolveCaller(ctx context.Context, opts *Options, rep *Report) (installer.Caller, error) {
+func resolveCaller(ctx context.Context, opts *Options, rep *Report) (mappings.Caller, error) {
 	if opts.ARN != "" {
-		c, err := installer.CallerOfARN(opts.ARN)
+		c, err := mappings.CallerOfARN(opts.ARN)
 		if err != nil {
-			return installer.Caller{}, clierr.Usagef("--arn: %v", err)
+			return mappings.Caller{}, clierr.Usagef("--arn: %v", err)
 		}
 		rep.Context, rep.ClusterID = opts.Context, opts.Req.ClusterID
 		return c, nil
 	}
 	req, err := requestFor(opts, rep)
 	if err != nil {
-		return installer.Caller{}, err
+		return mappings.Caller{}, err
 	}
 	sess, err := chain.NewSession(ctx, chain.Options{
 		ClusterID: req.ClusterID, Region: req.Region, Profile: req.Profile,
@@ -231,19 +234,19 @@ func resolveCaller(ctx context.Context, opts *Options, rep *Report) (installer.C
 		Now: opts.Now,
 	})
 	if err != nil {
-		return installer.Caller{}, fmt.Errorf("could not load the AWS configuration: %w", err)
+		return mappings.Caller{}, fmt.Errorf("could not load the AWS configuration: %w", err)
 	}
 	tok, _, err := sess.Token(ctx)
 	if err != nil {
-		return installer.Caller{}, err
+		return mappings.Caller{}, err
 	}
 	claims, err := token.Verify(tok.Token, sess.Endpoint.Partition, opts.Now())
 	if err != nil {
-		return installer.Caller{}, fmt.Errorf("could not check the token: %w", err)
+		return mappings.Caller{}, fmt.Errorf("could not check the token: %w", err)
 	}
 	id, err := claims.CallerIdentity(ctx, opts.HTTPClient, req.ClusterID)
 	if err != nil {
-		return installer.Caller{}, clierr.WithHint(fmt.Errorf("could not get the caller identity: %w", err),
+		return mappings.Caller{}, clierr.WithHint(fmt.Errorf("could not get the caller identity: %w", err),
 			"kubeiam doctor checks the credentials and the STS endpoint")
 	}
 	rep.Verified = true
@@ -257,12 +260,12 @@ func resolveCaller(ctx context.Context, opts *Options, rep *Report) (installer.C
 
 // callerOf fills a Caller from an ARN; the account and session name come
 // from the ARN when STS did not say.
-func callerOf(arn, canon, account, accessKey string) installer.Caller {
+func callerOf(arn, canon, account, accessKey string) mappings.Caller {
 	parts := strings.SplitN(arn, ":", 6)
 	if account == "" && len(parts) == 6 {
 		account = parts[4]
 	}
-	c := installer.Caller{ARN: arn, CanonicalARN: canon, AccountID: account, AccessKeyID: accessKey}
+	c := mappings.Caller{ARN: arn, CanonicalARN: canon, AccountID: account, AccessKeyID: accessKey}
 	if len(parts) == 6 && strings.HasPrefix(parts[5], "assumed-role/") {
 		if seg := strings.SplitN(parts[5], "/", 3); len(seg) == 3 {
 			c.SessionName = seg[2]
@@ -340,20 +343,18 @@ func requestOf(e *clientcmdapi.ExecConfig) execargs.Request {
 }
 
 // loadMappings reads the mappings from the spec, else from the cluster.
-func loadMappings(ctx context.Context, opts *Options, rep *Report) (installer.Mappings, error) {
+func loadMappings(ctx context.Context, opts *Options, rep *Report) (mappings.Chain, error) {
 	if opts.Spec != "" {
 		spec, err := installer.LoadSpec(opts.Spec, opts.IO.In)
 		var ve *installer.ValidationError
 		if errors.As(err, &ve) {
-			return installer.Mappings{}, clierr.WithHint(err, "kubeiam server validate -f %s lists the problems", opts.Spec)
+			return mappings.Chain{}, clierr.WithHint(err, "kubeiam server validate -f %s lists the problems", opts.Spec)
 		}
 		if err != nil {
-			return installer.Mappings{}, err
+			return mappings.Chain{}, err
 		}
 		rep.Source = fmt.Sprintf("%s (AWSIamConfig %s)", opts.Spec, spec.Config.Name)
-		m := installer.MappingsOf(spec.Config)
-		m.File = opts.Spec
-		return m, nil
+		return installer.SpecChain(spec.Config, opts.Spec, nil), nil
 	}
 	c, host := opts.Client, "the cluster"
 	if c == nil {
@@ -363,27 +364,38 @@ func loadMappings(ctx context.Context, opts *Options, rep *Report) (installer.Ma
 		}
 		cfg, err := installer.RESTConfig(kcfg, kctx)
 		if err != nil {
-			return installer.Mappings{}, err
+			return mappings.Chain{}, err
 		}
 		if c, err = installer.NewClient(cfg); err != nil {
-			return installer.Mappings{}, err
+			return mappings.Chain{}, err
 		}
 		host = cfg.Host
 	}
 	inst, err := installer.ReadInstalled(ctx, c)
 	var fe *installer.ForbiddenError
 	if errors.As(err, &fe) && opts.Kubeconfig == "" {
-		return installer.Mappings{}, clierr.WithHint(err, "the context may not read aws-auth: pass --kubeconfig ADMIN, or -f SPEC to match offline")
+		return mappings.Chain{}, clierr.WithHint(err, "the context may not read aws-auth: pass --kubeconfig ADMIN, or -f SPEC to match offline")
 	}
 	if err != nil {
-		return installer.Mappings{}, err
+		return mappings.Chain{}, err
 	}
-	rep.Source = "ConfigMap kube-system/aws-auth at " + host
+	var srcs []string
+	if mappings.Reads(inst.Modes, mappings.ModeEKSConfigMap) || len(inst.Modes) == 0 {
+		s := "ConfigMap kube-system/aws-auth"
+		if !inst.HasAWSAuth {
+			s += " (missing)"
+		}
+		srcs = append(srcs, s)
+	}
+	if mappings.Reads(inst.Modes, mappings.ModeCRD) {
+		srcs = append(srcs, fmt.Sprintf("%d %s objects", len(inst.Objects), mappings.CRDKind))
+	}
+	if len(srcs) == 0 {
+		srcs = append(srcs, "no backend kubeiam can read")
+	}
+	rep.Source = strings.Join(srcs, " and ") + " at " + host
 	rep.InstalledClusterID = inst.ClusterID
-	if !inst.HasAWSAuth {
-		rep.Source += " (missing)"
-	}
-	return inst.Mappings, nil
+	return inst.Chain, nil
 }
 
 func write(opts *Options, rep *Report) error {
@@ -410,10 +422,13 @@ func write(opts *Options, rep *Report) error {
 	fmt.Fprintf(w, "canonical ARN:  %s\n", rep.CanonicalARN)
 	fmt.Fprintf(w, "mappings:       %s\n", rep.Source)
 	if len(rep.Backends) > 0 {
-		fmt.Fprintf(w, "backends:       %s\n", strings.Join(rep.Backends, ", "))
+		fmt.Fprintf(w, "backends:       %s (walked in the server's order; the first that maps decides)\n", strings.Join(rep.Backends, ", "))
 	}
 	for _, t := range rep.Trace {
 		fmt.Fprintf(w, "checked:        %s\n", t)
+	}
+	if m := rep.Mapping; m != nil && m.Backend != "" {
+		fmt.Fprintf(w, "answered by:    %s\n", m.Backend)
 	}
 	if m := rep.Mapping; m != nil {
 		fmt.Fprintf(w, "mapping:        %s %s", m.Kind, m.ARN)
