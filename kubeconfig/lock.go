@@ -287,20 +287,38 @@ type lockState struct {
 }
 
 // inspect reads a lock file without following a link or blocking on a FIFO,
-// and judges its holder.
+// and judges its holder. The file is opened once, without following a
+// final link and without blocking (openLockNoFollow), and everything is
+// judged from that descriptor: a look by name first and an open by name
+// after would follow whatever was swapped in between. A link is not
+// opened at all; it is described from Lstat.
 func inspect(lockFile string) (*lockState, error) {
-	fi, err := os.Lstat(lockFile)
+	f, err := openLockNoFollow(lockFile)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		// A link (ELOOP) or something that cannot be opened: judged by
+		// its own metadata, content unread.
+		fi, lerr := os.Lstat(lockFile)
+		if lerr != nil {
+			return nil, lerr
+		}
+		if fi.Mode().IsRegular() {
+			return nil, err
+		}
+		st := &lockState{info: fi, age: time.Since(fi.ModTime())}
+		st.verdict = judge(st.holder, st.ours)
+		return st, nil
+	}
+	defer f.Close()
+	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
 	st := &lockState{info: fi, age: time.Since(fi.ModTime())}
 	if fi.Mode().IsRegular() {
-		f, err := os.Open(lockFile)
-		if err != nil {
-			return nil, err
-		}
 		st.content, err = io.ReadAll(io.LimitReader(f, 512))
-		f.Close()
 		if err != nil {
 			return nil, err
 		}

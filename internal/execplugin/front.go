@@ -76,7 +76,7 @@ func serve(ctx context.Context, prog string, args []string, getenv func(string) 
 		return false, 0
 	}
 	if creds, ep, ok := staticFromEnv(&req, getenv); ok {
-		return signStatic(ctx, &req, info, creds, ep, w, errOut, now), 0
+		return signStatic(ctx, prog, &req, info, creds, ep, w, errOut, now)
 	}
 	return serveCached(ctx, prog, &req, info, getenv, w, errOut, now)
 }
@@ -137,10 +137,19 @@ func sharedConfigMentionsFIPS(getenv func(string) string) bool {
 	return bytes.Contains(bytes.ToLower(b), []byte("use_fips_endpoint"))
 }
 
-func signStatic(ctx context.Context, req *Request, info ExecInfo, creds aws.Credentials, ep token.Endpoint, w, errOut io.Writer, now time.Time) bool {
+// writeFailed reports a failed write of the answer. Once the front has
+// tried to write to stdout it has answered, whatever came of it: bytes may
+// have reached kubectl, and a core started now would write a second
+// ExecCredential after them. So the front fails alone, as the core would
+// on the same broken stdout.
+func writeFailed(errOut io.Writer, prog string, err error) int {
+	return clierr.Print(errOut, prog, fmt.Errorf("could not write the credential: %w", err))
+}
+
+func signStatic(ctx context.Context, prog string, req *Request, info ExecInfo, creds aws.Credentials, ep token.Endpoint, w, errOut io.Writer, now time.Time) (answered bool, code int) {
 	tok, err := token.Presign(ctx, creds, req.ClusterID, ep, now)
 	if err != nil {
-		return false
+		return false, 0
 	}
 	if req.Verbose {
 		fmt.Fprintf(errOut, "kubeiam: signing with static keys from the environment for %s (region %s, partition %s)\n", ep.Host, ep.SigningRegion, ep.Partition)
@@ -148,7 +157,10 @@ func signStatic(ctx context.Context, req *Request, info ExecInfo, creds aws.Cred
 	if w := ep.Warning(); w != "" {
 		fmt.Fprintln(errOut, w)
 	}
-	return Write(w, info, req.TokenOnly, tok.Token, tok.Expiration) == nil
+	if err := Write(w, info, req.TokenOnly, tok.Token, tok.Expiration); err != nil {
+		return true, writeFailed(errOut, prog, err)
+	}
+	return true, 0
 }
 
 // errStillRenewing is why a front serves a still-valid token when the
@@ -183,16 +195,27 @@ func serveCached(ctx context.Context, prog string, req *Request, info ExecInfo, 
 		return false, 0
 	}
 	want := ExpectFor(req, getenv)
+	// serve writes the answer; a failed write still answers (see
+	// writeFailed), with writeErr set.
+	var writeErr error
 	serve := func(e *cache.Entry) bool {
 		c.FlushWarnings()
 		if req.Verbose {
 			fmt.Fprintf(errOut, "kubeiam: cached token (%s), valid until %s\n", CacheNote(c), e.TokenExpiry.Format(time.RFC3339))
 		}
-		return Write(w, info, req.TokenOnly, e.Token, e.TokenExpiry) == nil
+		writeErr = Write(w, info, req.TokenOnly, e.Token, e.TokenExpiry)
+		return true
+	}
+	answered := func() (bool, int) {
+		if writeErr != nil {
+			return true, writeFailed(errOut, prog, writeErr)
+		}
+		return true, 0
 	}
 	e, _ := c.Get(ctx, want.Key)
 	if e != nil && want.Usable(e, now, minRemaining) {
-		return serve(e), 0
+		serve(e)
+		return answered()
 	}
 	// A token still valid but due for renewal: whoever renews it (the core
 	// this front hands over to, or another process holding the lock) has a
@@ -209,7 +232,8 @@ func serveCached(ctx context.Context, prog string, req *Request, info ExecInfo, 
 	serveStale := func(why error) bool {
 		c.FlushWarnings()
 		WarnStale(c, stale, why, time.Now())
-		return Write(w, info, req.TokenOnly, stale.Token, stale.TokenExpiry) == nil
+		writeErr = Write(w, info, req.TokenOnly, stale.Token, stale.TokenExpiry)
+		return true
 	}
 	if err := ssoSignInNeeded(req, info, getenv, e, now, minRemaining, prog); err != nil {
 		// What kubeiam-core would say after its start-up, said now: the
@@ -240,12 +264,16 @@ func serveCached(ctx context.Context, prog string, req *Request, info ExecInfo, 
 		}
 		return false
 	})
+	if served {
+		return answered()
+	}
 	if err != nil && stale != nil && ctx.Err() == nil {
 		// The holder is still renewing: the valid token answers now.
-		return serveStale(errStillRenewing), 0
+		serveStale(errStillRenewing)
+		return answered()
 	}
-	if served || err != nil {
-		return served, 0
+	if err != nil {
+		return false, 0
 	}
 	if err := handOver(f, want.Key.ID()); err != nil {
 		f.Close()
