@@ -18,6 +18,12 @@ import (
 	"github.com/kubeiam/kubeiam/internal/ststest"
 )
 
+// netSlack is what a call may take beyond its network budget: starting
+// the front and kubeiam-core (over a second each under -race on a loaded
+// two-CPU machine), not waiting. The faults wait 30 s or forever, so a
+// call within budget + netSlack did not wait them out.
+const netSlack = 3 * time.Second
+
 // netCase is a home whose profile "ar" assumes KubeAdmin with alice's keys
 // (profile "base"), so every token needs an STS call, with its own cache.
 type netCase struct {
@@ -134,7 +140,7 @@ func TestTokenNetworkFaults(t *testing.T) {
 				}
 				r := runKubeiam(t, env, 20*time.Second, "token", "-i", "c1", "--profile", "ar", "--token-only")
 				wantOneLine(t, r, want)
-				if r.took > budget+faultBudget+time.Second {
+				if r.took > budget+netSlack {
 					t.Errorf("took %s, budget %s", r.took, budget)
 				}
 			})
@@ -158,7 +164,7 @@ func TestTokenDefaultBudget(t *testing.T) {
 	env := append(nc.env, "HTTPS_PROXY="+fy.ProxyURL, "SSL_CERT_FILE="+rig.CABundle, "NO_PROXY=")
 	r := runKubeiam(t, env, 30*time.Second, "token", "-i", "c1", "--profile", "ar")
 	wantOneLine(t, r, `^kubeiam: no answer from sts\.us-west-2\.amazonaws\.com in 8s \(via proxy 127\.0\.0\.1:\d+\)$`)
-	if r.took < 8*time.Second || r.took > 8*time.Second+faultBudget+time.Second {
+	if r.took < 8*time.Second || r.took > 8*time.Second+netSlack {
 		t.Errorf("took %s, want the default 8s", r.took)
 	}
 	if n := fy.Requests(); n < 2 || n > 3 {
@@ -202,7 +208,7 @@ func TestTokenServesValidWhileSTSHangs(t *testing.T) {
 		if r.stderr != "" && !regexp.MustCompile(`^kubeiam: warning: could not renew the cached token \((no answer from 127\.0\.0\.1:\d+ in 2(\.\d)?s|another kubeiam process could not renew it just now|another kubeiam process is still renewing it)\); using it as it is, valid until \S+ \(\d+m\d+s left\)\n$`).MatchString(r.stderr) {
 			t.Errorf("stderr:\n%s", r.stderr)
 		}
-		if r.took > refresh+faultBudget+time.Second {
+		if r.took > refresh+netSlack {
 			t.Errorf("took %s, renewal budget %s", r.took, refresh)
 		}
 	}
@@ -236,7 +242,7 @@ func TestTokenServesValidWhileSTSHangs(t *testing.T) {
 		for i := range n {
 			check(t, results[i])
 		}
-		if wall > refresh+faultBudget+2*time.Second {
+		if wall > refresh+netSlack+time.Second {
 			t.Errorf("herd of %d took %s", n, wall)
 		}
 		if got := sts.Requests(); got != 1 {
