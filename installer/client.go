@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -14,6 +15,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/kubeiam/kubeiam/internal/deadline"
 	"github.com/kubeiam/kubeiam/internal/text"
 	"github.com/kubeiam/kubeiam/mappings"
 )
@@ -61,6 +63,10 @@ func NewClient(cfg *rest.Config) (Client, error) {
 	return &dynamicClient{dyn: dyn}, nil
 }
 
+// RequestTimeout bounds each Kubernetes API request of the installer, the
+// mapping verbs and whoami.
+var RequestTimeout = 30 * time.Second
+
 // RESTConfig loads a kubeconfig the way kubectl does: the explicit path,
 // else KUBECONFIG, else ~/.kube/config; context "" is the current one.
 func RESTConfig(kubeconfig, context string) (*rest.Config, error) {
@@ -74,6 +80,13 @@ func RESTConfig(kubeconfig, context string) (*rest.Config, error) {
 	// client-go's default limiter (5 QPS, burst 10) would throttle an
 	// install's ~25 small requests into seconds of waiting.
 	cfg.QPS, cfg.Burst = 50, 100
+	// Every request the installer makes is small (get, apply, list; no
+	// watches), so each gets a bound of its own: an API server that accepts
+	// the connection and never answers ends the request, not the user's
+	// patience. The command's context (Ctrl-C, --timeout) bounds the rest.
+	if cfg.Timeout == 0 {
+		cfg.Timeout = RequestTimeout
+	}
 	return cfg, nil
 }
 
@@ -186,6 +199,15 @@ func (e *ForbiddenError) Unwrap() error { return e.Err }
 func explain(err error) error {
 	var st apierrors.APIStatus
 	if !errors.As(err, &st) {
+		// A network failure says what happened in one line, as the AWS
+		// calls do: "could not get ConfigMap …: no answer from HOST in 30s".
+		if ne := deadline.Describe(context.Background(), err); ne != nil {
+			if ne.TimedOut && !strings.Contains(ne.Msg, " in ") {
+				ne.Msg += " in " + deadline.String(RequestTimeout)
+			}
+			what, _, _ := strings.Cut(err.Error(), ": ")
+			return fmt.Errorf("%s: %w", what, ne)
+		}
 		return err
 	}
 	switch {
