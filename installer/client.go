@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -52,7 +53,10 @@ var resources = map[string]schema.GroupVersionResource{
 	mappings.CRDKind:           {Group: mappings.CRDGroup, Version: mappings.CRDVersion, Resource: mappings.CRDResource},
 }
 
-type dynamicClient struct{ dyn dynamic.Interface }
+type dynamicClient struct {
+	dyn     dynamic.Interface
+	timeout time.Duration // each request's bound, for the messages
+}
 
 // NewClient returns a Client for the cluster rest config points at.
 func NewClient(cfg *rest.Config) (Client, error) {
@@ -60,11 +64,11 @@ func NewClient(cfg *rest.Config) (Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("could not create Kubernetes client: %w", err)
 	}
-	return &dynamicClient{dyn: dyn}, nil
+	return &dynamicClient{dyn: dyn, timeout: cfg.Timeout}, nil
 }
 
 // RequestTimeout bounds each Kubernetes API request of the installer, the
-// mapping verbs and whoami.
+// mapping verbs and whoami; KUBEIAM_ATTEMPT_TIMEOUT changes it.
 var RequestTimeout = 30 * time.Second
 
 // RESTConfig loads a kubeconfig the way kubectl does: the explicit path,
@@ -85,7 +89,9 @@ func RESTConfig(kubeconfig, context string) (*rest.Config, error) {
 	// the connection and never answers ends the request, not the user's
 	// patience. The command's context (Ctrl-C, --timeout) bounds the rest.
 	if cfg.Timeout == 0 {
-		cfg.Timeout = RequestTimeout
+		if cfg.Timeout, err = deadline.Duration(os.Getenv, deadline.AttemptTimeoutEnv, RequestTimeout); err != nil {
+			return nil, err
+		}
 	}
 	return cfg, nil
 }
@@ -111,7 +117,7 @@ func (c *dynamicClient) Get(ctx context.Context, kind, namespace, name string) (
 		return nil, nil
 	}
 	if err != nil {
-		return nil, explain(fmt.Errorf("could not get %s %s: %w", kind, objName(namespace, name), err))
+		return nil, c.explain(fmt.Errorf("could not get %s %s: %w", kind, objName(namespace, name), err))
 	}
 	return u, nil
 }
@@ -130,7 +136,7 @@ func (c *dynamicClient) Apply(ctx context.Context, obj *unstructured.Unstructure
 		return nil, conflictOf(obj, fmt.Errorf("could not apply %s %s: %w", obj.GetKind(), objName(obj.GetNamespace(), obj.GetName()), err))
 	}
 	if err != nil {
-		return nil, explain(fmt.Errorf("could not apply %s %s: %w", obj.GetKind(), objName(obj.GetNamespace(), obj.GetName()), err))
+		return nil, c.explain(fmt.Errorf("could not apply %s %s: %w", obj.GetKind(), objName(obj.GetNamespace(), obj.GetName()), err))
 	}
 	return u, nil
 }
@@ -196,14 +202,17 @@ func (e *ForbiddenError) Error() string { return e.Err.Error() }
 func (e *ForbiddenError) Unwrap() error { return e.Err }
 
 // explain types the API errors the command layer gives hints for.
-func explain(err error) error {
+func (c *dynamicClient) explain(err error) error {
 	var st apierrors.APIStatus
 	if !errors.As(err, &st) {
 		// A network failure says what happened in one line, as the AWS
 		// calls do: "could not get ConfigMap …: no answer from HOST in 30s".
 		if ne := deadline.Describe(context.Background(), err); ne != nil {
-			if ne.TimedOut && !strings.Contains(ne.Msg, " in ") {
-				ne.Msg += " in " + deadline.String(RequestTimeout)
+			if ne.TimedOut && c.timeout > 0 && !strings.Contains(ne.Msg, " in ") {
+				ne.Msg += " in " + deadline.String(c.timeout)
+			}
+			if ne.TimedOut {
+				ne.Fix = "check the network and that the API server is up; or allow each request more time with " + deadline.AttemptTimeoutEnv
 			}
 			what, _, _ := strings.Cut(err.Error(), ": ")
 			return fmt.Errorf("%s: %w", what, ne)
@@ -226,7 +235,7 @@ func (c *dynamicClient) List(ctx context.Context, kind, namespace string) ([]*un
 	}
 	l, err := r.List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return nil, explain(fmt.Errorf("could not list %s: %w", kind, err))
+		return nil, c.explain(fmt.Errorf("could not list %s: %w", kind, err))
 	}
 	out := make([]*unstructured.Unstructured, len(l.Items))
 	for i := range l.Items {
@@ -245,7 +254,7 @@ func (c *dynamicClient) SelfSubjectReview(ctx context.Context) (*unstructured.Un
 		return nil, nil
 	}
 	if err != nil {
-		return nil, explain(fmt.Errorf("could not ask the cluster who this kubeconfig is: %w", err))
+		return nil, c.explain(fmt.Errorf("could not ask the cluster who this kubeconfig is: %w", err))
 	}
 	return u, nil
 }
@@ -257,7 +266,7 @@ func (c *dynamicClient) Delete(ctx context.Context, kind, namespace, name string
 		return err
 	}
 	if err := r.Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-		return explain(fmt.Errorf("could not delete %s %s: %w", kind, objName(namespace, name), err))
+		return c.explain(fmt.Errorf("could not delete %s %s: %w", kind, objName(namespace, name), err))
 	}
 	return nil
 }
