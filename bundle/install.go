@@ -20,6 +20,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/kubeiam/kubeiam/internal/fsafe"
 )
 
 // InstallOptions say where and how a selected asset is installed.
@@ -132,6 +134,8 @@ func Install(ctx context.Context, f *Fetcher, sel *Selection, opts InstallOption
 		os.Remove(tmpName)
 		return nil, fmt.Errorf("could not install %s: %w", dest, err)
 	}
+	// The rename durable too: after a crash the directory names the new binary.
+	_ = fsafe.SyncDir(opts.BinDir)
 	// The record only lets the next run skip the download; failing to write
 	// it costs a download, not correctness.
 	_ = writeRecord(rec, installRecord{Path: dest, ArchiveSHA256: a.SHA256, ArchiveSHA512: a.SHA512, BinarySHA256: res.SHA256})
@@ -348,24 +352,7 @@ func writeRecord(file string, r installRecord) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(file), ".record-*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Rename(tmp.Name(), file); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return nil
+	return fsafe.WriteFile(file, b, 0o600)
 }
 
 // alreadyInstalled reports whether dest already holds the selected binary:

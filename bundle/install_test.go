@@ -308,3 +308,47 @@ status:
 		t.Errorf("version output %q (%v)", out.Version, out.VersionErr)
 	}
 }
+
+// TestInstallShortcutNeedsBothDigests: the "already installed" shortcut
+// trusts the record of the last install only when the manifest names the
+// very archive it recorded, by SHA-256 and by SHA-512. A manifest that
+// keeps the SHA-256 but changes the SHA-512 (a republished or tampered
+// release) gets a download, whose check then fails: the installed binary
+// stays, and nothing is reported as installed.
+func TestInstallShortcutNeedsBothDigests(t *testing.T) {
+	s := newServer(t)
+	tgz := authTarball(t, "#!/bin/sh\necho v0.6.28\n")
+	uri := s.put("/a/aws-iam-authenticator-linux-amd64-v0.6.28.tar.gz", tgz)
+	sel := selection(ComponentAuthenticator, uri, tgz)
+	bin := t.TempDir()
+	opts := installOpts(t, bin)
+	if _, err := Install(context.Background(), s.fetcher(t), sel, opts); err != nil {
+		t.Fatal(err)
+	}
+	other := *sel
+	archive := *sel.Asset.Archive
+	archive.SHA512 = strings.Repeat("ab", 64)
+	other.Asset.Archive = &archive
+	res, err := Install(context.Background(), s.fetcher(t), &other, opts)
+	var ce *ChecksumError
+	if !errors.As(err, &ce) || ce.Algo != "sha512" {
+		t.Fatalf("install with another SHA-512: %+v %v, want a download failing its sha512 check", res, err)
+	}
+	if n := s.count("/a/aws-iam-authenticator-linux-amd64-v0.6.28.tar.gz"); n < 2 {
+		t.Errorf("%d downloads: the record was trusted though the manifest's SHA-512 changed", n)
+	}
+	if got := readFile(t, filepath.Join(bin, "aws-iam-authenticator")); got != "#!/bin/sh\necho v0.6.28\n" {
+		t.Errorf("installed binary changed: %q", got)
+	}
+	// The SHA-256 alike: the same check on the other digest.
+	archive = *sel.Asset.Archive
+	archive.SHA256 = strings.Repeat("cd", 32)
+	other.Asset.Archive = &archive
+	if _, err := Install(context.Background(), s.fetcher(t), &other, opts); !errors.As(err, &ce) || ce.Algo != "sha256" {
+		t.Fatalf("install with another SHA-256: %v, want a download failing its sha256 check", err)
+	}
+	// And the release as recorded is still skipped.
+	if res, err := Install(context.Background(), s.fetcher(t), sel, opts); err != nil || !res.Skipped {
+		t.Fatalf("the recorded release again: %+v %v", res, err)
+	}
+}

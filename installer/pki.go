@@ -19,6 +19,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/kubeiam/kubeiam/internal/fsafe"
 	"github.com/kubeiam/kubeiam/internal/input"
 )
 
@@ -225,29 +226,11 @@ func Init(opts InitOptions) (*InitResult, error) {
 	return res, nil
 }
 
-// writeFile replaces path atomically with the given mode, so a reader
-// never sees half a key and the key is never briefly world-readable.
+// writeFile replaces path atomically and durably with the given mode, so a
+// reader never sees half a key, the key is never briefly world-readable,
+// and a crash after init does not leave an empty key.pem.
 func writeFile(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return fmt.Errorf("could not write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return fmt.Errorf("could not write %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("could not write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("could not write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("could not write %s: %w", path, err)
-	}
-	return nil
+	return fsafe.WriteFile(path, data, mode)
 }
 
 // OwnershipHint is printed after init: the server runs as ServerUID and

@@ -83,7 +83,9 @@ func ReadInstalled(ctx context.Context, c Client) (*Installed, error) {
 		return nil, err
 	}
 	inst := &Installed{ClusterID: st.clusterID, HasAWSAuth: st.awsAuth != nil}
-	if inst.AWSAuth, err = mappings.ParseAWSAuth(st.awsAuth); err != nil {
+	// Who wrote which entry (a corrupt OwnedARNsAnnotation) does not change
+	// what the entries map.
+	if inst.AWSAuth, err = mappings.ParseAWSAuth(st.awsAuth); err != nil && !errors.As(err, new(*mappings.OwnedARNsError)) {
 		return nil, err
 	}
 	if st.daemonSet != nil {

@@ -47,14 +47,23 @@ func TestLockWaitsThenTimesOutAndNeverLeavesTheFile(t *testing.T) {
 		t.Fatalf("lock file left behind: %v", err)
 	}
 
-	// A waiter gets the lock once the holder lets go.
+	// A waiter gets the lock once the holder lets go: released once the
+	// waiter has looked at the held lock (opened it to read its holder).
 	unlock, _ = Lock(context.Background(), file, LockOptions{Timeout: time.Second})
-	go func() { time.Sleep(50 * time.Millisecond); unlock() }()
-	unlock2, err := Lock(context.Background(), file, LockOptions{Timeout: 2 * time.Second})
-	if err != nil {
+	looked := watchOpen(t, file+".lock")
+	got := make(chan error, 1)
+	go func() {
+		unlock2, err := Lock(context.Background(), file, LockOptions{Timeout: 10 * time.Second})
+		if err == nil {
+			err = unlock2()
+		}
+		got <- err
+	}()
+	looked()
+	unlock()
+	if err := <-got; err != nil {
 		t.Fatalf("waiter did not get the lock: %v", err)
 	}
-	unlock2()
 }
 
 func TestEditKeepsEverythingElseModeAndBackup(t *testing.T) {

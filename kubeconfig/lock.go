@@ -55,6 +55,9 @@ func (e *LockError) Error() string {
 		filepath.Base(strings.TrimSuffix(e.LockFile, ".lock")), e.LockFile, e.Waited.Round(time.Millisecond), e.Holder)
 }
 
+// ErrInterrupted is a lock wait ended by Ctrl-C or SIGTERM.
+var ErrInterrupted = errors.New("interrupted")
+
 // StaleLockError is a lock that is too old to belong to a live writer but
 // that kubeiam cannot prove stale on its own: kubectl's locks are empty, and
 // a kubeiam lock taken on another host cannot be checked from this one.
@@ -156,12 +159,14 @@ func Lock(ctx context.Context, file string, opts LockOptions) (unlock func() err
 		case <-ctx.Done():
 			signal.Stop(sigs)
 			return nil, fmt.Errorf("could not lock %s: %w", file, ctx.Err())
-		case sig := <-sigs:
+		case <-sigs:
 			// Not holding the lock yet: nothing to clean up, so stop now.
+			// The signal is not raised again: the command's own handler
+			// (kubeiam's root) saw it too, ends its context and exits
+			// with the signal's code after its clean-ups; raising it here
+			// would kill the process before they run.
 			signal.Stop(sigs)
-			sigs <- sig
-			redeliver(sigs)
-			return nil, fmt.Errorf("could not lock %s: interrupted", file)
+			return nil, fmt.Errorf("could not lock %s: %w", file, ErrInterrupted)
 		case <-time.After(wait):
 		}
 		// Back off up to 50ms: kubectl holds the lock for about a
@@ -282,20 +287,38 @@ type lockState struct {
 }
 
 // inspect reads a lock file without following a link or blocking on a FIFO,
-// and judges its holder.
+// and judges its holder. The file is opened once, without following a
+// final link and without blocking (openLockNoFollow), and everything is
+// judged from that descriptor: a look by name first and an open by name
+// after would follow whatever was swapped in between. A link is not
+// opened at all; it is described from Lstat.
 func inspect(lockFile string) (*lockState, error) {
-	fi, err := os.Lstat(lockFile)
+	f, err := openLockNoFollow(lockFile)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		// A link (ELOOP) or something that cannot be opened: judged by
+		// its own metadata, content unread.
+		fi, lerr := os.Lstat(lockFile)
+		if lerr != nil {
+			return nil, lerr
+		}
+		if fi.Mode().IsRegular() {
+			return nil, err
+		}
+		st := &lockState{info: fi, age: time.Since(fi.ModTime())}
+		st.verdict = judge(st.holder, st.ours)
+		return st, nil
+	}
+	defer f.Close()
+	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
 	st := &lockState{info: fi, age: time.Since(fi.ModTime())}
 	if fi.Mode().IsRegular() {
-		f, err := os.Open(lockFile)
-		if err != nil {
-			return nil, err
-		}
 		st.content, err = io.ReadAll(io.LimitReader(f, 512))
-		f.Close()
 		if err != nil {
 			return nil, err
 		}

@@ -29,3 +29,18 @@ func withDirMutex(dir string, fn func() error) error {
 	defer syscall.Flock(int(d.Fd()), syscall.LOCK_UN)
 	return fn()
 }
+
+// openLockNoFollow opens name for reading without following a final
+// symbolic link (ELOOP) and without blocking on a FIFO with no writer.
+func openLockNoFollow(name string) (*os.File, error) {
+	for {
+		fd, err := syscall.Open(name, syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "open", Path: name, Err: err}
+		}
+		return os.NewFile(uintptr(fd), name), nil
+	}
+}

@@ -3,6 +3,7 @@ package kubeconfig
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"os"
 	"path/filepath"
 
@@ -21,4 +22,16 @@ func withDirMutex(dir string, fn func() error) error {
 	}
 	defer l.Unlock()
 	return fn()
+}
+
+// openLockNoFollow: Windows has no FIFOs in the file system, and a
+// symbolic link is refused here by looking first (creating one needs a
+// privilege users rarely hold).
+func openLockNoFollow(name string) (*os.File, error) {
+	if fi, err := os.Lstat(name); err != nil {
+		return nil, err
+	} else if fi.Mode()&os.ModeSymlink != 0 {
+		return nil, &os.PathError{Op: "open", Path: name, Err: errors.New("is a symbolic link")}
+	}
+	return os.Open(name)
 }

@@ -51,21 +51,28 @@ func (s PreviousStore) Get(file string) (string, error) {
 	return m[key(file)], nil
 }
 
-// Set records the previous context for kubeconfig file.
+// Set records the previous context for kubeconfig file. The store holds
+// every kubeconfig's entry in one file, so the read, the change and the
+// write happen under a mutex on its directory: two terminals switching
+// contexts at once must not each write back what it read and drop the
+// other's entry.
 func (s PreviousStore) Set(file, context string) error {
-	m, err := s.load()
-	if err != nil {
-		m = map[string]string{}
+	dir := filepath.Dir(s.Path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("could not create %s: %w", dir, err)
 	}
-	m[key(file)] = context
-	data, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(s.Path), 0o700); err != nil {
-		return fmt.Errorf("could not create %s: %w", filepath.Dir(s.Path), err)
-	}
-	return WriteAtomic(s.Path, data, 0o600)
+	return withDirMutex(dir, func() error {
+		m, err := s.load()
+		if err != nil {
+			m = map[string]string{}
+		}
+		m[key(file)] = context
+		data, err := json.MarshalIndent(m, "", "  ")
+		if err != nil {
+			return err
+		}
+		return WriteAtomic(s.Path, data, 0o600)
+	})
 }
 
 func key(file string) string {

@@ -18,7 +18,6 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"github.com/kubeiam/kubeiam/internal/execplugin"
 	"github.com/kubeiam/kubeiam/internal/input"
 	"github.com/kubeiam/kubeiam/token"
 )
@@ -396,10 +395,17 @@ func ExecConfig(in WriteInput, id string) (*clientcmdapi.ExecConfig, error) {
 	return e, nil
 }
 
+// frontEnv is set by the kubeiam front for kubeiam-core: the path of the
+// front, which is what a kubeconfig must run (kubeiam-core is its back
+// end). It is internal/execplugin.FrontEnv, spelled out here so that a
+// domain package does not import the front (TestFrontEnvAgrees checks the
+// two agree).
+const frontEnv = "KUBEIAM_FRONT"
+
 func absoluteCommand(command string, client Client, executable string) (string, error) {
 	if client == ClientKubeiam {
 		if executable == "" {
-			executable = os.Getenv(execplugin.FrontEnv)
+			executable = os.Getenv(frontEnv)
 		}
 		if executable == "" {
 			exe, err := os.Executable()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/kubeiam/kubeiam/token"
@@ -11,8 +12,15 @@ import (
 
 // serverPartitions are the partitions aws-iam-authenticator v0.7.2 accepts
 // in a caller ARN (those of the AWS SDK v1 it is built with); a caller ARN
-// in any other is refused before mapping.
-var serverPartitions = []string{"aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f"}
+// in any other is refused before mapping. It is kubeiam's partition table
+// less the partitions that SDK predates (serverUnknownPartitions).
+var serverPartitions = sync.OnceValue(func() []string {
+	return slices.DeleteFunc(token.PartitionIDs(), func(id string) bool { return slices.Contains(serverUnknownPartitions, id) })
+})
+
+// serverUnknownPartitions are in kubeiam's table but not in the AWS SDK v1
+// endpoints of aws-iam-authenticator v0.7.2.
+var serverUnknownPartitions = []string{"aws-eusc"}
 
 // Principal kinds, as the server tells them apart.
 const (
@@ -50,7 +58,7 @@ func Canonicalize(arn string) (Principal, error) {
 		return p, fmt.Errorf("%q is not an ARN", arn)
 	}
 	p.Partition, p.Account = parts[1], parts[4]
-	if !slices.Contains(serverPartitions, p.Partition) {
+	if !slices.Contains(serverPartitions(), p.Partition) {
 		return p, fmt.Errorf("%s: the server does not know partition %q", arn, p.Partition)
 	}
 	canon, err := token.CanonicalARN(arn)

@@ -1,6 +1,7 @@
 package mappings
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -31,5 +32,17 @@ func TestCanonicalize(t *testing.T) {
 		if err != nil || p.Canonical != tc.canonical || p.Kind != tc.kind || p.Session != tc.session {
 			t.Errorf("%s = %+v, %v", tc.arn, p, err)
 		}
+	}
+}
+
+// TestServerPartitionsAreV072s: derived from kubeiam's partition table,
+// the list is still exactly the partitions aws-iam-authenticator v0.7.2
+// knows (its AWS SDK v1 endpoints: aws, aws-cn, aws-us-gov, aws-iso,
+// aws-iso-b, aws-iso-e, aws-iso-f). A partition added to the table must be
+// placed on one side or the other here.
+func TestServerPartitionsAreV072s(t *testing.T) {
+	want := []string{"aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f"}
+	if got := serverPartitions(); !slices.Equal(got, want) {
+		t.Errorf("server partitions %v, want v0.7.2's %v", got, want)
 	}
 }

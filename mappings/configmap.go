@@ -73,8 +73,15 @@ func ParseAWSAuth(cm *unstructured.Unstructured) ([]Mapping, error) {
 		return nil, nil
 	}
 	var owned []string
+	var ownedErr error
 	if a := cm.GetAnnotations()[OwnedARNsAnnotation]; a != "" {
-		_ = json.Unmarshal([]byte(a), &owned)
+		if err := json.Unmarshal([]byte(a), &owned); err != nil {
+			// Read as "kubeiam wrote nothing", a broken record would make
+			// every entry look foreign, or let a prune drop entries it
+			// wrote as if others had: the entries are returned, with an
+			// error a caller that cares about ownership stops on.
+			ownedErr = &OwnedARNsError{Value: a, Err: err}
+		}
 	}
 	isOwned := map[string]bool{}
 	for _, o := range owned {
@@ -108,5 +115,25 @@ func ParseAWSAuth(cm *unstructured.Unstructured) ([]Mapping, error) {
 			out = append(out, Mapping{Kind: KindAccount, ARN: a, Source: "aws-auth mapAccounts"})
 		}
 	}
-	return out, nil
+	return out, ownedErr
+}
+
+// OwnedARNsError is an OwnedARNsAnnotation on aws-auth that is not the JSON
+// list kubeiam writes: which entries kubeiam wrote is then unknown.
+// ParseAWSAuth still returns the entries with it.
+type OwnedARNsError struct {
+	Value string
+	Err   error
+}
+
+func (e *OwnedARNsError) Error() string {
+	return fmt.Sprintf("could not read aws-auth annotation %s: %v", OwnedARNsAnnotation, e.Err)
+}
+
+func (e *OwnedARNsError) Unwrap() error { return e.Err }
+
+// Hint says the way out: without the record every entry counts as foreign,
+// so sync lists them and --prune is a decision made on that list.
+func (e *OwnedARNsError) Hint() string {
+	return "remove it (kubectl annotate configmap -n kube-system aws-auth " + OwnedARNsAnnotation + "-) and run sync again: it then lists the entries it would drop"
 }

@@ -36,10 +36,17 @@ func CanonicalARN(arn string) (string, error) {
 	return "", fmt.Errorf("%s is not an identity the server maps (an IAM user or role, root, or an STS assumed-role or federated-user session)", arn)
 }
 
-// rolePartitions are the partitions an IAM role ARN may name. The list is
-// longer than the endpoint table: a role in a partition kubeiam cannot sign
-// for yet is still a role.
-var rolePartitions = []string{"aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"}
+// PartitionIDs are the IDs of the partition table (Partitions), aws first:
+// the partitions an IAM role ARN may name, and the one list every other
+// partition list derives from.
+func PartitionIDs() []string {
+	ps := partitions()
+	ids := make([]string, len(ps))
+	for i, p := range ps {
+		ids[i] = p.ID
+	}
+	return ids
+}
 
 // RoleARN is an IAM role ARN taken apart.
 type RoleARN struct {
@@ -70,8 +77,8 @@ func ParseRoleARN(s string) (RoleARN, error) {
 	var r RoleARN
 	partition, service, region, account, resource := parts[1], parts[2], parts[3], parts[4], parts[5]
 	switch {
-	case !slices.Contains(rolePartitions, partition):
-		return r, fmt.Errorf("unknown partition %q (known: %s)", partition, strings.Join(rolePartitions, ", "))
+	case !slices.Contains(PartitionIDs(), partition):
+		return r, fmt.Errorf("unknown partition %q (known: %s)", partition, strings.Join(PartitionIDs(), ", "))
 		// No IAM identity lacks an account; fall through to the error.
 	case service == "sts" && strings.HasPrefix(resource, "assumed-role/"):
 		hint := ""

@@ -33,22 +33,32 @@ func TestHerd(t *testing.T) {
 			dir := t.TempDir()
 			refreshes := filepath.Join(t.TempDir(), "refreshes")
 			gate := filepath.Join(t.TempDir(), "go")
+			ready := t.TempDir()
 			outs := make([]bytes.Buffer, n)
 			errs := make([]bytes.Buffer, n)
 			cmds := make([]*exec.Cmd, n)
 			for i := range cmds {
 				cmd := exec.Command(os.Args[0], "-test.run=^$")
 				cmd.Env = append(os.Environ(), "KUBEIAM_SYSTEMTEST_CHILD=herd", "CHILD_DIR="+dir, "CHILD_BACKEND="+string(b),
-					"CHILD_REFRESHES="+refreshes, "CHILD_GATE="+gate)
+					"CHILD_REFRESHES="+refreshes, "CHILD_GATE="+gate, "CHILD_READY="+ready)
 				cmd.Stdout, cmd.Stderr = &outs[i], &errs[i]
 				if err := cmd.Start(); err != nil {
 					t.Fatal(err)
 				}
 				cmds[i] = cmd
 			}
-			// Let all children get ready before any looks at the cache, so
-			// they really race instead of finding a warm cache one by one.
-			time.Sleep(300 * time.Millisecond)
+			// Let all children get ready (each says so with a file in ready/)
+			// before any looks at the cache, so they really race instead of
+			// finding a warm cache one by one.
+			for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+				names, _ := os.ReadDir(ready)
+				if len(names) == n {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%d of %d children ready after 30s", len(names), n)
+				}
+			}
 			os.WriteFile(gate, nil, 0o600)
 			var wg sync.WaitGroup
 			for i, cmd := range cmds {
@@ -80,6 +90,9 @@ func TestHerd(t *testing.T) {
 
 func herdChild() int {
 	fail := func(err error) int { fmt.Fprintln(os.Stderr, err); return 3 }
+	if err := os.WriteFile(filepath.Join(os.Getenv("CHILD_READY"), strconv.Itoa(os.Getpid())), nil, 0o600); err != nil {
+		return fail(err)
+	}
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		if _, err := os.Stat(os.Getenv("CHILD_GATE")); err == nil {
 			break

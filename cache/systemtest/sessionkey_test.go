@@ -111,9 +111,12 @@ func TestSessionKeyInside(t *testing.T) {
 		t.Errorf("the session-held key (%s) is not faster than the keyring (%s)", median(viaSession), normal)
 	}
 
-	// Faults: each still hits within 50 ms of the keyring path, nothing
-	// plain reaches the disk, and the copy is repaired.
-	bound := normal + 50*time.Millisecond
+	// Faults: each still hits in about the keyring path's time — never a
+	// wait on a timeout (the keyring's is 2 s) — nothing plain reaches the
+	// disk, and the copy is repaired. One fresh process is one sample, and
+	// on a loaded 2-core machine under -race one sample can take twice the
+	// median, so the bound is relative with room for that.
+	bound := 3*normal + 100*time.Millisecond
 	plant := func(payload []byte) func(t *testing.T) {
 		return func(t *testing.T) {
 			if _, err := unix.AddKey("user", sessionKeyDesc(), payload, unix.KEY_SPEC_USER_KEYRING); err != nil {
@@ -135,7 +138,7 @@ func TestSessionKeyInside(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fault(t)
 			if d := childHit(t, tc.source, append(slices.Clone(env), tc.env...)...); d > bound {
-				t.Errorf("took %s, more than 50 ms over the keyring path's %s", d, normal)
+				t.Errorf("took %s, more than 3× the keyring path's %s + 100 ms: a timeout was waited for", d, normal)
 			}
 			childHit(t, "session", env...) // repaired (or never broken)
 			raw, err := os.ReadFile(filepath.Join(dir, k.ID()+".json"))

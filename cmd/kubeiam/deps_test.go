@@ -86,3 +86,69 @@ func TestBinariesStayLean(t *testing.T) {
 		}
 	}
 }
+
+// The layers: domain packages (what a library user would import) never
+// reach up into the CLI layer, the front, or the CLI's hint printer; they
+// return typed errors that carry their own Hint() and the CLI renders them.
+var (
+	domainPackages = []string{
+		"github.com/kubeiam/kubeiam/token/...",
+		"github.com/kubeiam/kubeiam/cache/...",
+		"github.com/kubeiam/kubeiam/kubeconfig/...",
+		"github.com/kubeiam/kubeiam/eks/...",
+		"github.com/kubeiam/kubeiam/bundle/...",
+		"github.com/kubeiam/kubeiam/installer/...",
+		"github.com/kubeiam/kubeiam/mappings/...",
+	}
+	domainBanned = []string{
+		"github.com/kubeiam/kubeiam/internal/cmd/",       // the CLI layer
+		"github.com/kubeiam/kubeiam/internal/execplugin", // the front
+		"github.com/kubeiam/kubeiam/internal/clierr",     // CLI hints
+		"github.com/spf13/cobra",
+	}
+	// domainAllowed are imports that break the rule today, each with the
+	// issue that removes it.
+	domainAllowed = map[string]string{
+		// None since issue 22: hints are typed errors with Hint()
+		// (internal/hint), rendered by internal/clierr.
+	}
+)
+
+// TestDomainPackagesStayBelowTheCLI checks every domain package's
+// dependencies (direct and indirect) against domainBanned.
+func TestDomainPackagesStayBelowTheCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	args := append([]string{"list", "-e", "-f", `{{.ImportPath}} {{join .Deps " "}}`}, domainPackages...)
+	out, err := exec.Command("go", args...).Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) < 10 {
+		t.Fatalf("only %d domain packages listed", len(lines))
+	}
+	used := map[string]bool{}
+	for _, line := range lines {
+		f := strings.Fields(line)
+		for _, d := range f[1:] {
+			for _, b := range domainBanned {
+				if d != b && !strings.HasPrefix(d, b) {
+					continue
+				}
+				edge := f[0] + " -> " + d
+				if _, ok := domainAllowed[edge]; ok {
+					used[edge] = true
+					continue
+				}
+				t.Errorf("%s imports %s, which is above it", f[0], d)
+			}
+		}
+	}
+	for edge, why := range domainAllowed {
+		if !used[edge] {
+			t.Errorf("allowed %s (%s) is gone: drop it from domainAllowed", edge, why)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -86,7 +87,41 @@ func TestScripts(t *testing.T) {
 	// that expires in the middle of a run), so the cases sharing the first
 	// run in parallel undisturbed.
 	own := ststest.Start(t, ststest.Options{Logf: func(string, ...any) {}})
-	testscript.Run(t, scriptParams(eksFixture(t), []string{"OWN_SSO_ENDPOINT=" + own.SSOEndpoint, "OWN_STS_ENDPOINT=" + own.Endpoint}))
+	p := scriptParams(eksFixture(t), []string{"OWN_SSO_ENDPOINT=" + own.SSOEndpoint, "OWN_STS_ENDPOINT=" + own.Endpoint})
+	requireScriptPrograms(t, p.Dir)
+	testscript.Run(t, p)
+}
+
+// execCondition matches a script's [exec:PROG] or [!exec:PROG] condition.
+var execCondition = regexp.MustCompile(`\[!?exec:([^\]]+)\]`)
+
+// requireScriptPrograms: testscript's [exec:kubectl] lines are skipped
+// silently where the program is missing. With KUBEIAM_TEST_PEERS=1 (CI)
+// the real programs are required, so a missing one fails the run instead
+// of quietly checking less.
+func requireScriptPrograms(t *testing.T, dir string) {
+	t.Helper()
+	if os.Getenv("KUBEIAM_TEST_PEERS") != "1" {
+		return
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.txtar"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scripts in %s: %v", dir, err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range execCondition.FindAllSubmatch(b, -1) {
+			if _, err := exec.LookPath(string(m[1])); err != nil {
+				t.Errorf("KUBEIAM_TEST_PEERS=1 but %s, which %s needs, is not installed: %v", m[1], filepath.Base(f), err)
+			}
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
 }
 
 // TestScriptsCorePath runs the cases of the commands the front answers
@@ -129,7 +164,10 @@ func scriptParams(rig *ststest.Rig, extra []string) testscript.Params {
 			// they point AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL_SSO_OIDC and
 			// AWS_ENDPOINT_URL_SSO at them and write ssoConfig as their
 			// AWS config. Every SSO role session is sso-user@example.com.
+			// STS_HANG is an endpoint that accepts connections and never
+			// answers, for the token_network case.
 			if rig != nil {
+				env.Setenv("STS_HANG", hangEndpoint)
 				env.Setenv("EKS_ENDPOINT", rig.EKSEndpoint)
 				env.Setenv("STS_ENDPOINT", rig.Endpoint)
 				env.Setenv("SSO_ENDPOINT", rig.SSOEndpoint)
@@ -189,5 +227,14 @@ func eksFixture(t *testing.T) *ststest.Rig {
 	rig.EKS.Deny(rig.Identity("mallory").ARN)
 	// An SSO role without EKS permission, for discover --sso-session.
 	rig.EKS.Deny("arn:aws:sts::" + a + ":assumed-role/AliceOnly/" + ststest.SSOUser)
+	hang, err := ststest.NewFaulty(ststest.Hang, nil, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(hang.Close)
+	hangEndpoint = hang.URL
 	return rig
 }
+
+// hangEndpoint is the scripts' STS_HANG (see eksFixture).
+var hangEndpoint string

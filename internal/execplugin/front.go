@@ -3,6 +3,7 @@ package execplugin
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -75,7 +76,7 @@ func serve(ctx context.Context, prog string, args []string, getenv func(string) 
 		return false, 0
 	}
 	if creds, ep, ok := staticFromEnv(&req, getenv); ok {
-		return signStatic(ctx, &req, info, creds, ep, w, errOut, now), 0
+		return signStatic(ctx, prog, &req, info, creds, ep, w, errOut, now)
 	}
 	return serveCached(ctx, prog, &req, info, getenv, w, errOut, now)
 }
@@ -136,10 +137,19 @@ func sharedConfigMentionsFIPS(getenv func(string) string) bool {
 	return bytes.Contains(bytes.ToLower(b), []byte("use_fips_endpoint"))
 }
 
-func signStatic(ctx context.Context, req *Request, info ExecInfo, creds aws.Credentials, ep token.Endpoint, w, errOut io.Writer, now time.Time) bool {
+// writeFailed reports a failed write of the answer. Once the front has
+// tried to write to stdout it has answered, whatever came of it: bytes may
+// have reached kubectl, and a core started now would write a second
+// ExecCredential after them. So the front fails alone, as the core would
+// on the same broken stdout.
+func writeFailed(errOut io.Writer, prog string, err error) int {
+	return clierr.Print(errOut, prog, fmt.Errorf("could not write the credential: %w", err))
+}
+
+func signStatic(ctx context.Context, prog string, req *Request, info ExecInfo, creds aws.Credentials, ep token.Endpoint, w, errOut io.Writer, now time.Time) (answered bool, code int) {
 	tok, err := token.Presign(ctx, creds, req.ClusterID, ep, now)
 	if err != nil {
-		return false
+		return false, 0
 	}
 	if req.Verbose {
 		fmt.Fprintf(errOut, "kubeiam: signing with static keys from the environment for %s (region %s, partition %s)\n", ep.Host, ep.SigningRegion, ep.Partition)
@@ -147,8 +157,15 @@ func signStatic(ctx context.Context, req *Request, info ExecInfo, creds aws.Cred
 	if w := ep.Warning(); w != "" {
 		fmt.Fprintln(errOut, w)
 	}
-	return Write(w, info, req.TokenOnly, tok.Token, tok.Expiration) == nil
+	if err := Write(w, info, req.TokenOnly, tok.Token, tok.Expiration); err != nil {
+		return true, writeFailed(errOut, prog, err)
+	}
+	return true, 0
 }
+
+// errStillRenewing is why a front serves a still-valid token when the
+// process renewing it has not finished within the renewal budget.
+var errStillRenewing = errors.New("another kubeiam process is still renewing it")
 
 // lockTimeout: how long a front waits for the process refreshing the same
 // entry.
@@ -178,16 +195,45 @@ func serveCached(ctx context.Context, prog string, req *Request, info ExecInfo, 
 		return false, 0
 	}
 	want := ExpectFor(req, getenv)
+	// serve writes the answer; a failed write still answers (see
+	// writeFailed), with writeErr set.
+	var writeErr error
 	serve := func(e *cache.Entry) bool {
 		c.FlushWarnings()
 		if req.Verbose {
 			fmt.Fprintf(errOut, "kubeiam: cached token (%s), valid until %s\n", CacheNote(c), e.TokenExpiry.Format(time.RFC3339))
 		}
-		return Write(w, info, req.TokenOnly, e.Token, e.TokenExpiry) == nil
+		writeErr = Write(w, info, req.TokenOnly, e.Token, e.TokenExpiry)
+		return true
+	}
+	answered := func() (bool, int) {
+		if writeErr != nil {
+			return true, writeFailed(errOut, prog, writeErr)
+		}
+		return true, 0
 	}
 	e, _ := c.Get(ctx, want.Key)
 	if e != nil && want.Usable(e, now, minRemaining) {
-		return serve(e), 0
+		serve(e)
+		return answered()
+	}
+	// A token still valid but due for renewal: whoever renews it (the core
+	// this front hands over to, or another process holding the lock) has a
+	// short budget, and this front waits no longer than that; if the
+	// renewal fails, the token is served as it is.
+	wait := lockTimeout
+	var stale *cache.Entry
+	if e != nil && want.Usable(e, now, StaleMin(minRemaining)) {
+		stale = e
+		if _, _, refresh, err := req.Budgets(getenv); err == nil {
+			wait = refresh + time.Second
+		}
+	}
+	serveStale := func(why error) bool {
+		c.FlushWarnings()
+		WarnStale(c, stale, why, time.Now())
+		writeErr = Write(w, info, req.TokenOnly, stale.Token, stale.TokenExpiry)
+		return true
 	}
 	if err := ssoSignInNeeded(req, info, getenv, e, now, minRemaining, prog); err != nil {
 		// What kubeiam-core would say after its start-up, said now: the
@@ -204,12 +250,30 @@ func serveCached(ctx context.Context, prog string, req *Request, info ExecInfo, 
 		// The core locks (and reports) on its own.
 		return false, 0
 	}
-	f, served, err := holdLock(ctx, lf, lockTimeout, func() bool {
+	f, served, err := holdLock(ctx, lf, wait, func() bool {
 		e := Lookup(ctx, c, want, time.Now(), minRemaining)
-		return e != nil && serve(e)
+		if e != nil {
+			return serve(e)
+		}
+		// The renewal this front waited for failed: its answer is this
+		// call's too, so a herd makes one attempt, not one each.
+		if stale != nil {
+			if failed := c.RefreshFailedAt(want.Key); !failed.IsZero() && !failed.Before(now) {
+				return serveStale(nil)
+			}
+		}
+		return false
 	})
-	if served || err != nil {
-		return served, 0
+	if served {
+		return answered()
+	}
+	if err != nil && stale != nil && ctx.Err() == nil {
+		// The holder is still renewing: the valid token answers now.
+		serveStale(errStillRenewing)
+		return answered()
+	}
+	if err != nil {
+		return false, 0
 	}
 	if err := handOver(f, want.Key.ID()); err != nil {
 		f.Close()

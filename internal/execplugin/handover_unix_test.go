@@ -91,7 +91,8 @@ func TestHoldLockWaitersWakeTogether(t *testing.T) {
 			results <- result{served, err, time.Now()}
 		}()
 	}
-	time.Sleep(100 * time.Millisecond)
+	// Every waiter blocked on the shared lock, as a herd behind a refresh.
+	waitBlocked(t, path, n)
 	written.Store(true)
 	released := time.Now()
 	release()
@@ -112,9 +113,21 @@ func TestHoldLockWaitersWakeTogether(t *testing.T) {
 func TestHoldLockTakesOverAfterAFailedRefresh(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "entry.lock")
 	release := holder(t, path)
-	time.AfterFunc(50*time.Millisecond, release)
-	f, served, err := holdLock(context.Background(), openLock(t, path), 10*time.Second, func() bool { return false })
-	mustHoldExclusive(t, path, f, served, err)
+	type result struct {
+		f      *os.File
+		served bool
+		err    error
+	}
+	done := make(chan result, 1)
+	lf := openLock(t, path)
+	go func() {
+		f, served, err := holdLock(context.Background(), lf, 10*time.Second, func() bool { return false })
+		done <- result{f, served, err}
+	}()
+	waitBlocked(t, path, 1)
+	release()
+	r := <-done
+	mustHoldExclusive(t, path, r.f, r.served, r.err)
 }
 
 // TestHoldLockFreeLockIsTakenAtOnce: no holder, no wait, no recheck.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"strings"
 )
 
@@ -41,6 +42,14 @@ func Run(s *Session, c Command) (int, error) {
 	cmd.Env = append(c.Env, "KUBECONFIG="+s.KubeconfigEnv(), ContextEnv+"="+s.Context)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
 	cmd.SysProcAttr = childAttr()
+	// Linux sends Pdeathsig when the thread that started the child ends,
+	// not the process: the runtime ends a thread whose goroutine exits
+	// while locked to it, and that thread could have been this one after
+	// the goroutine moved. Holding this goroutine on its thread until the
+	// child is reaped keeps the thread, so SIGHUP comes only when kubeiam
+	// dies (os/exec and syscall document the same pairing).
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, forwarded...)
 	defer signal.Stop(sigs)

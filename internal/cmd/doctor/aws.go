@@ -13,7 +13,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
@@ -83,7 +82,9 @@ func checkAWS(ctx context.Context, rep *Report, opts *Options, tgt *target) {
 	}
 	// The endpoint is known before any credentials are: report it first.
 	if region == "" {
-		regionFrom = regionSource(sess.Config)
+		if regionFrom = chain.RegionSource(sess.Config, ""); regionFrom == "" {
+			regionFrom = "none configured, the default"
+		}
 	}
 	rep.ok("endpoint", "region %s (%s), partition %s, tokens name %s (%s)",
 		sess.Endpoint.SigningRegion, regionFrom, sess.Endpoint.Partition, sess.Endpoint.Host, sess.Endpoint.Kind)
@@ -103,7 +104,7 @@ func checkAWS(ctx context.Context, rep *Report, opts *Options, tgt *target) {
 	}
 	switch {
 	case err == nil:
-		msg := fmt.Sprintf("source %s, profile %s, access key %s", sourceName(creds.Source), profile, maskKey(creds.AccessKeyID))
+		msg := fmt.Sprintf("source %s, profile %s, access key %s", chain.SourceName(creds.Source), profile, maskKey(creds.AccessKeyID))
 		if req.RoleARN != "" {
 			msg += ", assumed role " + req.RoleARN
 		}
@@ -221,47 +222,6 @@ func (d *dateRecorder) Do(r *http.Request) (*http.Response, error) {
 		d.date = resp.Header.Get("Date")
 	}
 	return resp, err
-}
-
-// regionSource says where the SDK's region came from.
-func regionSource(cfg aws.Config) string {
-	for _, src := range cfg.ConfigSources {
-		switch s := src.(type) {
-		case config.EnvConfig:
-			if s.Region != "" {
-				return "AWS_REGION"
-			}
-		case config.SharedConfig:
-			if s.Region != "" {
-				return "profile " + s.Profile
-			}
-		}
-	}
-	return "none configured, the default"
-}
-
-// sourceName shortens the SDK's provider names ("SharedConfigCredentials:
-// /home/u/.aws/credentials") to what a person recognises.
-func sourceName(s string) string {
-	switch {
-	case s == "":
-		return "unknown"
-	case strings.HasPrefix(s, "EnvConfigCredentials"):
-		return "environment (AWS_ACCESS_KEY_ID)"
-	case strings.HasPrefix(s, "SharedConfigCredentials"):
-		return "shared credentials file" + strings.TrimPrefix(s, "SharedConfigCredentials")
-	case strings.HasPrefix(s, "SSOProvider"):
-		return "SSO"
-	case strings.HasPrefix(s, "AssumeRoleProvider"):
-		return "AssumeRole"
-	case strings.HasPrefix(s, "ProcessProvider"):
-		return "credential_process"
-	case strings.HasPrefix(s, "WebIdentityCredentials"):
-		return "web identity"
-	case strings.HasPrefix(s, "EC2RoleProvider"):
-		return "EC2 instance role (IMDS)"
-	}
-	return s
 }
 
 // checkSessionKey reports where the keyring's data key is held for the

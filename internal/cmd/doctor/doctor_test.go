@@ -133,7 +133,7 @@ func TestCredentialsNeverPrinted(t *testing.T) {
 		t.Errorf("json report %+v", back)
 	}
 	creds := find(t, rep, "credentials")
-	if creds.Status != StatusOK || !strings.Contains(creds.Message, "environment (AWS_ACCESS_KEY_ID)") {
+	if creds.Status != StatusOK || !strings.Contains(creds.Message, "source the environment,") {
 		t.Errorf("credentials = %+v", creds)
 	}
 	ep := find(t, rep, "endpoint")
@@ -203,5 +203,32 @@ func TestVersionLess(t *testing.T) {
 		if got := versionLess(tc.a, tc.b); got != tc.less {
 			t.Errorf("versionLess(%s, %s) = %t", tc.a, tc.b, got)
 		}
+	}
+}
+
+// The endpoint check names the setting the region came from as the token
+// path does (chain.RegionSource): AWS_DEFAULT_REGION when that is where it
+// is set, not AWS_REGION.
+func TestEndpointNamesTheRegionSetting(t *testing.T) {
+	for _, tc := range []struct{ env, want string }{
+		{"AWS_DEFAULT_REGION", "region us-west-2 (AWS_DEFAULT_REGION)"},
+		{"AWS_REGION", "region us-west-2 (AWS_REGION)"},
+	} {
+		t.Run(tc.env, func(t *testing.T) {
+			opts, _, _ := setup(t, time.Now)
+			kc := os.Getenv("KUBECONFIG")
+			b, err := os.ReadFile(kc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(kc, []byte(strings.Replace(string(b), ", --region, eu-west-1]", "]", 1)), 0o600)
+			t.Setenv("AWS_REGION", "")
+			os.Unsetenv("AWS_REGION")
+			t.Setenv(tc.env, "us-west-2")
+			rep := Diagnose(context.Background(), opts)
+			if ep := find(t, rep, "endpoint"); !strings.Contains(ep.Message, tc.want) {
+				t.Errorf("endpoint = %q, want %q", ep.Message, tc.want)
+			}
+		})
 	}
 }

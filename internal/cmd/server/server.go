@@ -141,6 +141,11 @@ func hint(err error) error {
 	case errors.As(err, &timeout):
 		return clierr.WithHint(err, "kubectl -n kube-system describe daemonset aws-iam-authenticator; the objects are applied, rerun with --wait=false to skip waiting")
 	}
+	// Errors that carry their own way out (installer.OwnedARNsError).
+	var h interface{ Hint() string }
+	if errors.As(err, &h) {
+		return clierr.WithHint(err, "%s", h.Hint())
+	}
 	return err
 }
 
