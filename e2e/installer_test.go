@@ -122,7 +122,8 @@ func eventually(t *testing.T, ctx context.Context, what string, check func() err
 
 // TestInstaller_InstallSync starts from a cluster the installer has not
 // touched, so it must run before the tests that call env.Install (Go runs
-// a package's test files in name order: bundle_, installer_, kubeconfig_…).
+// a package's test files in name order: bundle_, installer_, kubeconfig_…;
+// tests that install go in files named after installer_, e.g. mappings_).
 func TestInstaller_InstallSync(t *testing.T) {
 	if kubeiamSkip != "" {
 		t.Skip(kubeiamSkip)
