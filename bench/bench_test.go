@@ -79,6 +79,9 @@ func TestSmoke(t *testing.T) {
 	if res.Bundle == nil || res.Bundle.Curl.N != cfg.BundleRuns || res.Bundle.Present && res.Bundle.Kubeiam.N != cfg.BundleRuns {
 		t.Errorf("bundle install and its baseline %+v", res.Bundle)
 	}
+	if d := res.DeadNet; d == nil || d.GiveUp.N != 1 || d.Stale.N != 2 || !strings.Contains(d.Message, "no answer from ") || d.Stale.Median >= d.GiveUp.Median {
+		t.Errorf("dead network results %+v: want a give-up naming the endpoint, and stale tokens served sooner", d)
+	}
 	if len(res.Init) != 3 || res.Init[1].Total.Median <= 0 || res.Init[2].Packages <= res.Init[1].Packages {
 		t.Errorf("init results %+v: want the floor, front and core traced, core with more packages than the front", res.Init)
 	}
@@ -87,7 +90,7 @@ func TestSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Machine: ", "### Targets", "cached (file) ≤ 2× floor", "| floor (hello-world Go, prints JSON) |"} {
+	for _, want := range []string{"Machine: ", "### Targets", "cached (file) ≤ 2× floor", "| floor (hello-world Go, prints JSON) |", "with a dead network", "blackholed STS"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("BENCHMARKS.md lacks %q", want)
 		}

@@ -58,8 +58,9 @@ type config struct {
 	AWS           string // the aws CLI, "" to skip
 	Keyring       bool   // start a private D-Bus session with gnome-keyring
 	Quick         bool
-	SSOSyncOnly   bool // run only the SSO profile sync + discover step
-	Keep          bool // leave the scratch directory (caches, kubeconfigs) for a closer look
+	Only          string // run only these sections (comma list; "deadnet")
+	SSOSyncOnly   bool   // run only the SSO profile sync + discover step
+	Keep          bool   // leave the scratch directory (caches, kubeconfigs) for a closer look
 
 	Rounds     int   // rounds of the process subjects
 	HerdSizes  []int // concurrent cold calls per herd
@@ -93,6 +94,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.BoolVar(&cfg.SSOSyncOnly, "sso-sync-only", false, "run only the SSO profile sync + discover benchmark (no report files)")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the scratch directory and say where it is")
 	fs.BoolVar(&cfg.Quick, "quick", false, "few runs, to check the harness works (numbers not for citing)")
+	fs.StringVar(&cfg.Only, "only", "", "run only these sections (deadnet), write no files")
 	fs.StringVar(&cfg.MD, "md", "", "where to write the Markdown report (default BENCHMARKS.md; quick: none)")
 	fs.StringVar(&cfg.JSON, "json", "", "where to write the JSON results (default bench/results.json; quick: none)")
 	if err := fs.Parse(args); err != nil {
@@ -106,7 +108,7 @@ func parseFlags(args []string) (*config, error) {
 	if !filepath.IsAbs(cfg.Bin) {
 		cfg.Bin = filepath.Join(root, cfg.Bin)
 	}
-	if !cfg.Quick && !cfg.SSOSyncOnly {
+	if !cfg.Quick && cfg.Only == "" && !cfg.SSOSyncOnly {
 		if cfg.MD == "" {
 			cfg.MD = filepath.Join(root, "BENCHMARKS.md")
 		}
@@ -167,4 +169,17 @@ func ints(s string) ([]int, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// only reports whether section runs: every section without -only.
+func (c *config) only(section string) bool {
+	if c.Only == "" {
+		return true
+	}
+	for _, s := range strings.Split(c.Only, ",") {
+		if strings.TrimSpace(s) == section {
+			return true
+		}
+	}
+	return false
 }

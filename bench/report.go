@@ -74,6 +74,14 @@ func renderTable(res *Results) string {
 			"is what one front process costs next to a bare Go process when the CPUs are saturated (no herd beats it); wall − hits is what the one refresh adds to a herd (compare one cold call).\n")
 	}
 
+	if d := res.DeadNet; d != nil {
+		b.WriteString("\n### `kubeiam token` with a dead network: STS accepts connections and never answers (default settings)\n\n")
+		b.WriteString("| case | runs | median ms | p90 ms | what it printed |\n|---|--:|--:|--:|---|\n")
+		fmt.Fprintf(&b, "| cold call, role to assume: gives up | %d | %.0f | %.0f | `%s` |\n", d.GiveUp.N, d.GiveUp.Median, d.GiveUp.P90, d.Message)
+		fmt.Fprintf(&b, "| cached token still valid, due for renewal: served as it is | %d | %.0f | %.0f | the token; `%s` (once a minute) |\n", d.Stale.N, d.Stale.Median, d.Stale.P90, d.Warning)
+		fmt.Fprintf(&b, "| normal cached hit, same entry | %d | %.1f | %.1f | the token |\n", d.Cached.N, d.Cached.Median, d.Cached.P90)
+	}
+
 	if len(res.Merge) > 0 {
 		fmt.Fprintf(&b, "\n### `kubeiam kubeconfig write --merge` into a kubeconfig of N contexts (%d runs)\n\n", res.Merge[0].Wall.N)
 		b.WriteString("| contexts | file MB | median ms | p90 ms | µs per context (median − start-up) | kubectl config set-context, median ms |\n|--:|--:|--:|--:|--:|--:|\n")

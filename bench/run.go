@@ -23,6 +23,7 @@ type Results struct {
 	LockHold *HoldResult      `json:"lock_hold"`
 	Kubectl  string           `json:"kubectl,omitempty"`
 	Bundle   *BundleResult    `json:"bundle"`
+	DeadNet  *DeadNetResult   `json:"dead_network"`
 	SSOSync  *SSOSyncResult   `json:"sso_sync"`
 	Init     []*InitResult    `json:"init"`
 	Migrate  *MigrateBench    `json:"eks_migrate"`
@@ -96,6 +97,23 @@ func run(ctx context.Context, cfg *config) (*Results, error) {
 		} else {
 			defer kr.close()
 		}
+	}
+
+	if cfg.only("deadnet") {
+		log("kubeiam token against a blackholed STS (default settings)")
+		if res.DeadNet, err = deadNet(ctx, cfg, e, r); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Only != "" {
+		// Only the targets of what ran.
+		for _, t := range targets(res) {
+			if t.Measured != "not measured" {
+				res.Targets = append(res.Targets, t)
+			}
+		}
+		fmt.Fprint(cfg.Out, renderMarkdown(res, renderTable(res)))
+		return res, nil
 	}
 
 	subjects, skipped, err := processSubjects(cfg, e, r, v, floor, probe, kr)

@@ -118,15 +118,27 @@ func targets(res *Results) []Target {
 		calls := fmt.Sprint(h.AssumeRoles)
 		ts = append(ts, Target{Name: fmt.Sprintf("herd of %d → 1 STS call", h.N), Limit: "1 AssumeRole per trial",
 			Measured: "AssumeRole per trial " + calls, Status: status(allOne(h.AssumeRoles))})
-		// The machine sets the bound: N bare process starts at once cost
-		// what they cost here, and a herd cannot finish before those plus
-		// the one call that does the work. 5% is room for noise.
+		// The bound is what the lock design controls: N front processes
+		// answering cached hits at once cost what they cost here (the
+		// per-process cost, hits ÷ floors, is its own row), and a herd
+		// cannot finish before those plus the one call that does the
+		// work. 5% is room for noise.
 		cold := res.Herds[0].Wall.Median
-		bound := (h.Floor.Median + cold) * 1.05
-		ts = append(ts, Target{Name: fmt.Sprintf("herd of %d wall ≤ (%d floors at once + one cold call) + 5%%", h.N, h.N),
-			Limit:    fmt.Sprintf("≤ %.1f ms ((%.1f + %.1f) × 1.05)", bound, h.Floor.Median, cold),
+		bound := (h.Hits.Median + cold) * 1.05
+		ts = append(ts, Target{Name: fmt.Sprintf("herd of %d wall ≤ (%d cached hits at once + one cold call) × 1.05", h.N, h.N),
+			Limit:    fmt.Sprintf("≤ %.1f ms ((%.1f + %.1f) × 1.05)", bound, h.Hits.Median, cold),
 			Measured: fmt.Sprintf("%.1f ms (%.2f× one cold call)", h.Wall.Median, h.RatioToOne),
 			Status:   status(h.Wall.Median <= bound), Margin: margin(h.Wall.Median, bound)})
+	}
+
+	if d := res.DeadNet; d != nil {
+		// kubectl never waits on a dead network: the default budget (8 s)
+		// ends a cold call, and a still-valid token is served within the
+		// renewal budget (2 s). A little start-up on top is allowed.
+		ts = append(ts, Target{Name: "blackholed STS: kubeiam token gives up ≤ 9 s (default budget 8 s)", Limit: "≤ 9000 ms",
+			Measured: fmt.Sprintf("%.0f ms: %s", d.GiveUp.Median, d.Message), Status: status(d.GiveUp.Median <= 9000), Margin: margin(d.GiveUp.Median, 9000)})
+		ts = append(ts, Target{Name: "STS hangs, cached token still valid: served ≤ 2.5 s (renewal budget 2 s)", Limit: "≤ 2500 ms",
+			Measured: fmt.Sprintf("%.0f ms (cached hit %.1f ms)", d.Stale.Median, d.Cached.Median), Status: status(d.Stale.Median <= 2500), Margin: margin(d.Stale.Median, 2500)})
 	}
 
 	if b := res.Bundle; b != nil && b.Present && b.Kubeiam.N > 0 {

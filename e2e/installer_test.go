@@ -122,7 +122,8 @@ func eventually(t *testing.T, ctx context.Context, what string, check func() err
 
 // TestInstaller_InstallSync starts from a cluster the installer has not
 // touched, so it must run before the tests that call env.Install (Go runs
-// a package's test files in name order: bundle_, installer_, kubeconfig_…).
+// a package's test files in name order: bundle_, installer_, kubeconfig_…;
+// tests that install go in files named after installer_, e.g. mappings_).
 func TestInstaller_InstallSync(t *testing.T) {
 	if kubeiamSkip != "" {
 		t.Skip(kubeiamSkip)
@@ -298,11 +299,20 @@ func TestInstaller_InstallSync(t *testing.T) {
 		return nil
 	})
 
+	write("us-west-2", alice)
+	if stack.Node != "" {
+		// The rollout wait, against the real node: the DaemonSet's pod
+		// runs and install sees it.
+		r = kubeiam(ctx, "server", "install", "-f", specFile, "--kubeconfig", admin, "--timeout", "2m")
+		if r.err != nil || !strings.Contains(r.stderr, "rollout: 1 of 1 updated, 1 available") {
+			t.Fatalf("wait for the DaemonSet on the node: %v\n%s", r.err, r.stderr)
+		}
+		return
+	}
 	// The rollout wait, against the real API: with no controller the
 	// DaemonSet is never observed, so the wait times out and says why;
 	// once the status says the pods run (written here as the controller
 	// would), install waits successfully.
-	write("us-west-2", alice)
 	r = kubeiam(ctx, "server", "install", "-f", specFile, "--kubeconfig", admin, "--timeout", "3s")
 	if r.err == nil || !strings.Contains(r.stderr, "waiting for the DaemonSet controller to see the new spec") || !strings.Contains(r.stderr, "hint: kubectl -n kube-system describe daemonset aws-iam-authenticator") {
 		t.Fatalf("wait without controller: %v\n%s", r.err, r.stderr)

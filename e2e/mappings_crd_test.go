@@ -384,6 +384,18 @@ func TestBackendSyncLatency(t *testing.T) {
 	waits := map[string][]time.Duration{}
 	for _, v := range []variant{{"EKSConfigMap", []string{"--prune", "--force-conflicts"}}, {"CRD", nil}, {"CRD", []string{"--wait"}}} {
 		label := v.mode + " " + strings.Join(v.args, " ")
+		if stack.Node != "" {
+			// The server is the DaemonSet's pod: install the spec with
+			// this mode, and the pod runs the --backend-mode kubeiam
+			// renders from it.
+			modeSpec(t, spec, []string{v.mode}, nil, seedRoles)
+			mustKubectl(t, ctx, "", "-n", "kube-system", "delete", "daemonset", "aws-iam-authenticator", "--ignore-not-found", "--cascade=orphan")
+			mustKubectl(t, ctx, "", "-n", "kube-system", "delete", "pods", "-l", "k8s-app=aws-iam-authenticator", "--grace-period=1")
+			if r := kubeiam(ctx, append([]string{"server", "install", "-f", spec, "--kubeconfig", admin, "--cluster-id", stack.ClusterID,
+				"--image", scenario.ServerImage, "--prune", "--force-conflicts", "--allow-lockout"}, waitArgs()...)...); r.err != nil {
+				t.Fatalf("%s install: %v\n%s", label, r.err, r.stderr)
+			}
+		}
 		useModes(t, ctx, v.mode)
 		// Warm up: the server's informers list once after the restart.
 		modeSpec(t, spec, []string{v.mode}, nil, seedRoles)

@@ -40,6 +40,9 @@ func run(m *testing.M) int {
 		logf("%v", err)
 		return 1
 	}
+	// KUBEIAM_E2E_NO_NODE=1 runs the fallback: no node, the rig's own
+	// authenticator process.
+	b.NoNode = os.Getenv("KUBEIAM_E2E_NO_NODE") != ""
 	binDir, err := os.MkdirTemp("", "kubeiam-e2e-bin-")
 	if err != nil {
 		logf("could not create temp dir: %v", err)
@@ -54,8 +57,13 @@ func run(m *testing.M) int {
 	}
 	logf("binaries ready in %s", time.Since(start).Round(100*time.Millisecond))
 
+	images, err := scenario.Images(ctx, bins.Kubeiam, b.Repo)
+	if err != nil {
+		logf("%v", err)
+		return 1
+	}
 	start = time.Now()
-	stack, err = rig.Start(ctx, rig.Options{Bins: bins, Logf: logf})
+	stack, err = rig.Start(ctx, rig.Options{Bins: bins, Logf: logf, Images: images})
 	if err != nil {
 		logf("could not start the stack: %v", err)
 		return 1

@@ -52,8 +52,8 @@ func rewriteSpec(t *testing.T, path string, users, roles []scenario.Mapping) {
 // ID, entries of other tests pruned, fields of other managers taken.
 func resetTo(t *testing.T, ctx context.Context, spec string) kubeiamRun {
 	t.Helper()
-	r := kubeiam(ctx, "server", "install", "-f", spec, "--kubeconfig", stack.AdminKubeconfig, "--cluster-id", stack.ClusterID,
-		"--image", scenario.ServerImage, "--wait=false", "--prune", "--force-conflicts", "--allow-lockout")
+	r := kubeiam(ctx, append([]string{"server", "install", "-f", spec, "--kubeconfig", stack.AdminKubeconfig, "--cluster-id", stack.ClusterID,
+		"--image", scenario.ServerImage, "--prune", "--force-conflicts", "--allow-lockout"}, waitArgs()...)...)
 	if r.err != nil {
 		t.Fatalf("install: %v\n%s", r.err, r.stderr)
 	}
@@ -389,9 +389,20 @@ func TestGuardBundles(t *testing.T) {
 	if got := image(); got != want {
 		t.Errorf("DaemonSet image %v, want %s", got, want)
 	}
-	r = kubeiamAs(ctx, env, "server", "install", "-f", spec, "--kubeconfig", stack.AdminKubeconfig, "--bundles", bundlesFile, "--kube-version", "1.31", "--wait=false")
+	r = kubeiamAs(ctx, env, append([]string{"server", "install", "-f", spec, "--kubeconfig", stack.AdminKubeconfig, "--bundles", bundlesFile, "--kube-version", "1.31"}, waitArgs()...)...)
 	if r.err != nil || !strings.Contains(r.stderr, "no change: all 8 objects are as the spec says") {
 		t.Fatalf("install --bundles FILE: %v\n%s", r.err, r.stderr)
+	}
+	if stack.Node != "" {
+		// The node runs the image the EKS-D manifest named: the rig
+		// imported it under the reference kubeiam resolves.
+		pod := serverPod(t, ctx)
+		c := dig(pod, "spec", "containers").([]any)[0].(map[string]any)
+		st := dig(pod, "status", "containerStatuses").([]any)[0].(map[string]any)
+		if c["image"] != want || st["image"] != want {
+			t.Errorf("pod image %v, running %v; want %s", c["image"], st["image"], want)
+		}
+		t.Logf("node runs %v (%v)", st["image"], st["imageID"])
 	}
 	// Leave the rig's image as the other tests expect it.
 	resetTo(t, ctx, spec)

@@ -18,7 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/smithy-go"
 
-	"github.com/kubeiam/kubeiam/internal/clierr"
+	"github.com/kubeiam/kubeiam/internal/deadline"
+	"github.com/kubeiam/kubeiam/internal/hint"
 )
 
 // Authentication modes (accessConfig.authenticationMode). A cluster moves
@@ -204,7 +205,7 @@ func iamRegion(region string) string {
 func (c *AccessClient) Concurrency() int { return c.opts.Concurrency }
 
 func (c *AccessClient) call(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, c.opts.Timeout)
+	return deadline.Start(ctx, deadline.Budget{Total: c.opts.Timeout, Attempt: deadline.Attempt(ctx, deadline.Command.Attempt)})
 }
 
 // ErrConfigMapMode: the cluster is in CONFIG_MAP mode, where every
@@ -251,8 +252,15 @@ func (c *AccessClient) fail(err error, op string) error {
 	if errors.As(err, &re) {
 		e.Status = re.HTTPStatusCode()
 	}
+	// No answer, refused, reset, a failing proxy: one line naming the
+	// endpoint (the service's own errors keep their code).
+	if e.Code == "" {
+		if ne := deadline.Describe(context.Background(), err); ne != nil {
+			e.Err = ne
+		}
+	}
 	if errors.Is(e, ErrConfigMapMode) {
-		return clierr.WithHint(e, "kubeiam mappings migrate --eks %s --region %s moves it to API_AND_CONFIG_MAP first, keeping aws-auth", c.Cluster, c.Region)
+		return hint.With(e, "kubeiam mappings migrate --eks %s --region %s moves it to API_AND_CONFIG_MAP first, keeping aws-auth", c.Cluster, c.Region)
 	}
 	return e
 }
@@ -272,7 +280,7 @@ func (c *AccessClient) Describe(ctx context.Context) (Cluster, error) {
 	out, err := c.api.DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String(c.Cluster)})
 	if err != nil {
 		cl := &Client{Profile: c.Profile, Region: c.Region}
-		return Cluster{}, cl.describeError(err, "describe cluster "+c.Cluster)
+		return Cluster{}, cl.describeError(ctx, err, "describe cluster "+c.Cluster)
 	}
 	if out.Cluster == nil {
 		return Cluster{}, fmt.Errorf("could not describe cluster %s in %s: empty answer", c.Cluster, c.Region)

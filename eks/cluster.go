@@ -19,7 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eks/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/kubeiam/kubeiam/internal/clierr"
+	"github.com/kubeiam/kubeiam/internal/deadline"
+	"github.com/kubeiam/kubeiam/internal/hint"
 	"github.com/kubeiam/kubeiam/internal/input"
 	"github.com/kubeiam/kubeiam/token"
 	"github.com/kubeiam/kubeiam/token/chain"
@@ -77,7 +78,8 @@ type Client struct {
 
 // ClientOptions tune NewClient.
 type ClientOptions struct {
-	// Timeout bounds each call; 0 means DefaultCallTimeout.
+	// Timeout bounds each call, retries included; 0 means KUBEIAM_TIMEOUT,
+	// else DefaultCallTimeout.
 	Timeout time.Duration
 	// HTTPClient replaces the SDK's (tests).
 	HTTPClient aws.HTTPClient
@@ -108,7 +110,7 @@ func LoadProfile(ctx context.Context, profile, region string) (aws.Config, error
 // from the partition table passes: new regions appear.
 func CheckRegion(region string) error {
 	if _, err := token.CheckRegion(region); err != nil {
-		return clierr.WithHint(err, "AWS regions are lowercase, like us-east-1 or eu-west-2")
+		return hint.With(err, "AWS regions are lowercase, like us-east-1 or eu-west-2")
 	}
 	return nil
 }
@@ -126,7 +128,7 @@ func NewClient(cfg aws.Config, profile, region string, opts ClientOptions) *Clie
 	})
 	t := opts.Timeout
 	if t <= 0 {
-		t = DefaultCallTimeout
+		t = deadline.Total(DefaultCallTimeout)
 	}
 	return &Client{Profile: profile, Region: region, api: api, timeout: t}
 }
@@ -134,11 +136,11 @@ func NewClient(cfg aws.Config, profile, region string, opts ClientOptions) *Clie
 // Describe returns the cluster called name. Errors are one line naming the
 // cluster, region and profile (ResourceNotFound: "no cluster X in REGION").
 func (c *Client) Describe(ctx context.Context, name string) (Cluster, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	ctx, cancel := deadline.Start(ctx, deadline.Budget{Total: c.timeout, Attempt: deadline.Attempt(ctx, deadline.Command.Attempt)})
 	defer cancel()
 	out, err := c.api.DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String(name)})
 	if err != nil {
-		return Cluster{}, c.describeError(err, "describe cluster "+name)
+		return Cluster{}, c.describeError(ctx, err, "describe cluster "+name)
 	}
 	if out.Cluster == nil {
 		return Cluster{}, fmt.Errorf("could not describe cluster %s in %s: empty answer", name, c.Region)
@@ -151,11 +153,11 @@ func (c *Client) List(ctx context.Context) ([]string, error) {
 	var names []string
 	p := eks.NewListClustersPaginator(c.api, &eks.ListClustersInput{})
 	for p.HasMorePages() {
-		callCtx, cancel := context.WithTimeout(ctx, c.timeout)
+		callCtx, cancel := deadline.Start(ctx, deadline.Budget{Total: c.timeout, Attempt: deadline.Attempt(ctx, deadline.Command.Attempt)})
 		page, err := p.NextPage(callCtx)
 		cancel()
 		if err != nil {
-			return nil, c.describeError(err, "list clusters")
+			return nil, c.describeError(callCtx, err, "list clusters")
 		}
 		names = append(names, page.Clusters...)
 	}
@@ -243,8 +245,17 @@ func (e *APIError) Error() string {
 
 func (e *APIError) Unwrap() []error { return []error{e.Kind, e.Err} }
 
-func (c *Client) describeError(err error, op string) error {
+// Hint is the fix of the cause, when it has one (a network failure's).
+func (e *APIError) Hint() string { return hint.Of(e.Err) }
+
+func (c *Client) describeError(ctx context.Context, err error, op string) error {
 	e := &APIError{Op: op, Region: c.Region, Profile: c.Profile, Err: err, Kind: ErrRegionUnavailable}
+	// The network, a failing service, throttling: one line naming the
+	// endpoint (and the proxy), whatever the SDK wrapped around it.
+	if ne := chain.NetworkError(ctx, err); ne != nil {
+		e.Err = ne
+		return e
+	}
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		e.Code, e.Message = apiErr.ErrorCode(), apiErr.ErrorMessage()
@@ -262,7 +273,7 @@ func (c *Client) describeError(err error, op string) error {
 	e.Err = err
 	if msg := err.Error(); strings.Contains(msg, "failed to refresh cached credentials") || strings.Contains(msg, "no EC2 IMDS role found") ||
 		strings.Contains(msg, "no credential source") || strings.Contains(msg, "static credentials are empty") {
-		return clierr.WithHint(e, "no AWS credentials were found: pass --profile P (or set AWS_PROFILE), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; for SSO profiles run 'kubeiam login'")
+		return hint.With(e, "no AWS credentials were found: pass --profile P (or set AWS_PROFILE), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; for SSO profiles run 'kubeiam login'")
 	}
 	return e
 }

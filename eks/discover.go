@@ -260,20 +260,23 @@ func (d *discovery) progress() func() {
 		printed := false
 		t := time.NewTimer(progressAfter)
 		defer t.Stop()
+		// A terminal gets a line rewritten every second; a log (stderr
+		// not a terminal) gets one summary line at the end, and only when
+		// the scan was slow enough to have shown progress on a terminal.
 		for {
 			select {
 			case <-quit:
-				if printed && d.scan.Terminal {
+				switch {
+				case printed && d.scan.Terminal:
 					fmt.Fprintln(w)
+				case printed:
+					fmt.Fprintf(w, "kubeiam: scanned %d of %d (profile, region) pairs, %d clusters\n", d.done.Load(), d.total.Load(), d.clusters.Load())
 				}
 				return
 			case <-t.C:
 			}
-			line := fmt.Sprintf("kubeiam: scanned %d of %d (profile, region) pairs, %d clusters so far", d.done.Load(), d.total.Load(), d.clusters.Load())
 			if d.scan.Terminal {
-				fmt.Fprintf(w, "\r%s", line)
-			} else {
-				fmt.Fprintln(w, line)
+				fmt.Fprintf(w, "\rkubeiam: scanned %d of %d (profile, region) pairs, %d clusters so far", d.done.Load(), d.total.Load(), d.clusters.Load())
 			}
 			printed = true
 			t.Reset(time.Second)

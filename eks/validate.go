@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/kubeiam/kubeiam/internal/clierr"
+	"github.com/kubeiam/kubeiam/internal/hint"
 	"github.com/kubeiam/kubeiam/internal/input"
 	"github.com/kubeiam/kubeiam/token"
 )
@@ -90,7 +90,7 @@ func ParsePrincipal(flag, arn string) (Principal, error) {
 	if parts[2] == "sts" {
 		if role, ok := strings.CutPrefix(parts[5], "assumed-role/"); ok {
 			name, _, _ := strings.Cut(role, "/")
-			return Principal{}, clierr.WithHint(bad("an STS session ARN; EKS takes the IAM role of the session, with its path"),
+			return Principal{}, hint.With(bad("an STS session ARN; EKS takes the IAM role of the session, with its path"),
 				"give arn:%s:iam::%s:role/%s (kubeiam looks up the path), or use --arn with explain, which takes sessions", parts[1], parts[4], name)
 		}
 		return Principal{}, bad("an STS ARN; EKS takes IAM users and roles only")

@@ -4,7 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -14,6 +20,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/kubeiam/kubeiam/internal/deadline"
 	"github.com/kubeiam/kubeiam/internal/text"
 	"github.com/kubeiam/kubeiam/mappings"
 )
@@ -48,9 +55,16 @@ var resources = map[string]schema.GroupVersionResource{
 	"SelfSubjectReview":        {Group: "authentication.k8s.io", Version: "v1", Resource: "selfsubjectreviews"},
 	"CustomResourceDefinition": {Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"},
 	mappings.CRDKind:           {Group: mappings.CRDGroup, Version: mappings.CRDVersion, Resource: mappings.CRDResource},
+	"Pod":                      {Version: "v1", Resource: "pods"},
 }
 
-type dynamicClient struct{ dyn dynamic.Interface }
+type dynamicClient struct {
+	dyn     dynamic.Interface
+	timeout time.Duration // each request's bound, for the messages
+	// http and host read pod logs, which are text, not objects.
+	http *http.Client
+	host string
+}
 
 // NewClient returns a Client for the cluster rest config points at.
 func NewClient(cfg *rest.Config) (Client, error) {
@@ -58,8 +72,39 @@ func NewClient(cfg *rest.Config) (Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("could not create Kubernetes client: %w", err)
 	}
-	return &dynamicClient{dyn: dyn}, nil
+	hc, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("could not create Kubernetes client: %w", err)
+	}
+	return &dynamicClient{dyn: dyn, timeout: cfg.Timeout, http: hc, host: strings.TrimSuffix(cfg.Host, "/")}, nil
 }
+
+// PodLog returns the last lines of a container's log.
+func (c *dynamicClient) PodLog(ctx context.Context, namespace, pod, container string, previous bool) (string, error) {
+	q := url.Values{"container": {container}, "tailLines": {"5"}, "previous": {strconv.FormatBool(previous)}}
+	u := c.host + "/api/v1/namespaces/" + url.PathEscape(namespace) + "/pods/" + url.PathEscape(pod) + "/log?" + q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("could not read the log of pod %s: %w", objName(namespace, pod), err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return "", fmt.Errorf("could not read the log of pod %s: %w", objName(namespace, pod), err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("could not read the log of pod %s: %s", objName(namespace, pod), resp.Status)
+	}
+	return string(b), nil
+}
+
+// RequestTimeout bounds each Kubernetes API request of the installer, the
+// mapping verbs and whoami; KUBEIAM_ATTEMPT_TIMEOUT changes it.
+var RequestTimeout = 30 * time.Second
 
 // RESTConfig loads a kubeconfig the way kubectl does: the explicit path,
 // else KUBECONFIG, else ~/.kube/config; context "" is the current one.
@@ -74,6 +119,15 @@ func RESTConfig(kubeconfig, context string) (*rest.Config, error) {
 	// client-go's default limiter (5 QPS, burst 10) would throttle an
 	// install's ~25 small requests into seconds of waiting.
 	cfg.QPS, cfg.Burst = 50, 100
+	// Every request the installer makes is small (get, apply, list; no
+	// watches), so each gets a bound of its own: an API server that accepts
+	// the connection and never answers ends the request, not the user's
+	// patience. The command's context (Ctrl-C, --timeout) bounds the rest.
+	if cfg.Timeout == 0 {
+		if cfg.Timeout, err = deadline.Duration(os.Getenv, deadline.AttemptTimeoutEnv, RequestTimeout); err != nil {
+			return nil, err
+		}
+	}
 	return cfg, nil
 }
 
@@ -98,7 +152,7 @@ func (c *dynamicClient) Get(ctx context.Context, kind, namespace, name string) (
 		return nil, nil
 	}
 	if err != nil {
-		return nil, explain(fmt.Errorf("could not get %s %s: %w", kind, objName(namespace, name), err))
+		return nil, c.explain(fmt.Errorf("could not get %s %s: %w", kind, objName(namespace, name), err))
 	}
 	return u, nil
 }
@@ -117,7 +171,7 @@ func (c *dynamicClient) Apply(ctx context.Context, obj *unstructured.Unstructure
 		return nil, conflictOf(obj, fmt.Errorf("could not apply %s %s: %w", obj.GetKind(), objName(obj.GetNamespace(), obj.GetName()), err))
 	}
 	if err != nil {
-		return nil, explain(fmt.Errorf("could not apply %s %s: %w", obj.GetKind(), objName(obj.GetNamespace(), obj.GetName()), err))
+		return nil, c.explain(fmt.Errorf("could not apply %s %s: %w", obj.GetKind(), objName(obj.GetNamespace(), obj.GetName()), err))
 	}
 	return u, nil
 }
@@ -183,9 +237,21 @@ func (e *ForbiddenError) Error() string { return e.Err.Error() }
 func (e *ForbiddenError) Unwrap() error { return e.Err }
 
 // explain types the API errors the command layer gives hints for.
-func explain(err error) error {
+func (c *dynamicClient) explain(err error) error {
 	var st apierrors.APIStatus
 	if !errors.As(err, &st) {
+		// A network failure says what happened in one line, as the AWS
+		// calls do: "could not get ConfigMap …: no answer from HOST in 30s".
+		if ne := deadline.Describe(context.Background(), err); ne != nil {
+			if ne.TimedOut && c.timeout > 0 && !strings.Contains(ne.Msg, " in ") {
+				ne.Msg += " in " + deadline.String(c.timeout)
+			}
+			if ne.TimedOut {
+				ne.Fix = "check the network and that the API server is up; or allow each request more time with " + deadline.AttemptTimeoutEnv
+			}
+			what, _, _ := strings.Cut(err.Error(), ": ")
+			return fmt.Errorf("%s: %w", what, ne)
+		}
 		return err
 	}
 	switch {
@@ -204,7 +270,7 @@ func (c *dynamicClient) List(ctx context.Context, kind, namespace string) ([]*un
 	}
 	l, err := r.List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return nil, explain(fmt.Errorf("could not list %s: %w", kind, err))
+		return nil, c.explain(fmt.Errorf("could not list %s: %w", kind, err))
 	}
 	out := make([]*unstructured.Unstructured, len(l.Items))
 	for i := range l.Items {
@@ -223,7 +289,7 @@ func (c *dynamicClient) SelfSubjectReview(ctx context.Context) (*unstructured.Un
 		return nil, nil
 	}
 	if err != nil {
-		return nil, explain(fmt.Errorf("could not ask the cluster who this kubeconfig is: %w", err))
+		return nil, c.explain(fmt.Errorf("could not ask the cluster who this kubeconfig is: %w", err))
 	}
 	return u, nil
 }
@@ -235,7 +301,7 @@ func (c *dynamicClient) Delete(ctx context.Context, kind, namespace, name string
 		return err
 	}
 	if err := r.Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-		return explain(fmt.Errorf("could not delete %s %s: %w", kind, objName(namespace, name), err))
+		return c.explain(fmt.Errorf("could not delete %s %s: %w", kind, objName(namespace, name), err))
 	}
 	return nil
 }

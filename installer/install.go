@@ -43,6 +43,10 @@ type Options struct {
 	Timeout time.Duration
 	// Poll is the rollout poll interval (2 s when zero).
 	Poll time.Duration
+	// Settle is how long a rolled-out DaemonSet must stay so, with the
+	// same containers, before the wait ends (5 s when zero): the server
+	// has no readiness probe, so a crashing pod is briefly available.
+	Settle time.Duration
 	// Progress receives human progress lines; nil is silent.
 	Progress io.Writer
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -160,4 +161,92 @@ func TestRolloutStatus(t *testing.T) {
 	if done, msg := rolloutStatus(ds); done || !strings.Contains(msg, "node-role.kubernetes.io/control-plane") {
 		t.Errorf("%v %q", done, msg)
 	}
+}
+
+// podFake adds the server's pods and their logs to fakeClient.
+type podFake struct {
+	*fakeClient
+	pods []*unstructured.Unstructured
+	logs map[string]string
+}
+
+func (f *podFake) List(_ context.Context, kind, ns string) ([]*unstructured.Unstructured, error) {
+	if kind != "Pod" || ns != Namespace {
+		return nil, errors.New("unexpected list")
+	}
+	return f.pods, nil
+}
+
+func (f *podFake) PodLog(_ context.Context, ns, pod, container string, previous bool) (string, error) {
+	if !previous {
+		return "", errors.New("want the previous instance's log")
+	}
+	return f.logs[pod+"/"+container], nil
+}
+
+// TestWaitReportsCrashLoop: a server pod in CrashLoopBackOff ends the wait
+// at once with its last log line, instead of a timeout that says nothing.
+func TestWaitReportsCrashLoop(t *testing.T) {
+	f := &podFake{fakeClient: newFake(), logs: map[string]string{
+		"aws-iam-authenticator-x1/aws-iam-authenticator": "time=1 level=info msg=\"starting\"\ntime=2 level=fatal msg=\"could not load/generate a certificate\" error=\"open /var/aws-iam-authenticator/key.pem: permission denied\"\n",
+	}}
+	ds := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "apps/v1", "kind": "DaemonSet",
+		"metadata": map[string]any{"name": Name, "namespace": Namespace, "generation": int64(1)},
+		"status":   map[string]any{"observedGeneration": int64(1), "desiredNumberScheduled": int64(1), "updatedNumberScheduled": int64(1), "numberAvailable": int64(0)}}}
+	f.objs[key(ds)] = ds
+	pod := func(name, reason string) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{"metadata": map[string]any{"name": name, "namespace": Namespace, "labels": map[string]any{labelApp: Name}},
+			"status": map[string]any{"containerStatuses": []any{map[string]any{"name": Name, "restartCount": int64(3), "state": map[string]any{"waiting": map[string]any{"reason": reason}}}}}}}
+	}
+	// Still starting: the wait goes on until its timeout.
+	f.pods = []*unstructured.Unstructured{pod("aws-iam-authenticator-x1", "ContainerCreating")}
+	err := WaitForRollout(context.Background(), f, Options{Timeout: 300 * time.Millisecond, Poll: 50 * time.Millisecond})
+	var te *RolloutTimeoutError
+	if !errors.As(err, &te) {
+		t.Fatalf("starting pod: %v, want a timeout", err)
+	}
+	f.pods = []*unstructured.Unstructured{pod("aws-iam-authenticator-x1", "CrashLoopBackOff")}
+	start := time.Now()
+	err = WaitForRollout(context.Background(), f, Options{Timeout: time.Minute, Poll: 50 * time.Millisecond})
+	var ce *CrashLoopError
+	if !errors.As(err, &ce) || ce.Pod != "aws-iam-authenticator-x1" || ce.Restarts != 3 {
+		t.Fatalf("crash loop: %v", err)
+	}
+	if !strings.HasSuffix(err.Error(), `its last log line: time=2 level=fatal msg="could not load/generate a certificate" error="open /var/aws-iam-authenticator/key.pem: permission denied"`) {
+		t.Errorf("message: %s", err)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Errorf("the crash loop was reported after %s", time.Since(start))
+	}
+
+	// With no readiness probe a pod that exits at once is "available" for
+	// a moment: a DaemonSet that looks rolled out on one poll, with its
+	// pod crash-looping by the next, is a crash loop, not a success.
+	_ = unstructured.SetNestedField(ds.Object, int64(1), "status", "numberAvailable")
+	f.pods = []*unstructured.Unstructured{pod("aws-iam-authenticator-x1", "")}
+	fl := &flipFake{podFake: f, after: pod("aws-iam-authenticator-x1", "CrashLoopBackOff")}
+	err = WaitForRollout(context.Background(), fl, Options{Timeout: time.Minute, Poll: 50 * time.Millisecond, Settle: 200 * time.Millisecond})
+	if !errors.As(err, &ce) {
+		t.Fatalf("briefly available, then crash-looping: %v", err)
+	}
+	// Available for the settle time with the same containers is done.
+	err = WaitForRollout(context.Background(), f, Options{Timeout: time.Minute, Poll: 50 * time.Millisecond, Settle: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("rolled out: %v", err)
+	}
+}
+
+// flipFake's pods turn into after from the second List on.
+type flipFake struct {
+	*podFake
+	after *unstructured.Unstructured
+	lists int
+}
+
+func (f *flipFake) List(ctx context.Context, kind, ns string) ([]*unstructured.Unstructured, error) {
+	f.lists++
+	if f.lists > 1 {
+		return []*unstructured.Unstructured{f.after}, nil
+	}
+	return f.podFake.List(ctx, kind, ns)
 }

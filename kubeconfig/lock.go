@@ -55,6 +55,9 @@ func (e *LockError) Error() string {
 		filepath.Base(strings.TrimSuffix(e.LockFile, ".lock")), e.LockFile, e.Waited.Round(time.Millisecond), e.Holder)
 }
 
+// ErrInterrupted is a lock wait ended by Ctrl-C or SIGTERM.
+var ErrInterrupted = errors.New("interrupted")
+
 // StaleLockError is a lock that is too old to belong to a live writer but
 // that kubeiam cannot prove stale on its own: kubectl's locks are empty, and
 // a kubeiam lock taken on another host cannot be checked from this one.
@@ -156,12 +159,14 @@ func Lock(ctx context.Context, file string, opts LockOptions) (unlock func() err
 		case <-ctx.Done():
 			signal.Stop(sigs)
 			return nil, fmt.Errorf("could not lock %s: %w", file, ctx.Err())
-		case sig := <-sigs:
+		case <-sigs:
 			// Not holding the lock yet: nothing to clean up, so stop now.
+			// The signal is not raised again: the command's own handler
+			// (kubeiam's root) saw it too, ends its context and exits
+			// with the signal's code after its clean-ups; raising it here
+			// would kill the process before they run.
 			signal.Stop(sigs)
-			sigs <- sig
-			redeliver(sigs)
-			return nil, fmt.Errorf("could not lock %s: interrupted", file)
+			return nil, fmt.Errorf("could not lock %s: %w", file, ErrInterrupted)
 		case <-time.After(wait):
 		}
 		// Back off up to 50ms: kubectl holds the lock for about a

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/kubeiam/kubeiam/internal/clierr"
+	"github.com/kubeiam/kubeiam/internal/hint"
 )
 
 // DefaultRegion is used when neither flags, environment nor profile name a
@@ -223,7 +223,7 @@ func EndpointFor(region string, global, fips bool) (Endpoint, error) {
 	ep := sdkEndpoint(region, fips)
 	ep.UnknownRegion = !known
 	if fips && !ServerV072.acceptsFIPS(ep) {
-		return Endpoint{}, clierr.WithHint(fmt.Errorf("FIPS: %s servers accept FIPS STS hosts only in %s, so a token for %s would be refused",
+		return Endpoint{}, hint.With(fmt.Errorf("FIPS: %s servers accept FIPS STS hosts only in %s, so a token for %s would be refused",
 			ServerV072.Name, ServerV072.fipsRegions(ep.Partition), ep.Host),
 			"drop --fips (and AWS_USE_FIPS_ENDPOINT / the profile's use_fips_endpoint) to sign for sts.%s.%s, use --sts-global, or pick one of those regions with --region",
 			region, specForRegion(region).dnsSuffix)

@@ -109,16 +109,8 @@ var (
 	// domainAllowed are imports that break the rule today, each with the
 	// issue that removes it.
 	domainAllowed = map[string]string{
-		// Issue 22 turns these hints into typed errors with Hint().
-		"github.com/kubeiam/kubeiam/token -> github.com/kubeiam/kubeiam/internal/clierr":              "issue 22",
-		"github.com/kubeiam/kubeiam/token/chain -> github.com/kubeiam/kubeiam/internal/clierr":        "issue 22",
-		"github.com/kubeiam/kubeiam/token/execargs -> github.com/kubeiam/kubeiam/internal/clierr":     "issue 22",
-		"github.com/kubeiam/kubeiam/token/sso -> github.com/kubeiam/kubeiam/internal/clierr":          "issue 22",
-		"github.com/kubeiam/kubeiam/token/sso/ssocache -> github.com/kubeiam/kubeiam/internal/clierr": "issue 22",
-		"github.com/kubeiam/kubeiam/eks -> github.com/kubeiam/kubeiam/internal/clierr":                "issue 22",
-		"github.com/kubeiam/kubeiam/kubeconfig -> github.com/kubeiam/kubeiam/internal/clierr":         "issue 22",
-		"github.com/kubeiam/kubeiam/installer -> github.com/kubeiam/kubeiam/internal/clierr":          "issue 22",
-		"github.com/kubeiam/kubeiam/mappings -> github.com/kubeiam/kubeiam/internal/clierr":           "issue 22 (through token)",
+		// None since issue 22: hints are typed errors with Hint()
+		// (internal/hint), rendered by internal/clierr.
 	}
 )
 

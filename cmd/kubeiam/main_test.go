@@ -164,7 +164,10 @@ func scriptParams(rig *ststest.Rig, extra []string) testscript.Params {
 			// they point AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL_SSO_OIDC and
 			// AWS_ENDPOINT_URL_SSO at them and write ssoConfig as their
 			// AWS config. Every SSO role session is sso-user@example.com.
+			// STS_HANG is an endpoint that accepts connections and never
+			// answers, for the token_network case.
 			if rig != nil {
+				env.Setenv("STS_HANG", hangEndpoint)
 				env.Setenv("EKS_ENDPOINT", rig.EKSEndpoint)
 				env.Setenv("STS_ENDPOINT", rig.Endpoint)
 				env.Setenv("SSO_ENDPOINT", rig.SSOEndpoint)
@@ -224,5 +227,14 @@ func eksFixture(t *testing.T) *ststest.Rig {
 	rig.EKS.Deny(rig.Identity("mallory").ARN)
 	// An SSO role without EKS permission, for discover --sso-session.
 	rig.EKS.Deny("arn:aws:sts::" + a + ":assumed-role/AliceOnly/" + ststest.SSOUser)
+	hang, err := ststest.NewFaulty(ststest.Hang, nil, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(hang.Close)
+	hangEndpoint = hang.URL
 	return rig
 }
+
+// hangEndpoint is the scripts' STS_HANG (see eksFixture).
+var hangEndpoint string

@@ -1,12 +1,14 @@
-// Package clierr carries the few facts about an error that the top-level
-// printer needs: a hint line for the user and the exit code.
+// Package clierr is the CLI layer's printer of errors: "prog: message", the
+// hint line of any error in the chain that has one (package hint's
+// convention), and the exit code.
 package clierr
 
 import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
+
+	"github.com/kubeiam/kubeiam/internal/hint"
 )
 
 // Exit codes, documented in the README.
@@ -15,21 +17,11 @@ const (
 	ExitUsage = 2 // bad flags or arguments
 )
 
-// HintError is an error with a line telling the user how to fix it.
-type HintError struct {
-	Err  error
-	Hint string
-}
-
-func (e *HintError) Error() string { return e.Err.Error() }
-func (e *HintError) Unwrap() error { return e.Err }
-
-// WithHint attaches a fix to err. A nil err stays nil.
+// WithHint attaches a fix to err (a *hint.Error). A nil err stays nil.
+// Domain packages use package hint directly; this is the CLI layer's
+// shorthand for the same thing.
 func WithHint(err error, format string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	return &HintError{Err: err, Hint: fmt.Sprintf(format, args...)}
+	return hint.With(err, format, args...)
 }
 
 // UsageError marks bad flags or arguments (exit code 2).
@@ -43,19 +35,12 @@ func Usagef(format string, args ...any) error {
 	return &UsageError{Err: fmt.Errorf(format, args...)}
 }
 
-// KubectlPlugin is how the user runs kubeiam through kubectl (krew installs
-// it as kubectl-iam).
-const KubectlPlugin = "kubectl iam"
+// KubectlPlugin is how the user runs kubeiam through kubectl.
+const KubectlPlugin = hint.KubectlPlugin
 
 // AsTyped rewrites a fix that starts with a kubeiam command for the way the
-// user runs kubeiam: under kubectl, "kubeiam use CTX" is "kubectl iam use
-// CTX". Other mentions of kubeiam in the text (the binary's name) stay.
-func AsTyped(prog, fix string) string {
-	if prog == KubectlPlugin && strings.HasPrefix(fix, "kubeiam ") {
-		return KubectlPlugin + strings.TrimPrefix(fix, "kubeiam")
-	}
-	return fix
-}
+// user runs kubeiam (see hint.AsTyped).
+func AsTyped(prog, fix string) string { return hint.AsTyped(prog, fix) }
 
 // ExitCodeError passes on the exit code of a command kubeiam ran (`kubeiam
 // shell CTX -- CMD`): the command has said what it had to, so nothing is
@@ -72,9 +57,10 @@ func Print(w io.Writer, prog string, err error) int {
 		return x.Code
 	}
 	fmt.Fprintf(w, "%s: %s\n", prog, err)
-	var h *HintError
-	if errors.As(err, &h) && h.Hint != "" {
-		fmt.Fprintf(w, "hint: %s\n", AsTyped(prog, h.Hint))
+	// One convention for hints: any error in the chain with a Hint method
+	// (hint.Error, deadline.NetError, the bundle's typed errors).
+	if h := hint.Of(err); h != "" {
+		fmt.Fprintf(w, "hint: %s\n", AsTyped(prog, h))
 	}
 	var u *UsageError
 	if errors.As(err, &u) {

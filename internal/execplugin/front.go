@@ -3,6 +3,7 @@ package execplugin
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -162,6 +163,10 @@ func signStatic(ctx context.Context, prog string, req *Request, info ExecInfo, c
 	return true, 0
 }
 
+// errStillRenewing is why a front serves a still-valid token when the
+// process renewing it has not finished within the renewal budget.
+var errStillRenewing = errors.New("another kubeiam process is still renewing it")
+
 // lockTimeout: how long a front waits for the process refreshing the same
 // entry.
 const lockTimeout = 30 * time.Second
@@ -212,6 +217,24 @@ func serveCached(ctx context.Context, prog string, req *Request, info ExecInfo, 
 		serve(e)
 		return answered()
 	}
+	// A token still valid but due for renewal: whoever renews it (the core
+	// this front hands over to, or another process holding the lock) has a
+	// short budget, and this front waits no longer than that; if the
+	// renewal fails, the token is served as it is.
+	wait := lockTimeout
+	var stale *cache.Entry
+	if e != nil && want.Usable(e, now, StaleMin(minRemaining)) {
+		stale = e
+		if _, _, refresh, err := req.Budgets(getenv); err == nil {
+			wait = refresh + time.Second
+		}
+	}
+	serveStale := func(why error) bool {
+		c.FlushWarnings()
+		WarnStale(c, stale, why, time.Now())
+		writeErr = Write(w, info, req.TokenOnly, stale.Token, stale.TokenExpiry)
+		return true
+	}
 	if err := ssoSignInNeeded(req, info, getenv, e, now, minRemaining, prog); err != nil {
 		// What kubeiam-core would say after its start-up, said now: the
 		// SSO session behind the profile has expired, cannot be renewed,
@@ -227,11 +250,26 @@ func serveCached(ctx context.Context, prog string, req *Request, info ExecInfo, 
 		// The core locks (and reports) on its own.
 		return false, 0
 	}
-	f, served, err := holdLock(ctx, lf, lockTimeout, func() bool {
+	f, served, err := holdLock(ctx, lf, wait, func() bool {
 		e := Lookup(ctx, c, want, time.Now(), minRemaining)
-		return e != nil && serve(e)
+		if e != nil {
+			return serve(e)
+		}
+		// The renewal this front waited for failed: its answer is this
+		// call's too, so a herd makes one attempt, not one each.
+		if stale != nil {
+			if failed := c.RefreshFailedAt(want.Key); !failed.IsZero() && !failed.Before(now) {
+				return serveStale(nil)
+			}
+		}
+		return false
 	})
 	if served {
+		return answered()
+	}
+	if err != nil && stale != nil && ctx.Err() == nil {
+		// The holder is still renewing: the valid token answers now.
+		serveStale(errStillRenewing)
 		return answered()
 	}
 	if err != nil {

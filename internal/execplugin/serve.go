@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/kubeiam/kubeiam/cache"
@@ -50,4 +51,30 @@ func Lookup(ctx context.Context, c *cache.Cache, want Expect, now time.Time, min
 		return nil
 	}
 	return e
+}
+
+// StaleMin is how long a cached token due for renewal must still be valid
+// to be served when the renewal fails: kubectl needs a little time to use
+// it.
+func StaleMin(minRemaining time.Duration) time.Duration {
+	return min(minRemaining, staleMin)
+}
+
+const (
+	staleMin = 10 * time.Second
+	// staleWarnEvery rate-limits the warning about serving a token that
+	// could not be renewed: one a minute per entry, across processes.
+	staleWarnEvery = time.Minute
+)
+
+// WarnStale says, at most once a minute per entry, that e is served as it
+// is because its renewal failed (err; nil when another process's renewal
+// failed while this one waited).
+func WarnStale(c *cache.Cache, e *cache.Entry, err error, now time.Time) {
+	why := "another kubeiam process could not renew it just now"
+	if err != nil {
+		why = strings.Join(strings.Fields(err.Error()), " ")
+	}
+	c.WarnEvery("stale:"+e.Key.ID(), staleWarnEvery, "could not renew the cached token (%s); using it as it is, valid until %s (%s left)",
+		why, e.TokenExpiry.UTC().Format(time.RFC3339), e.TokenExpiry.Sub(now).Round(time.Second))
 }

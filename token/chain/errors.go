@@ -1,8 +1,10 @@
 package chain
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 
@@ -13,7 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/smithy-go"
 
-	"github.com/kubeiam/kubeiam/internal/clierr"
+	"github.com/kubeiam/kubeiam/internal/deadline"
+	"github.com/kubeiam/kubeiam/internal/hint"
 	"github.com/kubeiam/kubeiam/token"
 )
 
@@ -22,46 +25,151 @@ import (
 func describeConfigError(err error, profile string) error {
 	var notExist config.SharedConfigProfileNotExistError
 	if errors.As(err, &notExist) {
-		return clierr.WithHint(fmt.Errorf("could not load AWS profile %q: it is not in %s", notExist.Profile, strings.Join(configFiles(), " or ")),
+		return hint.New(hint.Config, fmt.Errorf("could not load AWS profile %q: it is not in %s", notExist.Profile, strings.Join(configFiles(), " or ")),
 			"run 'aws configure list-profiles' to see the profiles, or set AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE")
 	}
-	return clierr.WithHint(fmt.Errorf("could not load the AWS configuration: %w", err),
+	return hint.New(hint.Config, fmt.Errorf("could not load the AWS configuration: %w", err),
 		"check AWS_PROFILE, AWS_CONFIG_FILE and the profile's settings")
 }
 
-// describeCredentialsError explains a failure to get credentials: none at
-// all, a refused AssumeRole, throttling after retries, an MFA that cannot be
-// prompted.
-func describeCredentialsError(err error, s *Session) error {
+// describeCredentialsError explains a failure to get credentials, told
+// apart by what happened: the network (no answer, refused, reset, a proxy,
+// a server error, a garbled answer), throttling, a denial, expired
+// credentials, an MFA that cannot be prompted, and — only when nothing
+// else explains it — no credentials at all. The SDK wraps every failure of
+// a credential source in "failed to refresh cached credentials", so that
+// text says nothing about the cause.
+func describeCredentialsError(ctx context.Context, err error, s *Session) error {
+	return DescribeAWSError(ctx, err, s.what(), s.Options.ClusterID, s.Options.RoleARN, processCommand(s.Config))
+}
+
+// what names the credential source for messages.
+func (s *Session) what() string {
+	if s.Options.RoleARN != "" {
+		return "role " + s.Options.RoleARN
+	}
+	if s.Profile != "" {
+		return fmt.Sprintf("profile %q", s.Profile)
+	}
+	return ""
+}
+
+// DescribeAWSError classifies an error of an AWS SDK call made under ctx
+// (see internal/deadline for its budget): the one place the token path, the
+// EKS commands and SSO turn SDK errors into a line and a hint. role is the
+// role being assumed ("" for none), process the credential_process
+// command ("" for none), clusterID for the MFA hint.
+func DescribeAWSError(ctx context.Context, err error, source, clusterID, role, process string) error {
 	if errors.Is(err, ErrMFANotInteractive) {
-		return clierr.WithHint(ErrMFANotInteractive,
-			"set interactiveMode: IfAvailable in the kubeconfig's exec block (apiVersion client.authentication.k8s.io/v1), or run 'kubeiam token -i %s' once in a terminal so the session is cached", s.Options.ClusterID)
+		return hint.New(hint.Config, ErrMFANotInteractive,
+			"set interactiveMode: IfAvailable in the kubeconfig's exec block (apiVersion client.authentication.k8s.io/v1), or run 'kubeiam token -i %s' once in a terminal so the session is cached", clusterID)
+	}
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		// The budget ran out while the SDK was retrying: the last answer
+		// it got (throttled, HTTP 500) says more than the deadline.
+		if last := deadline.LastFailure(ctx); last != nil {
+			err = last
+		}
+	}
+	msg := oneLine(err.Error())
+	// The IMDS probe of the default chain failing is how the SDK says it
+	// found nothing else: no credentials, not a network problem.
+	if strings.Contains(msg, "EC2 IMDS") || strings.Contains(msg, "no credential source") || strings.Contains(msg, "static credentials are empty") {
+		return hint.New(hint.Missing, fmt.Errorf("could not find AWS credentials: %s", msg),
+			"set AWS_PROFILE (or --profile), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; for SSO profiles run 'kubeiam login'")
+	}
+	// A credential_process that ran out of the budget: the SDK says only
+	// that the request was cancelled (no endpoint is involved).
+	var ue *url.Error
+	if strings.Contains(msg, "credential process timed out") || (process != "" && errors.Is(err, context.DeadlineExceeded) && !errors.As(err, &ue)) {
+		cmd := "credential_process"
+		if process != "" {
+			cmd = fmt.Sprintf("credential_process %q", process)
+		}
+		return hint.New(hint.Network, fmt.Errorf("%s gave no credentials in %s", cmd, deadline.String(deadline.Elapsed(ctx))),
+			"make it answer faster, or allow more time with --timeout or %s", deadline.TimeoutEnv)
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		code, text := apiErr.ErrorCode(), oneLine(apiErr.ErrorMessage())
+		switch code {
+		case "AccessDenied", "AccessDeniedException", "ForbiddenException":
+			what := "AWS refused the request"
+			if role != "" {
+				what = fmt.Sprintf("could not assume role %s: access denied", role)
+			}
+			return hint.New(hint.Denied, fmt.Errorf("%s (%s)", what, text),
+				"check the role's trust policy allows your identity (and the external ID, if the role requires one)")
+		case "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException", "SlowDown", "SlowDownException":
+			return hint.New(hint.Throttled, fmt.Errorf("%s is throttling requests and retries did not get through (%s)", service(err), text),
+				"wait a moment and retry; kubeiam's token cache (--cache=auto) avoids most calls")
+		case "ExpiredToken", "ExpiredTokenException", "UnauthorizedException", "InvalidGrantException":
+			return hint.New(hint.Expired, fmt.Errorf("%s rejected the credentials as expired: %s (%s)", service(err), code, text),
+				"refresh them: 'kubeiam login' for SSO profiles, or new keys in the environment or credentials file")
+		case "InvalidClientTokenId", "SignatureDoesNotMatch", "IncompleteSignature", "InvalidIdentityToken", "IDPRejectedClaim":
+			return hint.New(hint.Denied, fmt.Errorf("%s rejected the credentials: %s (%s)", service(err), code, text),
+				"refresh them: 'kubeiam login' for SSO profiles, or new keys in the environment or credentials file")
+		}
+	}
+	if ne := NetworkError(ctx, err); ne != nil {
+		return ne
+	}
+	if source != "" {
+		return fmt.Errorf("could not get AWS credentials from %s: %s", source, msg)
+	}
+	return fmt.Errorf("could not get AWS credentials: %s", msg)
+}
+
+// NetworkError tells an SDK error that is the network's or the service's
+// fault (no answer within the budget, refused, reset, a failing proxy, an
+// HTTP 5xx or 429 after the retries, an answer that is not the service's)
+// in one line naming the endpoint; nil for any other error.
+func NetworkError(ctx context.Context, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		if last := deadline.LastFailure(ctx); last != nil {
+			err = last
+		}
 	}
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		switch apiErr.ErrorCode() {
-		case "AccessDenied", "AccessDeniedException":
-			what := "STS refused the request"
-			if s.Options.RoleARN != "" {
-				what = fmt.Sprintf("could not assume role %s: access denied", s.Options.RoleARN)
-			}
-			return clierr.WithHint(fmt.Errorf("%s (%s)", what, oneLine(apiErr.ErrorMessage())),
-				"check the role's trust policy allows your identity (and the external ID, if the role requires one)")
-		case "Throttling", "ThrottlingException", "RequestLimitExceeded":
-			return clierr.WithHint(fmt.Errorf("STS is throttling requests and retries did not get through (%s)", oneLine(apiErr.ErrorMessage())),
-				"wait a moment and retry; kubeiam's token cache (--cache=auto) avoids most STS calls")
-		case "ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "SignatureDoesNotMatch":
-			return clierr.WithHint(fmt.Errorf("STS rejected the credentials: %s (%s)", apiErr.ErrorCode(), oneLine(apiErr.ErrorMessage())),
-				"refresh them: 'kubeiam login' for SSO profiles, or new keys in the environment or credentials file")
+		case "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException", "SlowDown", "SlowDownException":
+			return hint.New(hint.Throttled, fmt.Errorf("%s is throttling requests and retries did not get through (%s)", service(err), oneLine(apiErr.ErrorMessage())),
+				"wait a moment and retry; kubeiam's token cache (--cache=auto) avoids most calls")
 		}
 	}
-	msg := oneLine(err.Error())
-	if strings.Contains(msg, "failed to refresh cached credentials") || strings.Contains(msg, "no EC2 IMDS role found") ||
-		strings.Contains(msg, "no credential source") || strings.Contains(msg, "static credentials are empty") {
-		return clierr.WithHint(fmt.Errorf("could not find AWS credentials: %s", msg),
-			"set AWS_PROFILE (or --profile), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; for SSO profiles run 'kubeiam login'")
+	var status interface{ HTTPStatusCode() int }
+	if errors.As(err, &status) {
+		switch code := status.HTTPStatusCode(); {
+		case code == 429:
+			return hint.New(hint.Throttled, fmt.Errorf("%s is throttling requests and retries did not get through (HTTP 429)", service(err)),
+				"wait a moment and retry; kubeiam's token cache (--cache=auto) avoids most calls")
+		case code >= 500:
+			ne := deadline.HTTPStatus(ctx, code, err)
+			return hint.New(hint.Network, ne, "%s", ne.Fix)
+		}
 	}
-	return fmt.Errorf("could not get AWS credentials: %s", msg)
+	if ne := deadline.Describe(ctx, err); ne != nil {
+		return hint.New(hint.Network, ne, "%s", ne.Fix)
+	}
+	var de *smithy.DeserializationError
+	if errors.As(err, &de) {
+		ne := deadline.Garbled(ctx, service(err), err)
+		return hint.New(hint.Network, ne, "%s", ne.Fix)
+	}
+	return nil
+}
+
+// service names the AWS service of a failed SDK operation ("STS").
+func service(err error) string {
+	var oe *smithy.OperationError
+	if errors.As(err, &oe) && oe.ServiceID != "" {
+		return oe.ServiceID
+	}
+	return "AWS"
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
@@ -113,7 +221,7 @@ func describeExpiring(err error, creds aws.Credentials, s *Session, refreshed bo
 		fix = "renew the credentials of that source (for SSO profiles: kubeiam login) and retry"
 	}
 	ee.Source = src
-	return clierr.WithHint(ee, "%s", fix)
+	return hint.New(hint.Expired, ee, "%s", fix)
 }
 
 // sourceName turns the SDK's provider names into what a person recognises.

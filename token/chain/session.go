@@ -12,23 +12,36 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	"golang.org/x/net/http/httpproxy"
 
-	"github.com/kubeiam/kubeiam/internal/clierr"
+	"github.com/kubeiam/kubeiam/internal/deadline"
+	"github.com/kubeiam/kubeiam/internal/hint"
 	"github.com/kubeiam/kubeiam/token"
 )
 
 // roleSessionDuration is asked of AssumeRole instead of the SDK's 15
 // minutes: the session is cached and signs tokens locally while it lasts,
 // and an hour is what every role allows by default (and the cap for role
-// chaining). A profile's duration_seconds still wins.
+// chaining). A profile's duration_seconds still wins, whatever its value:
+// the SDK ignores values of 15 minutes or less (config's
+// credsFromAssumeRole: "RoleDurationSeconds/time.Minute > 15"), so kubeiam
+// reads it from the profile itself (see NewSession).
 const roleSessionDuration = time.Hour
 
 // Options say whose token to make and for which cluster.
@@ -103,21 +116,47 @@ func NewSession(ctx context.Context, opts Options) (*Session, error) {
 	if (opts.ExternalID != "" || opts.SessionName != "" || opts.ForwardSessionName) && opts.RoleARN == "" {
 		return nil, errors.New("--external-id, --session-name and --forward-session-name need --role-arn")
 	}
-	loadOpts := []func(*config.LoadOptions) error{
-		config.WithAssumeRoleCredentialOptions(func(o *stscreds.AssumeRoleOptions) {
-			o.TokenProvider = opts.mfaTokenProvider
-			if o.Duration == 0 {
-				o.Duration = roleSessionDuration
-			}
-		}),
-		config.WithRetryMaxAttempts(5),
+	// profileDuration is the profile's duration_seconds when the SDK
+	// dropped it (15 minutes or less); 0 on the first load.
+	var profileDuration time.Duration
+	load := func() (aws.Config, error) {
+		loadOpts := []func(*config.LoadOptions) error{
+			config.WithAssumeRoleCredentialOptions(func(o *stscreds.AssumeRoleOptions) {
+				o.TokenProvider = opts.mfaTokenProvider
+				switch {
+				case profileDuration > 0:
+					o.Duration = profileDuration
+				case o.Duration == 0:
+					o.Duration = roleSessionDuration
+				}
+			}),
+			// Retries happen inside the command's budget (the context's
+			// deadline), so more attempts never mean a longer wait.
+			// kubectl is waiting: retry soon (backoff under a second)
+			// or not at all.
+			config.WithRetryer(func() aws.Retryer {
+				return retry.NewStandard(func(o *retry.StandardOptions) {
+					o.MaxAttempts = 5
+					o.MaxBackoff = time.Second
+				})
+			}),
+		}
+		if opts.HTTPClient != nil {
+			loadOpts = append(loadOpts, config.WithHTTPClient(opts.HTTPClient))
+		}
+		return LoadConfig(ctx, opts.Profile, opts.Region, loadOpts...)
 	}
-	if opts.HTTPClient != nil {
-		loadOpts = append(loadOpts, config.WithHTTPClient(opts.HTTPClient))
-	}
-	cfg, err := LoadConfig(ctx, opts.Profile, opts.Region, loadOpts...)
+	cfg, err := load()
 	if err != nil {
 		return nil, err
+	}
+	if d := shortRoleDuration(cfg); d > 0 {
+		// Rare (a profile asking for 15 minutes or less): load again so the
+		// AssumeRole provider the SDK built asks for what the profile says.
+		profileDuration = d
+		if cfg, err = load(); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.Region == "" {
 		opts.debugf("no region configured; signing for %s", token.DefaultRegion)
@@ -136,7 +175,7 @@ func NewSession(ctx context.Context, opts Options) (*Session, error) {
 	var re *token.RegionError
 	if errors.As(err, &re) {
 		re.Source = regionSource(opts, cfg)
-		return nil, clierr.WithHint(re, "AWS regions are lowercase, like us-east-1 or eu-west-2: fix or unset %s", regionSetting(re.Source))
+		return nil, hint.New(hint.Config, re, "AWS regions are lowercase, like us-east-1 or eu-west-2: fix or unset %s", regionSetting(re.Source))
 	}
 	if err != nil {
 		return nil, err
@@ -156,6 +195,10 @@ func LoadConfig(ctx context.Context, profile, region string, extra ...func(*conf
 	if region != "" {
 		loadOpts = append(loadOpts, config.WithRegion(region))
 	}
+	// Every client the chain builds (STS for AssumeRole and web identity,
+	// SSO, EKS, IAM) gets an HTTP client whose every wait is bounded by
+	// the budget's attempt time; the budget's total is ctx's deadline.
+	loadOpts = append(loadOpts, config.WithHTTPClient(HTTPClient(ctx)), config.WithAPIOptions([]func(*middleware.Stack) error{NoteAnswers}))
 	cfg, err := config.LoadDefaultConfig(ctx, append(loadOpts, extra...)...)
 	if err != nil {
 		return aws.Config{}, describeConfigError(err, profile)
@@ -222,7 +265,7 @@ func (s *Session) Credentials(ctx context.Context) (aws.Credentials, error) {
 		})
 	}
 	if provider == nil {
-		return aws.Credentials{}, describeCredentialsError(errors.New("no credential source found"), s)
+		return aws.Credentials{}, describeCredentialsError(ctx, errors.New("no credential source found"), s)
 	}
 	creds, err := s.retrieve(ctx, provider)
 	if err != nil {
@@ -253,9 +296,9 @@ func (s *Session) Credentials(ctx context.Context) (aws.Credentials, error) {
 // retrieve gets credentials from provider, with the expiry that
 // AWS_CREDENTIAL_EXPIRATION gives keys from the environment.
 func (s *Session) retrieve(ctx context.Context, provider aws.CredentialsProvider) (aws.Credentials, error) {
-	creds, err := provider.Retrieve(ctx)
+	creds, err := Retrieve(ctx, provider)
 	if err != nil {
-		return aws.Credentials{}, describeCredentialsError(err, s)
+		return aws.Credentials{}, describeCredentialsError(ctx, err, s)
 	}
 	if err := s.applyEnvExpiration(&creds); err != nil {
 		return aws.Credentials{}, err
@@ -274,7 +317,7 @@ func (s *Session) applyEnvExpiration(creds *aws.Credentials) error {
 	}
 	exp, err := time.Parse(time.RFC3339, v)
 	if err != nil {
-		return clierr.WithHint(fmt.Errorf("%s=%q is not an RFC 3339 time", credentialExpirationEnv, v),
+		return hint.New(hint.Config, fmt.Errorf("%s=%q is not an RFC 3339 time", credentialExpirationEnv, v),
 			"set it as the AWS CLI writes it (2006-01-02T15:04:05Z), or unset it")
 	}
 	creds.CanExpire, creds.Expires = true, exp
@@ -303,7 +346,7 @@ func (s *Session) Token(ctx context.Context) (token.Token, aws.Credentials, erro
 func (s *Session) callerSessionName(ctx context.Context) (string, error) {
 	out, err := sts.NewFromConfig(s.Config).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
-		return "", describeCredentialsError(err, s)
+		return "", describeCredentialsError(ctx, err, s)
 	}
 	if id := aws.ToString(out.UserId); strings.Contains(id, ":") {
 		return id[strings.Index(id, ":")+1:], nil
@@ -338,4 +381,82 @@ func activeProfile(cfg aws.Config) string {
 		}
 	}
 	return ""
+}
+
+// shortRoleDuration is the duration_seconds of the profile in effect when
+// it assumes a role and the SDK ignored the value (15 minutes or less).
+func shortRoleDuration(cfg aws.Config) time.Duration {
+	for _, src := range cfg.ConfigSources {
+		if sc, ok := src.(config.SharedConfig); ok && sc.RoleARN != "" && sc.RoleDurationSeconds != nil {
+			if d := *sc.RoleDurationSeconds; d > 0 && d/time.Minute <= 15 {
+				return d
+			}
+		}
+	}
+	return 0
+}
+
+// HTTPClient is the SDK's HTTP client (it keeps HTTPS_PROXY, NO_PROXY and
+// AWS_CA_BUNDLE working) with every wait of a connection bounded by ctx's
+// attempt time (internal/deadline): connecting, the proxy's answer, the TLS
+// handshake, the response headers and each silence in a body. The SDK's
+// default bounds only the first two and the handshake.
+func HTTPClient(ctx context.Context) *awshttp.BuildableClient {
+	attempt := deadline.Attempt(ctx, deadline.Command.Attempt)
+	return awshttp.NewBuildableClient().
+		WithDialerOptions(func(d *net.Dialer) { d.Timeout = attempt }).
+		WithReadTimeout(attempt).
+		WithTransportOptions(func(tr *http.Transport) {
+			tr.TLSHandshakeTimeout = attempt
+			tr.ResponseHeaderTimeout = attempt
+			// http.ProxyFromEnvironment reads the environment once per
+			// process; this reads it when the client is made.
+			proxy := httpproxy.FromEnvironment().ProxyFunc()
+			tr.Proxy = deadline.ProxyFunc(func(r *http.Request) (*url.URL, error) { return proxy(r.URL) })
+		})
+}
+
+// Retrieve asks provider for credentials and returns when ctx ends even if
+// the provider does not: a credential_process whose children keep its
+// output open, or any provider that ignores its context, must not keep
+// kubectl waiting. An abandoned call ends with the process.
+func Retrieve(ctx context.Context, provider aws.CredentialsProvider) (aws.Credentials, error) {
+	type result struct {
+		creds aws.Credentials
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		c, err := provider.Retrieve(ctx)
+		done <- result{c, err}
+	}()
+	select {
+	case r := <-done:
+		return r.creds, r.err
+	case <-ctx.Done():
+		// Prefer the provider's own error when it ended at the same time:
+		// it names the endpoint.
+		select {
+		case r := <-done:
+			return r.creds, r.err
+		case <-time.After(50 * time.Millisecond):
+		}
+		return aws.Credentials{}, ctx.Err()
+	}
+}
+
+// NoteAnswers records each failed attempt's answer in the context's budget
+// (deadline.NoteFailure), so that when the budget runs out during the
+// SDK's retries the message says what the service answered (throttled,
+// HTTP 500) rather than only that time ran out. Deserialize runs once per
+// attempt, inside the retry loop.
+func NoteAnswers(stack *middleware.Stack) error {
+	return stack.Deserialize.Add(middleware.DeserializeMiddlewareFunc("kubeiamNoteAnswers",
+		func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
+			out, md, err := next.HandleDeserialize(ctx, in)
+			if err != nil {
+				deadline.NoteFailure(ctx, &smithy.OperationError{ServiceID: awsmiddleware.GetServiceID(ctx), OperationName: awsmiddleware.GetOperationName(ctx), Err: err})
+			}
+			return out, md, err
+		}), middleware.Before)
 }

@@ -13,14 +13,17 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/kubeiam/kubeiam/cache"
+	"github.com/kubeiam/kubeiam/internal/deadline"
 	"github.com/kubeiam/kubeiam/internal/jsonstr"
 )
 
@@ -46,6 +49,11 @@ type Request struct {
 	Cache              string
 	NoCache            bool
 	Verbose            bool
+	// Network budgets (internal/deadline); zero means the environment's,
+	// else the defaults.
+	Timeout        time.Duration
+	AttemptTimeout time.Duration
+	RefreshTimeout time.Duration
 }
 
 // AddFlags declares the flags of `kubeiam token` (and of the
@@ -67,7 +75,38 @@ func (r *Request) AddFlags(fs *pflag.FlagSet) {
 	fs.Lookup("cache").NoOptDefVal = "auto"
 	fs.BoolVar(&r.NoCache, "no-cache", false, "do not read or write the token cache (same as --cache=none)")
 	fs.BoolVarP(&r.Verbose, "verbose", "v", false, "explain choices on stderr (never secrets)")
+	fs.DurationVar(&r.Timeout, "timeout", 0, "give up on the network after this long, retries included (env "+deadline.TimeoutEnv+"; default "+deadline.String(deadline.Token.Total)+")")
+	fs.DurationVar(&r.AttemptTimeout, "attempt-timeout", 0, "give up on one attempt when the endpoint is silent this long (env "+deadline.AttemptTimeoutEnv+"; default "+deadline.String(deadline.Token.Attempt)+")")
+	fs.DurationVar(&r.RefreshTimeout, "refresh-timeout", 0, "time to renew a cached token that is still valid before serving it as it is (env "+deadline.RefreshTimeoutEnv+"; default "+deadline.String(deadline.Refresh)+")")
 	_ = fs.MarkHidden("role")
+}
+
+// Budgets are the request's network budgets: the total for a call that
+// must reach the network and the bound on each attempt, and the time to
+// renew a cached token that is still valid (on failure it is served).
+// Flags win over the environment (internal/deadline names the variables).
+func (r *Request) Budgets(getenv func(string) string) (total, attempt, refresh time.Duration, err error) {
+	b, err := deadline.FromEnv(getenv, deadline.Token)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	if r.Timeout < 0 || r.AttemptTimeout < 0 || r.RefreshTimeout < 0 {
+		return 0, 0, 0, errors.New("--timeout, --attempt-timeout and --refresh-timeout must be positive")
+	}
+	if r.Timeout > 0 {
+		b.Total = r.Timeout
+	}
+	if r.AttemptTimeout > 0 {
+		b.Attempt = r.AttemptTimeout
+	}
+	if refresh, err = deadline.Duration(getenv, deadline.RefreshTimeoutEnv, deadline.Refresh); err != nil {
+		return 0, 0, 0, err
+	}
+	if r.RefreshTimeout > 0 {
+		refresh = r.RefreshTimeout
+	}
+	b = b.Norm()
+	return b.Total, b.Attempt, min(refresh, b.Total), nil
 }
 
 // ClusterIDFrom fills the cluster ID from the environment when no flag gave it.

@@ -15,11 +15,13 @@ import (
 	ssotypes "github.com/aws/aws-sdk-go-v2/service/sso/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/kubeiam/kubeiam/cache"
-	"github.com/kubeiam/kubeiam/internal/clierr"
 	"github.com/kubeiam/kubeiam/internal/ctxsleep"
+	"github.com/kubeiam/kubeiam/internal/hint"
 	"github.com/kubeiam/kubeiam/token"
+	"github.com/kubeiam/kubeiam/token/chain"
 )
 
 // Client talks to the OIDC and portal endpoints of one session's region.
@@ -44,15 +46,17 @@ type Client struct {
 // A nil httpClient keeps the SDK's.
 func NewClient(ctx context.Context, s *Session, httpClient aws.HTTPClient) (*Client, error) {
 	if _, err := token.CheckRegion(s.Region); err != nil {
-		return nil, clierr.WithHint(fmt.Errorf("sso_region of %s: %w", s, err), "fix sso_region in %s", awsConfigName())
+		return nil, hint.With(fmt.Errorf("sso_region of %s: %w", s, err), "fix sso_region in %s", awsConfigName())
 	}
 	env, err := config.NewEnvConfig()
 	if err != nil {
 		return nil, err
 	}
-	cfg := aws.Config{Region: s.Region, ConfigSources: []any{env}, RetryMaxAttempts: 3}
+	cfg := aws.Config{Region: s.Region, ConfigSources: []any{env}, RetryMaxAttempts: 3, APIOptions: []func(*middleware.Stack) error{chain.NoteAnswers}}
 	if httpClient != nil {
 		cfg.HTTPClient = httpClient
+	} else {
+		cfg.HTTPClient = chain.HTTPClient(ctx)
 	}
 	if env.BaseEndpoint != "" && !aws.ToBool(env.IgnoreConfiguredEndpoints) {
 		cfg.BaseEndpoint = aws.String(env.BaseEndpoint)
@@ -88,6 +92,9 @@ func (c *Client) Renew(ctx context.Context, t *Token) (*Token, error) {
 		var ae smithy.APIError
 		if errors.As(err, &ae) && (ae.ErrorCode() == "InvalidGrantException" || ae.ErrorCode() == "InvalidClientException" || ae.ErrorCode() == "UnauthorizedClientException") {
 			return nil, c.loginNeeded("the identity provider refused to renew it (" + ae.ErrorCode() + ")")
+		}
+		if ne := chain.NetworkError(ctx, err); ne != nil {
+			return nil, fmt.Errorf("could not renew the sign-in of %s: %w", c.s, ne)
 		}
 		return nil, fmt.Errorf("could not renew the sign-in of %s: %w", c.s, err)
 	}
@@ -151,6 +158,9 @@ func (c *Client) RoleCredentials(ctx context.Context, t *Token) (aws.Credentials
 		AccessToken: aws.String(t.AccessToken), AccountId: aws.String(c.s.AccountID), RoleName: aws.String(c.s.RoleName),
 	})
 	if err != nil {
+		if ne := chain.NetworkError(ctx, err); ne != nil {
+			err = ne
+		}
 		return aws.Credentials{}, fmt.Errorf("could not get the credentials of role %s in account %s from %s: %w", c.s.RoleName, c.s.AccountID, c.s, err)
 	}
 	rc := out.RoleCredentials

@@ -25,7 +25,7 @@ import (
 	oidctypes "github.com/aws/aws-sdk-go-v2/service/ssooidc/types"
 
 	"github.com/kubeiam/kubeiam/cache"
-	"github.com/kubeiam/kubeiam/internal/clierr"
+	"github.com/kubeiam/kubeiam/internal/hint"
 )
 
 // LoginOptions say how to sign in.
@@ -173,7 +173,7 @@ func (c *Client) registration(ctx context.Context, device bool) (registration, e
 func (c *Client) pkceFlow(ctx context.Context, reg registration, o LoginOptions) (*ssooidc.CreateTokenOutput, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, clierr.WithHint(fmt.Errorf("could not listen on a loopback port for the sign-in: %w", err), "use --use-device-code")
+		return nil, hint.With(fmt.Errorf("could not listen on a loopback port for the sign-in: %w", err), "use --use-device-code")
 	}
 	defer ln.Close()
 	redirect := fmt.Sprintf("http://127.0.0.1:%d/oauth/callback", ln.Addr().(*net.TCPAddr).Port)
@@ -326,7 +326,7 @@ func (c *Client) deviceFlow(ctx context.Context, reg registration, o LoginOption
 }
 
 func (c *Client) expired() error {
-	return clierr.WithHint(fmt.Errorf("the sign-in to %s was not confirmed in time", c.s), "sign in again and confirm the code sooner")
+	return hint.With(fmt.Errorf("the sign-in to %s was not confirmed in time", c.s), "sign in again and confirm the code sooner")
 }
 
 // flowError words the answers that end a sign-in.
@@ -340,7 +340,7 @@ func (c *Client) flowError(err error) error {
 	case errors.As(err, &denied):
 		return fmt.Errorf("sign-in to %s was denied", c.s)
 	case errors.As(err, &grant):
-		return clierr.WithHint(fmt.Errorf("the identity provider refused the sign-in to %s (invalid grant)", c.s), "sign in again")
+		return hint.With(fmt.Errorf("the identity provider refused the sign-in to %s (invalid grant)", c.s), "sign in again")
 	case errors.Is(err, context.Canceled):
 		return err
 	}

@@ -21,7 +21,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/kubeiam/kubeiam/cache"
-	"github.com/kubeiam/kubeiam/internal/clierr"
+	"github.com/kubeiam/kubeiam/internal/hint"
 )
 
 // Portal defaults.
@@ -433,9 +433,9 @@ func LoginHint(err error, prog string) error {
 	if !errors.As(err, &ln) {
 		return err
 	}
-	cmd := clierr.AsTyped(prog, "kubeiam login")
+	cmd := hint.AsTyped(prog, "kubeiam login")
 	if ln.Session.Name != "" {
 		cmd += " --sso-session " + ln.Session.Name
 	}
-	return clierr.WithHint(err, "run: %s", cmd)
+	return hint.With(err, "run: %s", cmd)
 }

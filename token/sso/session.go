@@ -20,7 +20,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 
-	"github.com/kubeiam/kubeiam/internal/clierr"
+	"github.com/kubeiam/kubeiam/internal/hint"
 	"github.com/kubeiam/kubeiam/token/sso/ssocache"
 )
 
@@ -95,12 +95,12 @@ func Resolve(profile string) (*Session, error) {
 	case errors.As(err, &notExist) && implicit && profile == "default":
 		return nil, nil // no profile named and no default: not SSO
 	case errors.As(err, &notExist):
-		return nil, clierr.WithHint(fmt.Errorf("profile %q is not in %s or %s", profile, cfgFile, credFile),
+		return nil, hint.With(fmt.Errorf("profile %q is not in %s or %s", profile, cfgFile, credFile),
 			"check the name, or point AWS_CONFIG_FILE at the file that has it")
 	case err != nil && strings.Contains(err.Error(), "failed to find SSO session section"):
 		// The SDK's wording; say which section and where.
 		name := strings.TrimSpace(err.Error()[strings.LastIndex(err.Error(), ",")+1:])
-		return nil, clierr.WithHint(fmt.Errorf("profile %q uses sso_session %s, but %s has no [sso-session %s] section", profile, name, cfgFile, name),
+		return nil, hint.With(fmt.Errorf("profile %q uses sso_session %s, but %s has no [sso-session %s] section", profile, name, cfgFile, name),
 			"add the section with sso_start_url and sso_region, or fix sso_session in the profile")
 	case err != nil:
 		return nil, fmt.Errorf("could not read profile %q: %w", profile, err)
@@ -133,7 +133,7 @@ func fromProfile(c *config.SharedConfig, cfgFile string) (*Session, error) {
 			{"sso_region", c.SSORegion, ss.Region},
 		} {
 			if k.profile != "" && k.profile != k.session {
-				return nil, clierr.WithHint(fmt.Errorf("profile %q sets %s %s, but its [sso-session %s] says %s", c.Profile, k.key, k.profile, ss.Name, k.session),
+				return nil, hint.With(fmt.Errorf("profile %q sets %s %s, but its [sso-session %s] says %s", c.Profile, k.key, k.profile, ss.Name, k.session),
 					"remove %s from the profile (the sso-session section holds it)", k.key)
 			}
 		}
@@ -148,7 +148,7 @@ func fromProfile(c *config.SharedConfig, cfgFile string) (*Session, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return nil, clierr.WithHint(fmt.Errorf("profile %q in %s uses SSO but has no %s", c.Profile, cfgFile, strings.Join(missing, " or ")),
+		return nil, hint.With(fmt.Errorf("profile %q in %s uses SSO but has no %s", c.Profile, cfgFile, strings.Join(missing, " or ")),
 			"add %s to the profile, or move its SSO settings into an [sso-session NAME] section and set sso_session = NAME", strings.Join(missing, " and "))
 	}
 	return s, nil
@@ -164,7 +164,7 @@ func ResolveSession(name string) (*Session, error) {
 		return nil, fmt.Errorf("could not read %s: %w", cfgFile, err)
 	}
 	if !found {
-		return nil, clierr.WithHint(fmt.Errorf("%s has no [sso-session %s] section", cfgFile, name),
+		return nil, hint.With(fmt.Errorf("%s has no [sso-session %s] section", cfgFile, name),
 			"add it with sso_start_url and sso_region")
 	}
 	s := &Session{Name: name, StartURL: kv["sso_start_url"], Region: kv["sso_region"], Scopes: DefaultScopes}
@@ -175,7 +175,7 @@ func ResolveSession(name string) (*Session, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return nil, clierr.WithHint(fmt.Errorf("[sso-session %s] in %s has no %s", name, cfgFile, strings.Join(missing, " or ")),
+		return nil, hint.With(fmt.Errorf("[sso-session %s] in %s has no %s", name, cfgFile, strings.Join(missing, " or ")),
 			"add %s to the section", strings.Join(missing, " and "))
 	}
 	if v := kv["sso_registration_scopes"]; v != "" {

@@ -19,7 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/kubeiam/kubeiam/internal/clierr"
+	"github.com/kubeiam/kubeiam/internal/hint"
 	"github.com/kubeiam/kubeiam/internal/ststest"
 )
 
@@ -126,8 +126,8 @@ func TestResolve(t *testing.T) {
 				if err == nil || !strings.HasPrefix(err.Error(), tc.err) || strings.Contains(err.Error(), "\n") {
 					t.Fatalf("Resolve(%q) = %v, %v; want one-line error %q", tc.profile, got, err, tc.err)
 				}
-				var h *clierr.HintError
-				if !errors.As(err, &h) || h.Hint == "" {
+				var h *hint.Error
+				if !errors.As(err, &h) || h.Fix == "" {
 					t.Errorf("error %q names no fix", err)
 				}
 				return

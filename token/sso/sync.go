@@ -13,7 +13,7 @@ import (
 	"strings"
 	"text/template"
 
-	"github.com/kubeiam/kubeiam/internal/clierr"
+	"github.com/kubeiam/kubeiam/internal/hint"
 	"github.com/kubeiam/kubeiam/token/sso/ssocache"
 )
 
@@ -110,7 +110,7 @@ func ParseNameTemplate(text string) (*template.Template, error) {
 		err = t.Execute(&bytes.Buffer{}, NameFields{})
 	}
 	if err != nil {
-		return nil, clierr.WithHint(fmt.Errorf("could not use the name template %q: %v", text, err),
+		return nil, hint.With(fmt.Errorf("could not use the name template %q: %v", text, err),
 			"use the fields {{.AccountName}}, {{.AccountID}}, {{.RoleName}} and {{.Session}}")
 	}
 	return t, nil
@@ -140,11 +140,11 @@ func PlanProfiles(s *Session, l *Listing, o SyncOptions) ([]Profile, error) {
 			}
 			p := Profile{Name: b.String(), AccountID: a.ID, AccountName: a.Name, RoleName: r}
 			if !safeName(p.Name) || p.Name == "default" {
-				return nil, clierr.WithHint(fmt.Errorf("could not name the profile of role %s in account %s (%s): %q is not a usable profile name", r, a.ID, a.Name, p.Name),
+				return nil, hint.With(fmt.Errorf("could not name the profile of role %s in account %s (%s): %q is not a usable profile name", r, a.ID, a.Name, p.Name),
 					"profile names hold ASCII letters, digits and %%+,-./:=@^_~ only; change --name")
 			}
 			if q, dup := byName[p.Name]; dup {
-				return nil, clierr.WithHint(fmt.Errorf("could not name profiles: role %s in account %s (%s) and role %s in account %s (%s) both get the name %q",
+				return nil, hint.With(fmt.Errorf("could not name profiles: role %s in account %s (%s) and role %s in account %s (%s) both get the name %q",
 					q.RoleName, q.AccountID, q.AccountName, r, a.ID, a.Name, p.Name),
 					"make --name tell them apart, e.g. with {{.AccountID}}")
 			}
@@ -177,7 +177,7 @@ func Sync(ctx context.Context, s *Session, profiles []Profile, l *Listing, o Syn
 	before, after, err := ssocache.EditFile(ctx, path, o.DryRun, func(d *ssocache.Doc) error {
 		*res = SyncResult{Path: path, Profiles: profiles}
 		if _, ok := d.Keys("sso-session " + s.Name); !ok {
-			return clierr.WithHint(fmt.Errorf("could not write profiles: %s has no [sso-session %s] section", path, s.Name),
+			return hint.With(fmt.Errorf("could not write profiles: %s has no [sso-session %s] section", path, s.Name),
 				"run: kubeiam login --sso-session %s --start-url URL --sso-region REGION", s.Name)
 		}
 		for _, p := range profiles {
@@ -240,7 +240,7 @@ func EnsureSession(ctx context.Context, name, startURL, region string) (created 
 	_, _, err = ssocache.EditFile(ctx, path, false, func(d *ssocache.Doc) error {
 		if kv, ok := d.Keys("sso-session " + name); ok {
 			if kv["sso_start_url"] != "" && kv["sso_start_url"] != startURL {
-				return clierr.WithHint(fmt.Errorf("could not add [sso-session %s]: %s has it already, with sso_start_url %s", name, path, kv["sso_start_url"]),
+				return hint.With(fmt.Errorf("could not add [sso-session %s]: %s has it already, with sso_start_url %s", name, path, kv["sso_start_url"]),
 					"choose another --sso-session name, or leave out --start-url to use the section as it is")
 			}
 			return nil
@@ -260,7 +260,7 @@ func EnsureSession(ctx context.Context, name, startURL, region string) (created 
 func CheckStartURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
-		return clierr.WithHint(fmt.Errorf("could not use start URL %q: it must be an https:// URL", raw),
+		return hint.With(fmt.Errorf("could not use start URL %q: it must be an https:// URL", raw),
 			"copy it from the IAM Identity Center console, e.g. https://my-org.awsapps.com/start")
 	}
 	return nil

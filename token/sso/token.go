@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/kubeiam/kubeiam/cache"
-	"github.com/kubeiam/kubeiam/internal/clierr"
+	"github.com/kubeiam/kubeiam/internal/hint"
 	"github.com/kubeiam/kubeiam/token/sso/ssocache"
 )
 
@@ -43,14 +43,14 @@ func (s *Session) ReadToken() (*Token, error) {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("no SSO token for %s: %w", s, fs.ErrNotExist)
 	case errors.As(err, &ue):
-		return nil, clierr.WithHint(fmt.Errorf("refusing the SSO token file of %s: %w", s, err),
+		return nil, hint.With(fmt.Errorf("refusing the SSO token file of %s: %w", s, err),
 			"remove %s and sign in again", path)
 	case err != nil:
 		return nil, fmt.Errorf("could not read the SSO token of %s: %w", s, err)
 	}
 	t, err := ssocache.Parse(b)
 	if err != nil {
-		return nil, clierr.WithHint(fmt.Errorf("the SSO token file %s is damaged: %v", path, err),
+		return nil, hint.With(fmt.Errorf("the SSO token file %s is damaged: %v", path, err),
 			"remove it and sign in again")
 	}
 	return t, nil

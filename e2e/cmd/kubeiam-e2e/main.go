@@ -223,8 +223,14 @@ func demo(ctx context.Context, out io.Writer, scenarios, keep bool) (err error) 
 		os.RemoveAll(dir)
 		return err
 	}
-	fmt.Fprintln(out, "\n==> start the stack: etcd, kube-apiserver, aws-iam-authenticator server, STS stand-in")
-	r, err := rig.Start(ctx, rig.Options{Bins: bins, Dir: dir, Logf: func(f string, a ...any) { fmt.Fprintf(out, "    "+f+"\n", a...) }})
+	images, err := scenario.Images(ctx, bins.Kubeiam, b.Repo)
+	if err != nil {
+		os.RemoveAll(dir)
+		return err
+	}
+	fmt.Fprintln(out, "\n==> start the stack: etcd, kube-apiserver wired by kubeiam server init, a node (containerd, kubelet,")
+	fmt.Fprintln(out, "    kube-scheduler, kube-controller-manager) for the authenticator DaemonSet, STS stand-in")
+	r, err := rig.Start(ctx, rig.Options{Bins: bins, Dir: dir, Images: images, Logf: func(f string, a ...any) { fmt.Fprintf(out, "    "+f+"\n", a...) }})
 	if err != nil {
 		return fmt.Errorf("%w\n(work directory and any component logs kept in %s)", err, dir)
 	}
@@ -249,6 +255,14 @@ func demo(ctx context.Context, out io.Writer, scenarios, keep bool) (err error) 
 	if scenarios {
 		do("(a) seed: mapped user and role log in through kubeiam", env.Seed)
 		do("(b) change mappings: added user gains access, removed user loses it", env.ChangeMappings)
+		if r.Node != "" {
+			// The same seed with the mappings as IAMIdentityMapping
+			// objects: the DaemonSet's pod runs --backend-mode=CRD as
+			// kubeiam renders it from the spec.
+			crd := &scenario.Env{Rig: r, Out: out, Token: env.Token, Modes: []string{"CRD"}}
+			do("(a) seed with backendMode [CRD]", crd.Seed)
+			do("(b) change mappings with backendMode [CRD]", crd.ChangeMappings)
+		}
 	} else {
 		users, roles := scenario.SeedMappings()
 		do("kubeiam server install with the seed's mappings", func(ctx context.Context) error { return env.Install(ctx, users, roles) })

@@ -43,6 +43,18 @@ func CacheDir() (string, error) {
 // Binaries are the absolute paths of everything the rig runs.
 type Binaries struct {
 	KubeAPIServer string
+	// The node's parts: built from the same k8s.io/kubernetes module as
+	// KubeAPIServer; empty when NodeError says why they could not be.
+	Kubelet               string
+	KubeScheduler         string
+	KubeControllerManager string
+	// Pause is the static sandbox binary the rig packages as the pause
+	// image (no registry is reachable).
+	Pause string
+	// NodeError is why the node binaries are missing ("" when they are
+	// all there): the rig then falls back to running the authenticator
+	// itself.
+	NodeError     string
 	Etcd          string
 	Authenticator string
 	Kubectl       string
@@ -58,6 +70,9 @@ type Builder struct {
 	// Cache is CacheDir() unless a test overrides it.
 	Cache string
 	Out   io.Writer
+	// NoNode skips the node's binaries and packages (Binaries.NodeError
+	// says so).
+	NoNode bool
 }
 
 // NewBuilder finds the repository from the working directory.
@@ -117,6 +132,15 @@ func (b *Builder) All(ctx context.Context, dir string) (Binaries, error) {
 	if bins.KubeAPIServer, err = b.KubeAPIServer(ctx); err != nil {
 		return bins, err
 	}
+	if b.NoNode {
+		bins.NodeError = "no node was asked for (KUBEIAM_E2E_NO_NODE)"
+	} else if err := b.Node(ctx, &bins); err != nil {
+		if ctx.Err() != nil {
+			return bins, err
+		}
+		bins.NodeError = err.Error()
+		b.logf("node: %v", err)
+	}
 	if dir != "" {
 		if bins.Kubeiam, err = b.Kubeiam(ctx, dir); err != nil {
 			return bins, err
@@ -148,36 +172,107 @@ func (b *Builder) lock(name string) (func(), error) {
 // KubeAPIServer returns the cached kube-apiserver, building it from the
 // wrapper module e2e/tools/kube-apiserver when missing.
 func (b *Builder) KubeAPIServer(ctx context.Context) (string, error) {
-	out := b.binPath("kube-apiserver", KubeAPIServerVersion)
-	if exists(out) {
-		b.logf("kube-apiserver %s: cached at %s", KubeAPIServerVersion, out)
-		return out, nil
-	}
-	unlock, err := b.lock("kube-apiserver")
+	outs, err := b.kube(ctx, "(cold: 7–14 min and ~1.8 GB RAM on 2 cores, then cached)", "kube-apiserver")
 	if err != nil {
 		return "", err
 	}
+	return outs[0], nil
+}
+
+// Node fills in the node's binaries: kubelet, kube-scheduler and
+// kube-controller-manager (one `go build` for the missing ones, so the
+// packages they share are compiled once) and the pause binary.
+func (b *Builder) Node(ctx context.Context, bins *Binaries) error {
+	if err := b.nodePackages(ctx); err != nil {
+		return err
+	}
+	outs, err := b.kube(ctx, "(cold, after kube-apiserver: ~5–10 min on 2 cores, then cached)", "kubelet", "kube-scheduler", "kube-controller-manager")
+	if err != nil {
+		return err
+	}
+	bins.Kubelet, bins.KubeScheduler, bins.KubeControllerManager = outs[0], outs[1], outs[2]
+	bins.Pause, err = b.Pause(ctx)
+	return err
+}
+
+// kube returns the cached k8s.io/kubernetes commands names, building the
+// missing ones from the wrapper module e2e/tools/kube-apiserver in one go.
+func (b *Builder) kube(ctx context.Context, cost string, names ...string) ([]string, error) {
+	outs := make([]string, len(names))
+	missing := func() []int {
+		var m []int
+		for i, n := range names {
+			outs[i] = b.binPath(n, KubeAPIServerVersion)
+			if !exists(outs[i]) {
+				m = append(m, i)
+			}
+		}
+		return m
+	}
+	if len(missing()) == 0 {
+		b.logf("%s %s: cached under %s", strings.Join(names, ", "), KubeAPIServerVersion, filepath.Join(b.Cache, "bin"))
+		return outs, nil
+	}
+	unlock, err := b.lock(names[0])
+	if err != nil {
+		return nil, err
+	}
 	defer unlock()
+	todo := missing()
+	if len(todo) == 0 {
+		return outs, nil
+	}
+	var pkgs, what []string
+	for _, i := range todo {
+		pkgs = append(pkgs, "k8s.io/kubernetes/cmd/"+names[i])
+		what = append(what, names[i])
+	}
+	label := strings.Join(what, ", ")
+	dir := filepath.Join(b.Repo, "e2e", "tools", "kube-apiserver")
+	b.logf("%s %s: not cached; building %s", label, KubeAPIServerVersion, cost)
+	total := 0
+	if deps, err := b.output(ctx, dir, "go", append([]string{"list", "-deps"}, pkgs...)...); err == nil {
+		total = strings.Count(deps, "\n")
+	}
+	tmp, err := os.MkdirTemp(filepath.Join(b.Cache, "bin"), ".build-")
+	if err != nil {
+		return nil, fmt.Errorf("could not create cache directory: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	args := append([]string{"build", "-trimpath", "-v", "-o", tmp + string(filepath.Separator)}, pkgs...)
+	if err := b.goBuild(ctx, dir, label, total, args...); err != nil {
+		return nil, err
+	}
+	for _, i := range todo {
+		if err := os.MkdirAll(filepath.Dir(outs[i]), 0o755); err != nil {
+			return nil, fmt.Errorf("could not create cache directory: %w", err)
+		}
+		if err := os.Rename(filepath.Join(tmp, names[i]), outs[i]); err != nil {
+			return nil, fmt.Errorf("could not install %s: %w", names[i], err)
+		}
+	}
+	return outs, nil
+}
+
+// Pause builds the sandbox binary from e2e/tools/pause, static (the image
+// holds nothing else), cached like the rest.
+func (b *Builder) Pause(ctx context.Context) (string, error) {
+	const version = "1"
+	out := b.binPath("pause", version)
 	if exists(out) {
 		return out, nil
-	}
-	dir := filepath.Join(b.Repo, "e2e", "tools", "kube-apiserver")
-	const pkg = "k8s.io/kubernetes/cmd/kube-apiserver"
-	b.logf("kube-apiserver %s: not cached; building (cold: 7–14 min and ~1.8 GB RAM on 2 cores, then cached)", KubeAPIServerVersion)
-	total := 0
-	if deps, err := b.output(ctx, dir, "go", "list", "-deps", pkg); err == nil {
-		total = strings.Count(deps, "\n")
 	}
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return "", fmt.Errorf("could not create cache directory: %w", err)
 	}
 	tmp := out + ".tmp"
-	if err := b.goBuild(ctx, dir, "kube-apiserver", total, "build", "-trimpath", "-v", "-o", tmp, pkg); err != nil {
-		return "", err
+	if _, err := b.output(ctx, filepath.Join(b.Repo, "e2e", "tools", "pause"), "go", "build", "-trimpath", "-o", tmp, "."); err != nil {
+		return "", fmt.Errorf("could not build pause: %w", err)
 	}
 	if err := os.Rename(tmp, out); err != nil {
-		return "", fmt.Errorf("could not install kube-apiserver: %w", err)
+		return "", fmt.Errorf("could not install pause: %w", err)
 	}
+	b.logf("pause: built %s", out)
 	return out, nil
 }
 
@@ -229,12 +324,8 @@ func (b *Builder) Etcd(ctx context.Context) (string, error) {
 	}
 	b.logf("etcd: not installed; installing Debian package etcd-server with apt-get")
 	start := time.Now()
-	for _, args := range [][]string{{"update", "-qq"}, {"install", "-y", "-qq", "--no-install-recommends", "etcd-server"}} {
-		cmd := exec.CommandContext(ctx, "apt-get", args...)
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("could not apt-get %s: %w\n%s", args[0], err, out)
-		}
+	if err := aptInstall(ctx, "etcd-server"); err != nil {
+		return "", err
 	}
 	p, err := exec.LookPath("etcd")
 	if err != nil {
@@ -242,6 +333,45 @@ func (b *Builder) Etcd(ctx context.Context) (string, error) {
 	}
 	b.logf("etcd: installed in %s", time.Since(start).Round(time.Second))
 	return p, nil
+}
+
+func aptInstall(ctx context.Context, pkgs ...string) error {
+	for _, args := range [][]string{{"update", "-qq"}, append([]string{"install", "-y", "-qq", "--no-install-recommends"}, pkgs...)} {
+		cmd := exec.CommandContext(ctx, "apt-get", args...)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("could not apt-get %s: %w\n%s", args[0], err, out)
+		}
+	}
+	return nil
+}
+
+// nodePackages makes sure the node's Debian packages are there: containerd,
+// runc, the CNI plugins and iptables (the ClusterIP forward), installing
+// the missing ones with apt-get when root, as for etcd.
+func (b *Builder) nodePackages(ctx context.Context) error {
+	var missing []string
+	for _, p := range [][2]string{{"containerd", "containerd"}, {"runc", "runc"}, {"iptables", "iptables"}} {
+		if _, err := exec.LookPath(p[0]); err != nil {
+			missing = append(missing, p[1])
+		}
+	}
+	if _, err := os.Stat("/usr/lib/cni/bridge"); err != nil {
+		missing = append(missing, "containernetworking-plugins")
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("could not find %s; install them (Debian: apt-get install %s)", strings.Join(missing, ", "), strings.Join(missing, " "))
+	}
+	b.logf("node: installing Debian packages %s with apt-get", strings.Join(missing, " "))
+	start := time.Now()
+	if err := aptInstall(ctx, missing...); err != nil {
+		return err
+	}
+	b.logf("node: installed in %s", time.Since(start).Round(time.Second))
+	return nil
 }
 
 // Kubeiam builds every command under cmd/ from the working tree into dir

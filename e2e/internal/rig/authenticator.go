@@ -21,8 +21,6 @@ type AuthenticatorOptions struct {
 	// exactly the RBAC an install gave that account; the rig's admin when
 	// empty.
 	As string
-
-	port int
 }
 
 func (o AuthenticatorOptions) modes() string {
@@ -36,7 +34,22 @@ func (o AuthenticatorOptions) modes() string {
 // with o, on the same port (the apiserver's webhook config stays valid),
 // and waits until it serves. Restart with the zero value to go back to the
 // default.
+//
+// With a node there is no rig process to restart: the server is the
+// DaemonSet's pod, whose --backend-mode is what kubeiam rendered from the
+// spec that was installed, under its own ServiceAccount. Then this waits
+// for the DaemonSet's rollout instead (nothing when it is not installed).
 func (r *Rig) RestartAuthenticator(ctx context.Context, o AuthenticatorOptions) error {
+	if r.Node != "" {
+		r.logf("the server is the DaemonSet's pod (backend modes as rendered from the installed spec); waiting for its rollout")
+		if res := r.Kubectl(ctx, r.AdminKubeconfig, nil, "", "-n", "kube-system", "get", "daemonset", "aws-iam-authenticator"); res.Err != nil {
+			return nil
+		}
+		if res := r.Kubectl(ctx, r.AdminKubeconfig, nil, "", "-n", "kube-system", "rollout", "status", "daemonset/aws-iam-authenticator", "--timeout=2m"); res.Err != nil {
+			return fmt.Errorf("could not see the DaemonSet roll out: %v: %s", res.Err, res.Stderr)
+		}
+		return nil
+	}
 	i := slices.IndexFunc(r.procs, func(p *proc) bool { return p.name == "aws-iam-authenticator" })
 	if i < 0 {
 		return fmt.Errorf("could not restart the authenticator: it is not running")
@@ -45,7 +58,6 @@ func (r *Rig) RestartAuthenticator(ctx context.Context, o AuthenticatorOptions) 
 	// Keep the old log apart: the new process writes a fresh one.
 	_ = os.Rename(r.procs[i].log, r.procs[i].log+"."+strconv.Itoa(r.procs[i].cmd.Process.Pid))
 	r.procs = slices.Delete(r.procs, i, i+1)
-	o.port = r.auth.port
 	r.auth = o
 	as := "the admin"
 	if o.As != "" {

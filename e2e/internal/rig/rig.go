@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -39,6 +40,13 @@ type Options struct {
 	ClusterID string
 	// Logf receives progress lines; silent when nil.
 	Logf func(format string, args ...any)
+	// Images are the authenticator image references to import into the
+	// node's containerd (the ones `server manifests` / `--bundles`
+	// resolve); the binary in them is Bins.Authenticator.
+	Images []string
+	// NoNode runs the authenticator as a harness process even where a
+	// node could start.
+	NoNode bool
 }
 
 // Rig is a running stack. Stop it with Stop, whatever happened.
@@ -57,9 +65,20 @@ type Rig struct {
 	STS         *ststest.Server
 	Proxy       *ststest.Proxy
 	STSCABundle string
+	// Node is the node's name when the rig runs one: the authenticator
+	// then runs as the DaemonSet `kubeiam server install` applies. When
+	// it is empty, NodeSkip says why in one line and the rig runs the
+	// authenticator itself with the files `server init` wrote.
+	Node     string
+	NodeSkip string
+	// APIServerFlags are the flags kube-apiserver took from `kubeiam server
+	// init` (its kubeadm patch, host paths).
+	APIServerFlags []string
 
 	logf     func(format string, args ...any)
 	ca       *pki
+	node     *node
+	nodeSock string
 	procs    []*proc
 	unlock   func()
 	stsLog   *os.File
@@ -90,6 +109,9 @@ func Start(ctx context.Context, opts Options) (_ *Rig, err error) {
 	if r.unlock, err = lock(ctx, r.logf); err != nil {
 		return nil, err
 	}
+	if os.Geteuid() == 0 {
+		cleanStale(r.logf)
+	}
 	defer func() {
 		if err != nil {
 			r.Stop()
@@ -115,16 +137,37 @@ func Start(ctx context.Context, opts Options) (_ *Rig, err error) {
 	if err != nil {
 		return nil, err
 	}
-	authPort, err := freePort()
+	if r.APIServerFlags, err = r.initServer(ctx); err != nil {
+		return nil, err
+	}
+	r.NodeSkip, _, _ = strings.Cut(r.nodeUnavailable(), "\n")
+	if opts.NoNode {
+		r.NodeSkip = "the rig was asked for no node"
+	}
+	flags := r.APIServerFlags
+	if r.NodeSkip == "" {
+		nf, err := r.nodeAPIServerFlags()
+		if err != nil {
+			return nil, err
+		}
+		flags = append(append([]string{}, flags...), nf...)
+	}
+	port, err := r.startAPIServer(ctx, etcdURL, flags)
 	if err != nil {
 		return nil, err
 	}
-	if err := r.startAPIServer(ctx, etcdURL, authPort); err != nil {
-		return nil, err
+	if r.NodeSkip == "" {
+		if err := r.startNode(ctx, opts.Images, port); err != nil {
+			r.logf("node failed to start: %v", err)
+			r.NodeSkip = "the node failed to start: " + strings.SplitN(err.Error(), "\n", 2)[0]
+			r.stopNode()
+		}
 	}
-	r.auth.port = authPort
-	if err := r.startAuthenticator(ctx); err != nil {
-		return nil, err
+	if r.NodeSkip != "" {
+		r.logf("no node (%s); the rig runs aws-iam-authenticator itself with the files server init wrote", r.NodeSkip)
+		if err := r.startAuthenticator(ctx); err != nil {
+			return nil, err
+		}
 	}
 	r.logf("stack ready in %s: apiserver %s, cluster ID %s, STS proxy %s", time.Since(start).Round(100*time.Millisecond), r.APIServerURL, r.ClusterID, r.Proxy.URL)
 	return r, nil
@@ -238,65 +281,66 @@ func (r *Rig) startEtcd(ctx context.Context) (string, error) {
 	return cu, nil
 }
 
-func (r *Rig) startAPIServer(ctx context.Context, etcdURL string, authPort int) error {
+func (r *Rig) startAPIServer(ctx context.Context, etcdURL string, extra []string) (int, error) {
 	pk := filepath.Join(r.Dir, "pki")
-	crt, key, err := r.ca.issue("kube-apiserver", nil, []string{"127.0.0.1", "localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "10.0.0.1"})
+	crt, key, err := r.ca.issue("kube-apiserver", nil, []string{"127.0.0.1", "localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", serviceIP})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if err := writeKeyPair(filepath.Join(pk, "apiserver.crt"), filepath.Join(pk, "apiserver.key"), crt, key); err != nil {
-		return err
+		return 0, err
 	}
 	acrt, akey, err := r.ca.issue("kubeiam-e2e-admin", []string{"system:masters"}, nil)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if err := serviceAccountKey(filepath.Join(pk, "sa.pub"), filepath.Join(pk, "sa.key")); err != nil {
-		return err
-	}
-	// The webhook kubeconfig the apiserver uses to reach the authenticator
-	// server, trusting the cluster CA that signed its serving certificate.
-	webhook := filepath.Join(r.Dir, "authenticator", "webhook.kubeconfig")
-	if err := os.WriteFile(webhook, []byte(kubeconfigYAML("https://127.0.0.1:"+strconv.Itoa(authPort)+"/authenticate", r.ca.certPEM, "apiserver", userFields{})), 0o600); err != nil {
-		return fmt.Errorf("could not write webhook kubeconfig: %w", err)
+		return 0, err
 	}
 	port, err := freePort()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	r.APIServerURL = "https://127.0.0.1:" + strconv.Itoa(port)
-	p, err := r.spawn("kube-apiserver", false, []string{"NO_PROXY=127.0.0.1,localhost", "no_proxy=127.0.0.1,localhost"}, r.Bins.KubeAPIServer,
-		"--etcd-servers="+etcdURL,
-		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--secure-port="+strconv.Itoa(port),
-		"--cert-dir="+pk,
-		"--tls-cert-file="+filepath.Join(pk, "apiserver.crt"), "--tls-private-key-file="+filepath.Join(pk, "apiserver.key"),
-		"--client-ca-file="+r.CAFile,
+	args := append([]string{
+		"--etcd-servers=" + etcdURL,
+		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--secure-port=" + strconv.Itoa(port),
+		"--cert-dir=" + pk,
+		"--tls-cert-file=" + filepath.Join(pk, "apiserver.crt"), "--tls-private-key-file=" + filepath.Join(pk, "apiserver.key"),
+		"--client-ca-file=" + r.CAFile,
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-		"--service-account-key-file="+filepath.Join(pk, "sa.pub"),
-		"--service-account-signing-key-file="+filepath.Join(pk, "sa.key"),
+		"--service-account-key-file=" + filepath.Join(pk, "sa.pub"),
+		"--service-account-signing-key-file=" + filepath.Join(pk, "sa.key"),
 		"--service-cluster-ip-range=10.0.0.0/24",
-		"--authorization-mode=RBAC",
-		"--authentication-token-webhook-config-file="+webhook,
+		// Node: the kubelet's own credentials; RBAC for everyone else.
+		"--authorization-mode=Node,RBAC",
 		"--authentication-token-webhook-version=v1",
 		"--endpoint-reconciler-type=none",
 		"--enable-priority-and-fairness=false",
-		"--v=1")
+		// Debian's etcd 3.4.23 predates the progress requests the watch
+		// cache needs to serve a watch without a resourceVersion (how the
+		// authenticator watches aws-auth): it answers "Too large resource
+		// version" until some ConfigMap changes. Without the cache every
+		// watch is served by etcd itself.
+		"--watch-cache=false",
+		"--v=1"}, extra...)
+	p, err := r.spawn("kube-apiserver", false, noProxy, r.Bins.KubeAPIServer, args...)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	r.AdminKubeconfig = filepath.Join(r.Dir, "admin.kubeconfig")
 	if err := os.WriteFile(r.AdminKubeconfig, []byte(kubeconfigYAML(r.APIServerURL, r.ca.certPEM, "admin", userFields{certPEM: acrt, keyPEM: akey})), 0o600); err != nil {
-		return fmt.Errorf("could not write admin kubeconfig: %w", err)
+		return 0, fmt.Errorf("could not write admin kubeconfig: %w", err)
 	}
 	cert, err := tls.X509KeyPair(acrt, akey)
 	if err != nil {
-		return fmt.Errorf("could not load admin certificate: %w", err)
+		return 0, fmt.Errorf("could not load admin certificate: %w", err)
 	}
 	admin := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil,
 		TLSClientConfig: &tls.Config{RootCAs: r.caPool(), Certificates: []tls.Certificate{cert}}}}
 	// /readyz waits for the RBAC bootstrap roles (view, cluster-admin) the
 	// scenarios bind to.
-	return waitFor(ctx, p, 90*time.Second, httpOK(admin, r.APIServerURL+"/readyz"))
+	return port, waitFor(ctx, p, 90*time.Second, httpOK(admin, r.APIServerURL+"/readyz"))
 }
 
 func (r *Rig) caPool() *x509.CertPool {
@@ -305,16 +349,12 @@ func (r *Rig) caPool() *x509.CertPool {
 	return p
 }
 
+// startAuthenticator is the fallback when there is no node: the server
+// runs as a process of the rig, but on the files `kubeiam server init`
+// wrote (its certificate and key as state, the port the webhook kubeconfig
+// names), with r.auth's backend modes and API identity.
 func (r *Rig) startAuthenticator(ctx context.Context) error {
-	port := r.auth.port
 	dir := filepath.Join(r.Dir, "authenticator")
-	crt, key, err := r.ca.issue("aws-iam-authenticator", nil, []string{"127.0.0.1", "localhost"})
-	if err != nil {
-		return err
-	}
-	if err := writeKeyPair(filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), crt, key); err != nil {
-		return err
-	}
 	cfg := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(cfg, []byte("clusterID: "+r.ClusterID+"\n"), 0o644); err != nil {
 		return fmt.Errorf("could not write authenticator config: %w", err)
@@ -328,21 +368,28 @@ func (r *Rig) startAuthenticator(ctx context.Context) error {
 		"--config="+cfg,
 		"--backend-mode="+r.auth.modes(),
 		"--kubeconfig="+kubeconfig,
-		"--state-dir="+dir,
-		"--generate-kubeconfig="+filepath.Join(dir, "webhook.kubeconfig"),
+		"--state-dir="+filepath.Join(InitDir, "pki"),
+		"--generate-kubeconfig="+filepath.Join(InitDir, "kubeconfig.yaml"),
 		"--kubeconfig-pregenerated=true",
-		"--address=127.0.0.1", "--port="+strconv.Itoa(port))
+		"--address=127.0.0.1")
 	if err != nil {
 		return err
 	}
-	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil, TLSClientConfig: &tls.Config{RootCAs: r.caPool()}}}
-	return waitFor(ctx, p, 30*time.Second, httpOK(c, "https://127.0.0.1:"+strconv.Itoa(port)+"/healthz"))
+	serverCA, err := os.ReadFile(filepath.Join(InitDir, "pki", "cert.pem"))
+	if err != nil {
+		return fmt.Errorf("could not read the server certificate: %w", err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(serverCA)
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil, TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	return waitFor(ctx, p, 30*time.Second, httpOK(c, "https://localhost:21362/healthz"))
 }
 
 // Stop stops every component (authenticator first, etcd last), closes the
 // STS proxy and releases the lock. It is safe to call more than once.
 func (r *Rig) Stop() {
 	r.stopOnce.Do(func() {
+		r.stopNode()
 		for i := len(r.procs) - 1; i >= 0; i-- {
 			r.procs[i].stop()
 		}
@@ -351,6 +398,11 @@ func (r *Rig) Stop() {
 		}
 		if r.stsLog != nil {
 			r.stsLog.Close()
+		}
+		if _, err := os.Stat(filepath.Join(InitDir, rigMarker)); err == nil {
+			// server init's files: the host directory the lock covers.
+			os.RemoveAll(InitDir)
+			os.Remove(filepath.Dir(InitDir)) // only if empty: it may be a real host's
 		}
 		if r.unlock != nil {
 			r.unlock()
@@ -369,7 +421,7 @@ func (r *Rig) Leftovers() []string {
 			out = append(out, fmt.Sprintf("%s (pgid %d)", p.name, p.cmd.Process.Pid))
 		}
 	}
-	return out
+	return append(out, r.nodeLeftovers()...)
 }
 
 // Logs returns the log file of each component, by name.
@@ -377,6 +429,10 @@ func (r *Rig) Logs() map[string]string {
 	m := map[string]string{"sts": filepath.Join(r.Dir, "logs", "sts.log")}
 	for _, p := range r.procs {
 		m[p.name] = p.log
+	}
+	pods, _ := filepath.Glob(filepath.Join(r.Dir, "logs", "pod-*.log"))
+	for _, p := range pods {
+		m[strings.TrimSuffix(filepath.Base(p), ".log")] = p
 	}
 	return m
 }
@@ -466,7 +522,18 @@ func (r *Rig) UserKubeconfig(name string, e *Exec) (string, error) {
 }
 
 // AuthenticatorURL is the aws-iam-authenticator server's webhook URL
-// (https, the rig's CA), for tests that put something in front of it.
+// (the port `server init`'s webhook kubeconfig names), for tests that put
+// something in front of it; AuthenticatorCA is the certificate it serves.
 func (r *Rig) AuthenticatorURL() string {
-	return "https://127.0.0.1:" + strconv.Itoa(r.auth.port) + "/authenticate"
+	return "https://127.0.0.1:21362/authenticate"
+}
+
+// AuthenticatorCA is the server's self-signed certificate `server init`
+// wrote (PEM), the one the webhook kubeconfig trusts.
+func (r *Rig) AuthenticatorCA() ([]byte, error) {
+	b, err := os.ReadFile(filepath.Join(InitDir, "pki", "cert.pem"))
+	if err != nil {
+		return nil, fmt.Errorf("could not read the server certificate: %w", err)
+	}
+	return b, nil
 }

@@ -3,6 +3,7 @@ package scenario
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,10 +13,71 @@ import (
 	"github.com/kubeiam/kubeiam/e2e/internal/rig"
 )
 
-// ServerImage is the DaemonSet image install writes. The rig has no kubelet,
-// so it is never pulled: the rig's own aws-iam-authenticator v0.7.2 process
-// plays the DaemonSet's part and reads the aws-auth that install writes.
+// ServerImage is the DaemonSet image install writes. No registry is
+// reachable: the rig imports an image of this name, holding the
+// aws-iam-authenticator v0.7.2 it built, into the node's containerd, so the
+// rendered imagePullPolicy (unset: IfNotPresent for a tagged image) finds
+// it without a pull. Without a node the rig's own server process plays the
+// DaemonSet's part.
 const ServerImage = "public.ecr.aws/eks-distro/kubernetes-sigs/aws-iam-authenticator:v0.7.2-eks-1-31-1"
+
+// EKSDManifest is the EKS-D release manifest the --bundles tests serve; the
+// image kubeiam resolves from it is imported into the node as well.
+const EKSDManifest = "bundle/testdata/kubernetes-1-31-eks-12.yaml"
+
+// Images are the image references the node must hold: ServerImage and the
+// one `kubeiam server manifests --manifest` resolves from EKSDManifest,
+// asked of kubeiam itself so the name is the one `--bundles` installs.
+func Images(ctx context.Context, kubeiam, repo string) ([]string, error) {
+	dir, err := os.MkdirTemp("", "kubeiam-e2e-images-")
+	if err != nil {
+		return nil, fmt.Errorf("could not create temp dir: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	spec := filepath.Join(dir, "spec.yaml")
+	users, roles := SeedMappings()
+	if err := os.WriteFile(spec, []byte(ClusterSpecYAML(users, roles)), 0o644); err != nil {
+		return nil, fmt.Errorf("could not write spec: %w", err)
+	}
+	cmd := exec.CommandContext(ctx, kubeiam, "server", "manifests", "-f", spec, "--cluster-id", "images", "--manifest", filepath.Join(repo, EKSDManifest), "-o", "json")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("kubeiam server manifests --manifest: %w\n%s", err, stderr.String())
+	}
+	var list struct {
+		Items []struct {
+			Kind string
+			Spec struct {
+				Template struct {
+					Spec struct {
+						Containers []struct{ Image string }
+					}
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(out, &list); err != nil {
+		return nil, fmt.Errorf("could not parse manifests: %w", err)
+	}
+	for _, it := range list.Items {
+		if it.Kind == "DaemonSet" && len(it.Spec.Template.Spec.Containers) > 0 {
+			return []string{ServerImage, it.Spec.Template.Spec.Containers[0].Image}, nil
+		}
+	}
+	return nil, fmt.Errorf("kubeiam server manifests --manifest printed no DaemonSet")
+}
+
+// WaitArgs are install's rollout flags: with a node the DaemonSet's pod is
+// the server, so install waits for it; without one nothing would ever run
+// it.
+func (e *Env) WaitArgs() []string {
+	if e.Rig.Node != "" {
+		return []string{"--wait", "--timeout=2m"}
+	}
+	return []string{"--wait=false"}
+}
 
 // ClusterName is the EKS Anywhere cluster name in the scenarios' spec; the
 // CA Secret is eksa-system/<ClusterName>-aws-iam-authenticator-ca.
@@ -88,6 +150,13 @@ func (e *Env) writeSpec(users, roles []Mapping) error {
 		return fmt.Errorf("could not create spec directory: %w", err)
 	}
 	y := ClusterSpecYAML(users, roles)
+	if len(e.Modes) > 0 {
+		list := ""
+		for _, m := range e.Modes {
+			list += "    - " + m + "\n"
+		}
+		y = strings.Replace(y, "    - EKSConfigMap\n", list, 1)
+	}
 	if err := os.WriteFile(path, []byte(y), 0o644); err != nil {
 		return fmt.Errorf("could not write cluster spec: %w", err)
 	}
@@ -170,11 +239,34 @@ subjects:
 		return err
 	}
 
+	if len(e.Modes) > 0 && e.Rig.Node != "" {
+		e.step("backendMode %v: the installed server's mode cannot change in place, so its DaemonSet goes first", e.Modes)
+		if err := e.admin(ctx, "", "-n", "kube-system", "delete", "daemonset", "aws-iam-authenticator", "--ignore-not-found", "--cascade=orphan"); err != nil {
+			return err
+		}
+		// v0.7.2 may ignore SIGTERM: without a short grace the new pod
+		// waits 30 s for the old one's host ports.
+		if err := e.admin(ctx, "", "-n", "kube-system", "delete", "pods", "-l", "k8s-app=aws-iam-authenticator", "--grace-period=1"); err != nil {
+			return err
+		}
+	}
 	e.step("kubeiam server install: the authenticator's objects from the spec (cluster ID %s)", e.Rig.ClusterID)
-	e.say("the rig runs aws-iam-authenticator itself (no kubelet here), so the DaemonSet is applied")
-	e.say("but never scheduled (--wait=false); the running server reads the aws-auth install writes")
-	return e.kubeiam(ctx, "server", "install", "-f", e.SpecFile(), "--kubeconfig", e.Rig.AdminKubeconfig,
-		"--cluster-id", e.Rig.ClusterID, "--image", ServerImage, "--wait=false").Err
+	args := []string{"server", "install", "-f", e.SpecFile(), "--kubeconfig", e.Rig.AdminKubeconfig,
+		"--cluster-id", e.Rig.ClusterID, "--image", ServerImage}
+	if e.Rig.Node != "" {
+		e.say("the DaemonSet runs on node %s; its hostPath files are the ones server init wrote to %s", e.Rig.Node, rig.InitDir)
+		args = append(args, "--cert-dir", rig.InitDir)
+	} else {
+		e.say("no node (%s): the rig runs aws-iam-authenticator itself, so the DaemonSet", e.Rig.NodeSkip)
+		e.say("is applied but never scheduled; the running server reads the aws-auth install writes")
+	}
+	if err := e.kubeiam(ctx, append(args, e.WaitArgs()...)...).Err; err != nil {
+		return err
+	}
+	if e.Rig.Node != "" {
+		return e.admin(ctx, "", "-n", "kube-system", "get", "pods", "-l", "k8s-app=aws-iam-authenticator", "-o", "wide")
+	}
+	return nil
 }
 
 // EditAndSync is the GitOps flow for a mapping change: `kubeiam mappings

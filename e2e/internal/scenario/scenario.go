@@ -25,6 +25,8 @@ type Env struct {
 	// Token says how a kubeconfig's exec block makes tokens: kubeiam or
 	// aws-iam-authenticator.
 	Token TokenCommand
+	// Modes is the spec's backendMode; [EKSConfigMap] when empty.
+	Modes []string
 }
 
 // TokenCommand builds the exec block of a kubeconfig for a cluster ID and,

@@ -9,7 +9,6 @@ package doctor
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -21,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubeiam/kubeiam/internal/clierr"
+	"github.com/kubeiam/kubeiam/internal/hint"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
 )
 
@@ -84,9 +84,8 @@ func (r *Report) fail(name, fix, format string, args ...any) {
 // failErr records err as an error, with its hint as the fix when it has one
 // and fix otherwise.
 func (r *Report) failErr(name string, err error, fix string) {
-	var h *clierr.HintError
-	if errors.As(err, &h) && h.Hint != "" {
-		fix = h.Hint
+	if h := hint.Of(err); h != "" {
+		fix = h
 	}
 	r.fail(name, fix, "%s", oneLine(err.Error()))
 }

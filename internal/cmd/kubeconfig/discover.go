@@ -100,7 +100,7 @@ or a disabled region is one warning.`,
 	f.StringVarP(&opts.Format, "output", "o", "table", "output format: table or json")
 	f.StringVar(&opts.Kubeconfig, "kubeconfig", "", "kubeconfig to merge into (default: KUBECONFIG's first file or ~/.kube/config)")
 	f.IntVar(&opts.Scan.MaxInFlight, "max-in-flight", eks.DefaultMaxInFlight, "EKS calls in flight at most")
-	f.DurationVar(&opts.Scan.Client.Timeout, "timeout", eks.DefaultCallTimeout, "timeout of each EKS call")
+	f.DurationVar(&opts.Scan.Client.Timeout, "timeout", 0, "timeout of each EKS call, retries included (env KUBEIAM_TIMEOUT; default "+eks.DefaultCallTimeout.String()+")")
 	f.StringVar(&opts.SSOSession, "sso-session", "", "scan every account of this IAM Identity Center session (profiles from kubeiam profile sync)")
 	f.StringArrayVar(&opts.Roles, "role", nil, "with --sso-session: roles to list clusters with, first allowed wins (repeatable; default: every role)")
 	f.StringVar(&opts.ExecRole, "exec-role", "", "with --sso-session: role whose profile the contexts use (default: the role that listed)")

@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -112,7 +115,30 @@ func Main(ctx context.Context, args []string, io *iostreams.IOStreams) int {
 	if err := unknownSubcommand(cmd, args[1:]); err != nil {
 		return clierr.Print(io.ErrOut, prog, err)
 	}
-	if err := cmd.ExecuteContext(ctx); err != nil {
+	// Ctrl-C or SIGTERM ends every wait at once (network, cache lock, a
+	// sign-in's browser): the context ends, each wait returns, deferred
+	// clean-ups run (temporary files, locks), and the command exits with
+	// the shell's code for the signal (130, 143), saying only that.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	var got atomic.Value
+	go func() {
+		select {
+		case s := <-sigs:
+			got.Store(s)
+			stop()
+		case <-ctx.Done():
+		}
+	}()
+	err := cmd.ExecuteContext(ctx)
+	if s, ok := got.Load().(os.Signal); ok {
+		fmt.Fprintf(io.ErrOut, "%s: interrupted\n", prog)
+		return SignalExit(s)
+	}
+	if err != nil {
 		return clierr.Print(io.ErrOut, prog, asUsage(err))
 	}
 	return 0
@@ -161,6 +187,15 @@ func asUsage(err error) error {
 		}
 	}
 	return err
+}
+
+// SignalExit is the exit code a shell reports for a process ended by s:
+// 128 + its number (130 for SIGINT, 143 for SIGTERM).
+func SignalExit(s os.Signal) int {
+	if n, ok := s.(syscall.Signal); ok {
+		return 128 + int(n)
+	}
+	return clierr.ExitError
 }
 
 // checkFlags refuses control characters in every string flag of every verb

@@ -117,6 +117,7 @@ func hint(err error) error {
 		timeout   *installer.RolloutTimeoutError
 		lockout   *mappings.LockoutError
 		inactive  *installer.IdentityMappingTimeoutError
+		crash     *installer.CrashLoopError
 	)
 	switch {
 	case errors.As(err, &conflict):
@@ -133,6 +134,8 @@ func hint(err error) error {
 		return clierr.WithHint(err, "run kubeiam server install first")
 	case errors.As(err, &lockout):
 		return clierr.WithHint(err, "keep an admin mapping in the spec, or rerun with --allow-lockout if you have another way in; nothing was changed")
+	case errors.As(err, &crash):
+		return clierr.WithHint(err, "kubectl -n %s logs %s --previous; the objects are applied, fix the cause and rerun", installer.Namespace, crash.Pod)
 	case errors.As(err, &inactive):
 		return clierr.WithHint(err, "the objects are applied; does the server run with CRD in --backend-mode, and may it update them? kubectl auth can-i update iamidentitymappings/status --as=system:serviceaccount:kube-system:aws-iam-authenticator")
 	case errors.As(err, &timeout):

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/kubeiam/kubeiam/internal/clierr"
+	"github.com/kubeiam/kubeiam/internal/deadline"
 	"github.com/kubeiam/kubeiam/internal/execplugin"
+	"github.com/kubeiam/kubeiam/internal/hint"
 	"github.com/kubeiam/kubeiam/token/execargs"
 	"github.com/kubeiam/kubeiam/token/sso"
 	"github.com/kubeiam/kubeiam/token/sso/ssocache"
@@ -31,7 +33,7 @@ const ssoLockWait = ssoBrowserWait + 30*time.Second
 // Every step happens under the session's sign-in lock, and the token file is
 // read again once the lock is held: a herd of kubectl calls on an expired
 // session shows one sign-in, and the others use its result.
-func ensureSSO(ctx context.Context, opts *Options, info execplugin.ExecInfo, prog string) error {
+func ensureSSO(ctx, parent context.Context, opts *Options, info execplugin.ExecInfo, prog string) error {
 	s, err := sso.ForProfile(opts.Request.Profile, opts.Getenv)
 	if s == nil || err != nil {
 		return err
@@ -73,6 +75,11 @@ func ensureSSO(ctx context.Context, opts *Options, info execplugin.ExecInfo, pro
 			return nil
 		}
 		opts.debugf("%s: renewal failed: %v", s, err)
+		if k := hint.KindOf(err); k == hint.Network || k == hint.Throttled || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			// The session may well be fine: say what happened rather
+			// than ask for a sign-in.
+			return err
+		}
 		var refused *sso.LoginNeededError
 		if errors.As(err, &refused) {
 			// The identity provider will not renew with this refresh
@@ -91,11 +98,15 @@ func ensureSSO(ctx context.Context, opts *Options, info execplugin.ExecInfo, pro
 	if !interactive && !browser {
 		return ssoExpired(s, tok, &opts.Request, prog)
 	}
-	client, err := sso.NewClient(ctx, s, nil)
+	// The sign-in waits for a person, not for the network: it runs outside
+	// the command's network budget (each of its calls keeps the
+	// per-attempt bound) and ends on Ctrl-C.
+	lctx, lcancel := deadline.Start(parent, deadline.Budget{Attempt: deadline.Attempt(ctx, deadline.Token.Attempt)})
+	defer lcancel()
+	client, err := sso.NewClient(lctx, s, nil)
 	if err != nil {
 		return err
 	}
-	lctx := ctx
 	if !interactive {
 		var cancel context.CancelFunc
 		lctx, cancel = context.WithTimeout(ctx, ssoBrowserWait)
@@ -105,7 +116,7 @@ func ensureSSO(ctx context.Context, opts *Options, info execplugin.ExecInfo, pro
 	// Out of a terminal there is nobody to read a URL: the browser must open.
 	signed, err := client.Login(lctx, sso.LoginOptions{Out: opts.IO.ErrOut, NoBrowser: false})
 	if err != nil {
-		if errors.Is(lctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
+		if errors.Is(lctx.Err(), context.DeadlineExceeded) && parent.Err() == nil {
 			return clierr.WithHint(fmt.Errorf("%s: nobody approved the sign-in within %s", s, ssoBrowserWait),
 				"run: %s", loginCommand(&opts.Request, prog))
 		}

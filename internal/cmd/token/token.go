@@ -15,6 +15,7 @@ import (
 
 	"github.com/kubeiam/kubeiam/cache"
 	"github.com/kubeiam/kubeiam/internal/clierr"
+	"github.com/kubeiam/kubeiam/internal/deadline"
 	"github.com/kubeiam/kubeiam/internal/execplugin"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
 	"github.com/kubeiam/kubeiam/token"
@@ -88,8 +89,16 @@ identity make one STS call between them.`,
 // Run prints the credential: from the cache when a valid token is there,
 // else signed anew (with cached role credentials when they are still valid)
 // under the entry's lock, so a herd of kubectl processes makes one STS call.
+//
+// Every network wait runs under a budget (--timeout, KUBEIAM_TIMEOUT): a
+// dead network ends the call with one line naming the endpoint. A cached
+// token that is still valid but due for renewal (KUBEIAM_CACHE_MIN_REMAINING)
+// gets a short budget (--refresh-timeout); when the renewal fails it is
+// served as it is, with a rate-limited warning, and the next call tries
+// again.
 func Run(ctx context.Context, opts *Options) error {
 	req, getenv := &opts.Request, opts.Getenv
+	started := opts.Now()
 	info, err := execplugin.ParseExecInfo(getenv(execplugin.ExecInfoEnv))
 	if err != nil {
 		return clierr.WithHint(err, "the kubeconfig's exec apiVersion must be %s or %s", execplugin.APIVersionV1, execplugin.APIVersionV1beta1)
@@ -102,6 +111,11 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	total, attempt, refresh, err := req.Budgets(getenv)
+	if err != nil {
+		return clierr.Usagef("%v", err)
+	}
+	budget := deadline.Budget{Total: total, Attempt: attempt}
 	copts := execplugin.CacheOptions(backend, getenv)
 	copts.Warn = opts.IO.ErrOut
 	copts.Agent = execplugin.CoreAgent()
@@ -111,17 +125,37 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	want := execplugin.ExpectFor(req, getenv)
 	key := want.Key
+	// stale is a cached token still valid but due for renewal: served when
+	// the renewal fails.
+	var stale *cache.Entry
+	staleOK := func(e *cache.Entry) bool {
+		return e != nil && want.Usable(e, opts.Now(), execplugin.StaleMin(minRemaining))
+	}
 	// The front may have looked the entry up, taken its lock and handed the
 	// lock over across exec: then this process holds it from its start and
 	// one look under the lock is all it needs (with a keyring, each look is
 	// a D-Bus round trip).
 	unlock, held := execplugin.AdoptLock(key.ID())
 	if !held {
-		if e := execplugin.Lookup(ctx, c, want, opts.Now(), minRemaining); e != nil {
+		e, _ := c.Get(ctx, key)
+		if e != nil && want.Usable(e, opts.Now(), minRemaining) {
 			opts.debugf("cached token (%s), valid until %s", execplugin.CacheNote(c), e.TokenExpiry.Format(time.RFC3339))
 			return execplugin.Write(opts.IO.Out, info, req.TokenOnly, e.Token, e.TokenExpiry)
 		}
-		if unlock, err = c.Lock(ctx, key, lockTimeout); err != nil {
+		wait := lockTimeout
+		if staleOK(e) {
+			// Whoever holds the lock is renewing a token that is still
+			// valid: wait for it no longer than its own renewal may take.
+			stale, wait = e, refresh+time.Second
+		}
+		if unlock, err = c.Lock(ctx, key, wait); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if stale != nil {
+				opts.debugf("another kubeiam process is renewing the token; serving the cached one, valid until %s", stale.TokenExpiry.Format(time.RFC3339))
+				return execplugin.Write(opts.IO.Out, info, req.TokenOnly, stale.Token, stale.TokenExpiry)
+			}
 			fmt.Fprintf(opts.IO.ErrOut, "kubeiam: warning: %v; refreshing without it\n", err)
 			unlock = func() {}
 		}
@@ -138,7 +172,48 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 		return execplugin.Write(opts.IO.Out, info, req.TokenOnly, e.Token, e.TokenExpiry)
 	}
+	if staleOK(e) {
+		stale = e
+		// The process this one waited for failed to renew it: its answer
+		// is this one's too (one attempt per herd, not one each).
+		if failed := c.RefreshFailedAt(key); !failed.IsZero() && !failed.Before(started) {
+			execplugin.WarnStale(c, stale, nil, opts.Now())
+			return execplugin.Write(opts.IO.Out, info, req.TokenOnly, stale.Token, stale.TokenExpiry)
+		}
+	} else {
+		stale = nil
+	}
 
+	b := budget
+	if stale != nil {
+		// One attempt, bounded by the renewal budget alone: a retry
+		// could not finish in it anyway.
+		b = deadline.Budget{Total: refresh, Attempt: refresh + time.Second}
+		opts.debugf("cached token valid until %s is due for renewal; renewing within %s", stale.TokenExpiry.Format(time.RFC3339), deadline.String(refresh))
+	}
+	nctx, cancel := deadline.Start(ctx, b)
+	defer cancel()
+	tok, err := sign(nctx, ctx, opts, info, c, key, e, minRemaining)
+	if err != nil {
+		err = deadline.Explain(nctx, err)
+		if stale != nil && ctx.Err() == nil {
+			c.NoteRefreshFailed(key, opts.Now())
+			execplugin.WarnStale(c, stale, err, opts.Now())
+			return execplugin.Write(opts.IO.Out, info, req.TokenOnly, stale.Token, stale.TokenExpiry)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return err
+	}
+	return execplugin.Write(opts.IO.Out, info, req.TokenOnly, tok.Token, tok.Expiration)
+}
+
+// sign makes a new token under ctx's budget (the sign-in, a person's
+// wait, runs under parent: Ctrl-C ends it, the budget does not), stores it
+// and returns it. e is the entry as cached (its credentials may still sign).
+func sign(ctx, parent context.Context, opts *Options, info execplugin.ExecInfo, c *cache.Cache, key cache.Key, e *cache.Entry, minRemaining time.Duration) (token.Token, error) {
+	req := &opts.Request
 	sess, err := chain.NewSession(ctx, chain.Options{
 		ClusterID:          req.ClusterID,
 		Region:             req.Region,
@@ -156,7 +231,7 @@ func Run(ctx context.Context, opts *Options) error {
 		Now:                opts.Now,
 	})
 	if err != nil {
-		return err
+		return token.Token{}, err
 	}
 	opts.debugf("signing for %s (region %s, partition %s)", sess.Endpoint.Host, sess.Endpoint.SigningRegion, sess.Endpoint.Partition)
 	if _, err := token.ServerV072.HostRegion(sess.Endpoint.Partition, "", sess.Endpoint.Host); err != nil {
@@ -175,16 +250,16 @@ func Run(ctx context.Context, opts *Options) error {
 	} else {
 		// An SSO profile's token is renewed, or signed in to, first: the
 		// SDK only reads it.
-		if err := ensureSSO(ctx, opts, info, opts.Prog); err != nil {
-			return err
+		if err := ensureSSO(ctx, parent, opts, info, opts.Prog); err != nil {
+			return token.Token{}, err
 		}
 		if creds, err = sess.Credentials(ctx); err != nil {
-			return err
+			return token.Token{}, err
 		}
 	}
 	tok, err := token.Presign(ctx, creds, req.ClusterID, sess.Endpoint, opts.Now())
 	if err != nil {
-		return err
+		return token.Token{}, err
 	}
 	if w := sess.Endpoint.Warning(); w != "" {
 		fmt.Fprintln(opts.IO.ErrOut, w)
@@ -200,7 +275,7 @@ func Run(ctx context.Context, opts *Options) error {
 	// A failed write is a warning the cache prints itself, rate-limited per
 	// cause (a full disk once an hour, not on every call).
 	_ = c.Put(ctx, entry)
-	return execplugin.Write(opts.IO.Out, info, req.TokenOnly, tok.Token, tok.Expiration)
+	return tok, nil
 }
 
 func (o *Options) debugOut() io.Writer {

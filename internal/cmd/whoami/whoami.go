@@ -18,6 +18,7 @@ import (
 
 	"github.com/kubeiam/kubeiam/installer"
 	"github.com/kubeiam/kubeiam/internal/clierr"
+	"github.com/kubeiam/kubeiam/internal/deadline"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
 	"github.com/kubeiam/kubeiam/kubeconfig"
 	"github.com/kubeiam/kubeiam/mappings"
@@ -146,16 +147,18 @@ type Report struct {
 // Run finds the caller, reads the mappings, prints the report and fails
 // when the server would deny the identity.
 func Run(ctx context.Context, opts *Options) error {
-	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	// One budget for the AWS and Kubernetes calls; a call that runs it out
+	// is reported as one line naming the endpoint.
+	ctx, cancel := deadline.Start(ctx, deadline.Budget{Total: opts.Timeout, Attempt: deadline.Attempt(ctx, deadline.Command.Attempt)})
 	defer cancel()
 	rep := &Report{}
 	caller, err := resolveCaller(ctx, opts, rep)
 	if err != nil {
-		return err
+		return deadline.Explain(ctx, err)
 	}
 	maps, err := loadMappings(ctx, opts, rep)
 	if err != nil {
-		return err
+		return deadline.Explain(ctx, err)
 	}
 	decide(rep, caller, maps)
 	if opts.Explain && rep.Denied == ErrUnmapped.Error() {

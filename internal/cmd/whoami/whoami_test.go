@@ -14,6 +14,7 @@ import (
 
 	"github.com/kubeiam/kubeiam/installer"
 	"github.com/kubeiam/kubeiam/internal/clierr"
+	"github.com/kubeiam/kubeiam/internal/hint"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
 	"github.com/kubeiam/kubeiam/internal/ststest"
 )
@@ -174,8 +175,7 @@ func TestUnmapped(t *testing.T) {
 	opts, _, out, _ := setup(t, "mallory")
 	opts.Output = "json"
 	err := Run(context.Background(), opts)
-	var h *clierr.HintError
-	if err == nil || err.Error() != ErrUnmapped.Error() || !errors.As(err, &h) || !strings.Contains(h.Hint, "--user-arn arn:aws:iam::111122223333:user/mallory") {
+	if err == nil || err.Error() != ErrUnmapped.Error() || !strings.Contains(hint.Of(err), "--user-arn arn:aws:iam::111122223333:user/mallory") {
 		t.Fatalf("err = %v", err)
 	}
 	if rep := report(t, out()); rep.Mapped || rep.Mapping != nil || rep.CanonicalARN != "arn:aws:iam::111122223333:user/mallory" {

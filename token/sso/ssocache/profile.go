@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/kubeiam/kubeiam/cache"
-	"github.com/kubeiam/kubeiam/internal/clierr"
+	"github.com/kubeiam/kubeiam/internal/hint"
 )
 
 // SignIn is what the files say of the SSO session a profile signs in with.
@@ -139,7 +139,7 @@ func CredentialProfile(profile string, getenv func(string) string) (name string,
 // profile comes from AWS_PROFILE or is the default one), named as the user
 // runs kubeiam (prog: "kubeiam", "kubectl iam", …).
 func LoginCommand(prog, profile string) string {
-	cmd := clierr.AsTyped(prog, "kubeiam login")
+	cmd := hint.AsTyped(prog, "kubeiam login")
 	if profile != "" {
 		cmd += " --profile " + profile
 	}

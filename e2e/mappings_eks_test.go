@@ -223,8 +223,12 @@ func TestEKSAccessEntries(t *testing.T) {
 		"--policy", "AmazonEKSViewPolicy=default"); err != nil {
 		t.Fatal(err)
 	}
+	serverCA, err := stack.AuthenticatorCA()
+	if err != nil {
+		t.Fatal(err)
+	}
 	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(caPEM)
+	pool.AppendCertsFromPEM(serverCA)
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil, TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	authn := api.Authenticator(ststest.AccountA, "us-west-2", stack.ClusterID, func(body []byte) ([]byte, error) {
 		resp, err := hc.Post(stack.AuthenticatorURL(), "application/json", bytes.NewReader(body))
