@@ -20,6 +20,7 @@ import (
 
 	"github.com/kubeiam/kubeiam/internal/deadline"
 	"github.com/kubeiam/kubeiam/internal/hint"
+	"github.com/kubeiam/kubeiam/internal/text"
 )
 
 // Authentication modes (accessConfig.authenticationMode). A cluster moves
@@ -230,9 +231,9 @@ func (e *AccessError) Error() string {
 	case e.Code == "InvalidRequestException" && strings.Contains(e.Message, "authentication mode"):
 		return fmt.Sprintf("could not %s: %s uses authentication mode CONFIG_MAP, which has no access entries", e.Op, where)
 	case e.Code == "":
-		return fmt.Sprintf("could not %s on %s: %s", e.Op, where, oneLine(e.Err.Error()))
+		return fmt.Sprintf("could not %s on %s: %s", e.Op, where, text.OneLine(e.Err.Error()))
 	}
-	return fmt.Sprintf("could not %s on %s: %s: %s", e.Op, where, e.Code, oneLine(e.Message))
+	return fmt.Sprintf("could not %s on %s: %s: %s", e.Op, where, e.Code, text.OneLine(e.Message))
 }
 
 func (e *AccessError) Unwrap() error {
@@ -594,7 +595,7 @@ func (c *AccessClient) RoleARN(ctx context.Context, account, name string) (arn s
 		if errors.As(err, &re) && re.HTTPStatusCode() == http.StatusForbidden {
 			return "", false, nil
 		}
-		return "", false, fmt.Errorf("could not look up IAM role %s: %s", name, oneLine(err.Error()))
+		return "", false, fmt.Errorf("could not look up IAM role %s: %s", name, text.OneLine(err.Error()))
 	}
 	got := aws.ToString(out.Role.Arn)
 	if acct := arnPart(got, 4); acct != account {

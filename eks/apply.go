@@ -3,6 +3,7 @@ package eks
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -111,7 +112,7 @@ func Apply(ctx context.Context, path string, res *Result, o ApplyOptions) (*kube
 func prune(cfg *clientcmdapi.Config, scanned []Pair, found map[string]bool) []string {
 	var pruned []string
 	users, clusters := map[string]bool{}, map[string]bool{}
-	for _, name := range sortedKeys(cfg.Contexts) {
+	for _, name := range slices.Sorted(maps.Keys(cfg.Contexts)) {
 		c := cfg.Contexts[name]
 		m, ok := MarkOf(c)
 		if !ok || found[m.ARN] || !slices.Contains(scanned, Pair{m.Profile, m.Region}) {
@@ -135,15 +136,6 @@ func prune(cfg *clientcmdapi.Config, scanned []Pair, found map[string]bool) []st
 		delete(cfg.Clusters, c)
 	}
 	return pruned
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // String is a one-line summary.

@@ -10,6 +10,7 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/kubeiam/kubeiam/installer"
+	"github.com/kubeiam/kubeiam/internal/text"
 	"github.com/kubeiam/kubeiam/kubeconfig"
 	"github.com/kubeiam/kubeiam/mappings"
 	"github.com/kubeiam/kubeiam/token"
@@ -37,7 +38,7 @@ func (c *AccessClient) RESTConfigFor(ctx context.Context, cl Cluster) (*rest.Con
 	}
 	creds, err := c.cfg.Credentials.Retrieve(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("could not get AWS credentials for a token: %s", oneLine(err.Error()))
+		return nil, fmt.Errorf("could not get AWS credentials for a token: %s", text.OneLine(err.Error()))
 	}
 	tok, err := token.Presign(ctx, creds, cl.ClusterID(), ep, time.Now())
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/kubeiam/kubeiam/internal/deadline"
 	"github.com/kubeiam/kubeiam/internal/hint"
 	"github.com/kubeiam/kubeiam/internal/input"
+	"github.com/kubeiam/kubeiam/internal/text"
 	"github.com/kubeiam/kubeiam/token"
 	"github.com/kubeiam/kubeiam/token/chain"
 )
@@ -236,11 +237,11 @@ func (e *APIError) Error() string {
 	case "UnrecognizedClientException", "InvalidClientTokenId":
 		return fmt.Sprintf("could not %s in %s%s: the region is not enabled for the account, or the credentials are not valid there (%s)", e.Op, e.Region, who, e.Code)
 	case "AccessDeniedException", "AccessDenied":
-		return fmt.Sprintf("could not %s in %s%s: access denied (%s)", e.Op, e.Region, who, oneLine(e.Message))
+		return fmt.Sprintf("could not %s in %s%s: access denied (%s)", e.Op, e.Region, who, text.OneLine(e.Message))
 	case "":
-		return fmt.Sprintf("could not %s in %s%s: %s", e.Op, e.Region, who, oneLine(e.Err.Error()))
+		return fmt.Sprintf("could not %s in %s%s: %s", e.Op, e.Region, who, text.OneLine(e.Err.Error()))
 	}
-	return fmt.Sprintf("could not %s in %s%s: %s: %s", e.Op, e.Region, who, e.Code, oneLine(e.Message))
+	return fmt.Sprintf("could not %s in %s%s: %s: %s", e.Op, e.Region, who, e.Code, text.OneLine(e.Message))
 }
 
 func (e *APIError) Unwrap() []error { return []error{e.Kind, e.Err} }
@@ -277,5 +278,3 @@ func (c *Client) describeError(ctx context.Context, err error, op string) error 
 	}
 	return e
 }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 
+	"github.com/kubeiam/kubeiam/internal/text"
 	"github.com/kubeiam/kubeiam/token"
 )
 
@@ -128,7 +129,7 @@ func Discover(ctx context.Context, s Scan) (*Result, error) {
 	wg.Wait()
 	for i, p := range s.Profiles {
 		if cfgs[i].err != nil {
-			d.warn(fmt.Sprintf("skipping profile %s: %s", profileLabel(p), oneLine(cfgs[i].err.Error())))
+			d.warn(fmt.Sprintf("skipping profile %s: %s", profileLabel(p), text.OneLine(cfgs[i].err.Error())))
 			continue
 		}
 		d.total.Add(int64(len(cfgs[i].regions)))
@@ -210,7 +211,7 @@ func (d *discovery) pair(ctx context.Context, c *Client) {
 	var names []string
 	err := d.call(ctx, func() (err error) { names, err = c.List(ctx); return })
 	if err != nil {
-		d.warn(fmt.Sprintf("skipping %s in %s: %s", profileLabel(c.Profile), c.Region, oneLine(err.Error())))
+		d.warn(fmt.Sprintf("skipping %s in %s: %s", profileLabel(c.Profile), c.Region, text.OneLine(err.Error())))
 		return
 	}
 	d.mu.Lock()
@@ -234,7 +235,7 @@ func (d *discovery) describeAll(ctx context.Context, c *Client, names []string) 
 			case errors.Is(err, ErrNotFound):
 				// Deleted between the list and the description.
 			case err != nil:
-				d.warn(oneLine(err.Error()))
+				d.warn(text.OneLine(err.Error()))
 			default:
 				d.clusters.Add(1)
 				d.mu.Lock()

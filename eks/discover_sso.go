@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/kubeiam/kubeiam/cache"
+	"github.com/kubeiam/kubeiam/internal/text"
 )
 
 // SSORole is one role of an account that may list clusters, and the AWS
@@ -141,7 +142,7 @@ func (d *discovery) ssoPair(ctx context.Context, a SSOAccount, region string, cr
 			continue
 		}
 		if err != nil {
-			d.warn(fmt.Sprintf("skipping account %s (%s) in %s: %s", a.ID, a.Name, region, oneLine(err.Error())))
+			d.warn(fmt.Sprintf("skipping account %s (%s) in %s: %s", a.ID, a.Name, region, text.OneLine(err.Error())))
 			return
 		}
 		d.mu.Lock()

@@ -134,7 +134,7 @@ func (c *AccessClient) Caller(ctx context.Context) (Principal, string, error) {
 		}
 	}).GetCallerIdentity(callCtx, &sts.GetCallerIdentityInput{})
 	if err != nil {
-		return Principal{}, "", fmt.Errorf("could not find out who you are (sts GetCallerIdentity): %s", oneLine(err.Error()))
+		return Principal{}, "", fmt.Errorf("could not find out who you are (sts GetCallerIdentity): %s", text.OneLine(err.Error()))
 	}
 	arn := *out.Arn
 	p, _, err := CallerPrincipal(arn)

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/kubeiam/kubeiam/internal/text"
 	"github.com/kubeiam/kubeiam/mappings"
 )
 
@@ -171,7 +172,7 @@ func MakePlan(ctx context.Context, c *AccessClient, cl Cluster, auth []mappings.
 	if to == ModeAPI && len(blockers) > 0 {
 		p.Target = max2(from, ModeAPIAndConfigMap)
 		p.Held = fmt.Sprintf("mode stays %s: %d aws-auth %s no access entry can replace (%s), and API stops reading aws-auth",
-			p.Target, len(blockers), plural(len(blockers), "mapping has", "mappings have"), strings.Join(blockers, ", "))
+			p.Target, len(blockers), text.Plural(len(blockers), "mapping has", "mappings have"), strings.Join(blockers, ", "))
 	}
 	return p, nil
 }
@@ -181,13 +182,6 @@ func max2(a, b string) string {
 		return a
 	}
 	return b
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 // adopt decides what to do with an entry that exists already.

@@ -3,6 +3,7 @@ package installer
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -37,7 +38,7 @@ func planObjects(c IAMConfig, live []*unstructured.Unstructured) (d MappingDiff,
 			want[mappings.ObjectName(m.ARN)] = m
 		}
 	}
-	for _, name := range sortedKeys(want) {
+	for _, name := range slices.Sorted(maps.Keys(want)) {
 		w, h := want[name], have[name]
 		switch {
 		case h.ARN == "":
@@ -46,7 +47,7 @@ func planObjects(c IAMConfig, live []*unstructured.Unstructured) (d MappingDiff,
 			d.Changed = append(d.Changed, fmt.Sprintf("%s (was %s [%s]; %s %s)", w, h.Username, strings.Join(h.Groups, ", "), mappings.CRDKind, name))
 		}
 	}
-	for _, name := range sortedKeys(have) {
+	for _, name := range slices.Sorted(maps.Keys(have)) {
 		if _, ok := want[name]; !ok {
 			d.Removed = append(d.Removed, fmt.Sprintf("%s (%s %s)", have[name], mappings.CRDKind, name))
 		}
@@ -157,7 +158,7 @@ func WaitForIdentityMappings(ctx context.Context, c Client, objs []*unstructured
 			return err
 		}
 		pending = pending[:0]
-		for _, name := range sortedKeys(want) {
+		for _, name := range slices.Sorted(maps.Keys(want)) {
 			if o := live[name]; o == nil || mappings.FromObject(o).Inactive != "" {
 				pending = append(pending, name)
 			}

@@ -3,6 +3,8 @@ package installer
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -33,7 +35,7 @@ func TestCRDModeInstallAndSync(t *testing.T) {
 		t.Fatalf("first install: %+v", res)
 	}
 	if f.objs["CustomResourceDefinition//"+mappings.CRDName] == nil || f.objs["ConfigMap/kube-system/aws-auth"] != nil {
-		t.Fatalf("objects: %v", sortedKeys(f.objs))
+		t.Fatalf("objects: %v", slices.Sorted(maps.Keys(f.objs)))
 	}
 	roleObj := "IAMIdentityMapping//" + mappings.ObjectName("arn:aws:iam::111122223333:role/myRole")
 	if o := f.objs[roleObj]; o == nil || o.GetLabels()[mappings.ManagedByLabel] != "kubeiam" {
@@ -55,7 +57,7 @@ func TestCRDModeInstallAndSync(t *testing.T) {
 		t.Fatalf("sync: %+v", res)
 	}
 	if f.objs["IAMIdentityMapping//by-hand"] == nil || f.deletes != 1 || len(f.objs) == 0 {
-		t.Fatalf("after sync: %v, %d deletes", sortedKeys(f.objs), f.deletes)
+		t.Fatalf("after sync: %v, %d deletes", slices.Sorted(maps.Keys(f.objs)), f.deletes)
 	}
 	if u, _, _ := unstructured.NestedString(f.objs[roleObj].Object, "spec", "username"); u != "renamed" {
 		t.Fatalf("username %q", u)

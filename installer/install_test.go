@@ -3,6 +3,8 @@ package installer
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -46,7 +48,7 @@ func (f *fakeClient) List(_ context.Context, kind, _ string) ([]*unstructured.Un
 		return nil, apierrors.NewNotFound(schema.GroupResource{Group: mappings.CRDGroup, Resource: mappings.CRDResource}, "")
 	}
 	var out []*unstructured.Unstructured
-	for _, k := range sortedKeys(f.objs) {
+	for _, k := range slices.Sorted(maps.Keys(f.objs)) {
 		if o := f.objs[k]; o.GetKind() == kind {
 			out = append(out, o.DeepCopy())
 		}

@@ -2,6 +2,7 @@ package installer
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -54,7 +55,7 @@ func planMappings(c IAMConfig, current *unstructured.Unstructured, prune bool) (
 		return d, err
 	}
 	have, want := keyed(live), keyed(SpecEntries(c, ""))
-	for _, k := range sortedKeys(want) {
+	for _, k := range slices.Sorted(maps.Keys(want)) {
 		w := want[k]
 		h, ok := have[k]
 		switch {
@@ -64,7 +65,7 @@ func planMappings(c IAMConfig, current *unstructured.Unstructured, prune bool) (
 			d.Changed = append(d.Changed, fmt.Sprintf("%s (was %s [%s])", w, h.Username, strings.Join(h.Groups, ", ")))
 		}
 	}
-	for _, k := range sortedKeys(have) {
+	for _, k := range slices.Sorted(maps.Keys(have)) {
 		if _, ok := want[k]; ok {
 			continue
 		}
@@ -78,13 +79,4 @@ func planMappings(c IAMConfig, current *unstructured.Unstructured, prune bool) (
 		return d, &ForeignEntriesError{Entries: d.Foreign}
 	}
 	return d, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
 }

@@ -2,6 +2,8 @@ package kubeconfig
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -30,14 +32,14 @@ type Adoption struct {
 func Adopt(cfg *clientcmdapi.Config, names []string) ([]Adoption, error) {
 	all := len(names) == 0
 	if all {
-		names = sortedKeys(cfg.Contexts)
+		names = slices.Sorted(maps.Keys(cfg.Contexts))
 	}
 	var out []Adoption
 	done := map[string]bool{}
 	for _, name := range names {
 		c, ok := cfg.Contexts[name]
 		if !ok {
-			return nil, &ContextNotFoundError{Name: name, Files: []string{c0(cfg)}, Known: sortedKeys(cfg.Contexts)}
+			return nil, &ContextNotFoundError{Name: name, Files: []string{c0(cfg)}, Known: slices.Sorted(maps.Keys(cfg.Contexts))}
 		}
 		a := Adoption{Context: name, User: c.AuthInfo}
 		u, ok := cfg.AuthInfos[c.AuthInfo]

@@ -3,6 +3,8 @@ package kubeconfig
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -100,7 +102,7 @@ func Use(ctx context.Context, files []string, name string, store PreviousStore, 
 		name = prev
 	}
 	if _, ok := m.Contexts[name]; !ok {
-		return "", &ContextNotFoundError{Name: name, Files: files, Known: sortedKeys(m.Contexts)}
+		return "", &ContextNotFoundError{Name: name, Files: files, Known: slices.Sorted(maps.Keys(m.Contexts))}
 	}
 	previous := m.CurrentContext
 	if _, err := Edit(ctx, target, eo, func(c *clientcmdapi.Config) error {
@@ -127,7 +129,7 @@ func AdoptInFiles(ctx context.Context, files []string, names []string, eo EditOp
 	m := l.Merged()
 	for _, n := range names {
 		if _, ok := m.Contexts[n]; !ok {
-			return nil, nil, &ContextNotFoundError{Name: n, Files: files, Known: sortedKeys(m.Contexts)}
+			return nil, nil, &ContextNotFoundError{Name: n, Files: files, Known: slices.Sorted(maps.Keys(m.Contexts))}
 		}
 	}
 	var all []Adoption

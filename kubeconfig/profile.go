@@ -3,7 +3,9 @@ package kubeconfig
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -95,7 +97,7 @@ func (l *Loaded) UserFile(contextName string) (string, string, error) {
 	m := l.Merged()
 	c, ok := m.Contexts[contextName]
 	if !ok {
-		return "", "", &ContextNotFoundError{Name: contextName, Files: l.Files, Known: sortedKeys(m.Contexts)}
+		return "", "", &ContextNotFoundError{Name: contextName, Files: l.Files, Known: slices.Sorted(maps.Keys(m.Contexts))}
 	}
 	u, ok := m.AuthInfos[c.AuthInfo]
 	if !ok {
@@ -160,7 +162,7 @@ type Binding struct {
 // contexts that log in some other way are listed with an empty identity.
 func Bindings(cfg *clientcmdapi.Config) []Binding {
 	var out []Binding
-	for _, name := range sortedKeys(cfg.Contexts) {
+	for _, name := range slices.Sorted(maps.Keys(cfg.Contexts)) {
 		c := cfg.Contexts[name]
 		b := Binding{Context: name, Cluster: c.Cluster, Current: name == cfg.CurrentContext}
 		if u, ok := cfg.AuthInfos[c.AuthInfo]; ok && u.Exec != nil {

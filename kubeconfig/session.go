@@ -1,6 +1,9 @@
 package kubeconfig
 
 import (
+	"maps"
+	"slices"
+
 	"github.com/kubeiam/kubeiam/internal/shellenv"
 )
 
@@ -61,7 +64,7 @@ func CheckContext(files, named []string, context string) error {
 	}
 	m := l.Merged()
 	if _, ok := m.Contexts[context]; !ok {
-		return &ContextNotFoundError{Name: context, Files: named, Known: sortedKeys(m.Contexts)}
+		return &ContextNotFoundError{Name: context, Files: named, Known: slices.Sorted(maps.Keys(m.Contexts))}
 	}
 	return nil
 }
@@ -83,7 +86,7 @@ func SessionAdded(path string) []string {
 		return nil
 	}
 	return shellenv.AddedPhrases(&shellenv.Entries{
-		Clusters: sortedKeys(cfg.Clusters), Contexts: sortedKeys(cfg.Contexts), Users: sortedKeys(cfg.AuthInfos),
+		Clusters: slices.Sorted(maps.Keys(cfg.Clusters)), Contexts: slices.Sorted(maps.Keys(cfg.Contexts)), Users: slices.Sorted(maps.Keys(cfg.AuthInfos)),
 	})
 }
 

@@ -7,10 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -273,13 +274,13 @@ func pickCluster(cfg *clientcmdapi.Config, name, file string) (string, *clientcm
 		}
 	}
 	if chosen == "" {
-		return "", nil, "", fmt.Errorf("could not find cluster %q in %s (clusters: %s)", name, file, strings.Join(sortedKeys(cfg.Clusters), ", "))
+		return "", nil, "", fmt.Errorf("could not find cluster %q in %s (clusters: %s)", name, file, strings.Join(slices.Sorted(maps.Keys(cfg.Clusters)), ", "))
 	}
 	ctxName := ""
 	if c, ok := cfg.Contexts[cfg.CurrentContext]; ok && c.Cluster == chosen {
 		ctxName = cfg.CurrentContext
 	} else {
-		for _, n := range sortedKeys(cfg.Contexts) {
+		for _, n := range slices.Sorted(maps.Keys(cfg.Contexts)) {
 			if cfg.Contexts[n].Cluster == chosen {
 				ctxName = n
 				break
@@ -290,15 +291,6 @@ func pickCluster(cfg *clientcmdapi.Config, name, file string) (string, *clientcm
 		return "", nil, "", fmt.Errorf("could not find a context for cluster %q in %s", chosen, file)
 	}
 	return chosen, cfg.Clusters[chosen], ctxName, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func readCA(path string) ([]byte, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/pem"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -145,7 +146,7 @@ func TestWriteMergeKeepsOthersAndCurrentContextIsOptIn(t *testing.T) {
 	}
 	cfg, _ := LoadFile(kc)
 	if cfg.CurrentContext != "other" || cfg.Contexts["prod-aws"] == nil || cfg.Contexts["other"] == nil {
-		t.Errorf("after merge: current %q contexts %v", cfg.CurrentContext, sortedKeys(cfg.Contexts))
+		t.Errorf("after merge: current %q contexts %v", cfg.CurrentContext, slices.Sorted(maps.Keys(cfg.Contexts)))
 	}
 	if _, _, err := Write(context.Background(), WriteInput{Cluster: "prod"}, OutputOptions{Merge: true, Kubeconfig: kc, SetCurrentContext: true}); err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/kubeiam/kubeiam/internal/deadline"
 	"github.com/kubeiam/kubeiam/internal/hint"
+	"github.com/kubeiam/kubeiam/internal/text"
 	"github.com/kubeiam/kubeiam/token"
 )
 
@@ -74,7 +75,7 @@ func DescribeAWSError(ctx context.Context, err error, source, clusterID, role, p
 			err = last
 		}
 	}
-	msg := oneLine(err.Error())
+	msg := text.OneLine(err.Error())
 	// The IMDS probe of the default chain failing is how the SDK says it
 	// found nothing else: no credentials, not a network problem.
 	if strings.Contains(msg, "EC2 IMDS") || strings.Contains(msg, "no credential source") || strings.Contains(msg, "static credentials are empty") {
@@ -94,7 +95,7 @@ func DescribeAWSError(ctx context.Context, err error, source, clusterID, role, p
 	}
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
-		code, text := apiErr.ErrorCode(), oneLine(apiErr.ErrorMessage())
+		code, text := apiErr.ErrorCode(), text.OneLine(apiErr.ErrorMessage())
 		switch code {
 		case "AccessDenied", "AccessDeniedException", "ForbiddenException":
 			what := "AWS refused the request"
@@ -137,7 +138,7 @@ func NetworkError(ctx context.Context, err error) error {
 	if errors.As(err, &apiErr) {
 		switch apiErr.ErrorCode() {
 		case "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException", "SlowDown", "SlowDownException":
-			return hint.New(hint.Throttled, fmt.Errorf("%s is throttling requests and retries did not get through (%s)", service(err), oneLine(apiErr.ErrorMessage())),
+			return hint.New(hint.Throttled, fmt.Errorf("%s is throttling requests and retries did not get through (%s)", service(err), text.OneLine(apiErr.ErrorMessage())),
 				"wait a moment and retry; kubeiam's token cache (--cache=auto) avoids most calls")
 		}
 	}
@@ -171,8 +172,6 @@ func service(err error) string {
 	}
 	return "AWS"
 }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func configFiles() []string {
 	home, _ := os.UserHomeDir()

@@ -18,6 +18,7 @@ import (
 
 	"github.com/kubeiam/kubeiam/cache"
 	"github.com/kubeiam/kubeiam/internal/execplugin"
+	"github.com/kubeiam/kubeiam/internal/text"
 	"github.com/kubeiam/kubeiam/token"
 	"github.com/kubeiam/kubeiam/token/chain"
 	"github.com/kubeiam/kubeiam/token/execargs"
@@ -166,10 +167,10 @@ func checkIdentityAndClock(ctx context.Context, rep *Report, opts *Options, sess
 		rep.ok("identity", "%s", msg)
 	case rec.date == "":
 		rep.fail("identity", "check the network path to STS (HTTPS_PROXY, AWS_ENDPOINT_URL_STS); --offline skips this check",
-			"could not reach STS: %s", oneLine(err.Error()))
+			"could not reach STS: %s", text.OneLine(err.Error()))
 	default:
 		rep.fail("identity", "refresh the credentials (kubeiam login for SSO profiles, or new keys); if the clock check fails too, fix the clock first",
-			"STS refused the credentials: %s", oneLine(err.Error()))
+			"STS refused the credentials: %s", text.OneLine(err.Error()))
 	}
 	if rec.date == "" {
 		rep.skip("clock", "no answer from STS")
@@ -292,7 +293,7 @@ func checkCache(ctx context.Context, rep *Report, opts *Options, req *execargs.R
 	}
 	got := c.Backend()
 	note := ""
-	if w := oneLine(warnings.String()); w != "" {
+	if w := text.OneLine(warnings.String()); w != "" {
 		note = " (" + w + ")"
 	}
 	switch {

@@ -6,16 +6,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kubeiam/kubeiam/internal/buildinfo"
+	"github.com/kubeiam/kubeiam/internal/text"
 	"github.com/kubeiam/kubeiam/kubeconfig"
 	"github.com/kubeiam/kubeiam/token/execargs"
 )
@@ -92,7 +94,7 @@ func checkKubeconfig(rep *Report, opts *Options) *target {
 	}
 	if ctxName == "" {
 		rep.fail(name, "kubeiam use CONTEXT (or pass --context)", "no current context in %s (contexts: %s)",
-			strings.Join(files, ", "), strings.Join(sortedKeys(merged.Contexts), ", "))
+			strings.Join(files, ", "), strings.Join(slices.Sorted(maps.Keys(merged.Contexts)), ", "))
 		return &target{merged: merged, getenv: opts.Getenv}
 	}
 	file, user, err := loaded.UserFile(ctxName)
@@ -177,7 +179,7 @@ func checkExecs(ctx context.Context, rep *Report, opts *Options, tgt *target) {
 	}
 	byCommand := map[string]*use{}
 	var order []string
-	for _, name := range sortedKeys(tgt.merged.Contexts) {
+	for _, name := range slices.Sorted(maps.Keys(tgt.merged.Contexts)) {
 		if opts.Context != "" && name != opts.Context {
 			continue
 		}
@@ -303,7 +305,7 @@ func installFix(client kubeconfig.Client, e *clientcmdapi.ExecConfig, context st
 		return "install the AWS CLI v2, or kubeiam kubeconfig adopt " + context
 	}
 	if e.InstallHint != "" {
-		return oneLine(e.InstallHint)
+		return text.OneLine(e.InstallHint)
 	}
 	return "install " + e.Command + " or fix the exec command in the kubeconfig"
 }
@@ -402,15 +404,6 @@ func checkEKSA(rep *Report, opts *Options, tgt *target) {
 	} else {
 		rep.ok(name, "%s present", adminPath)
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func firstNonEmpty(vs ...string) string {

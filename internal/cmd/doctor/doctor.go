@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 	"github.com/kubeiam/kubeiam/internal/clierr"
 	"github.com/kubeiam/kubeiam/internal/hint"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
+	"github.com/kubeiam/kubeiam/internal/text"
 )
 
 // Status is the verdict of one check.
@@ -87,7 +87,7 @@ func (r *Report) failErr(name string, err error, fix string) {
 	if h := hint.Of(err); h != "" {
 		fix = h
 	}
-	r.fail(name, fix, "%s", oneLine(err.Error()))
+	r.fail(name, fix, "%s", text.OneLine(err.Error()))
 }
 
 // Options are the flags of `kubeiam doctor` and the seams of its tests.
@@ -206,5 +206,3 @@ func plural(n int, what string) string {
 	}
 	return fmt.Sprintf("%d %ss", n, what)
 }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

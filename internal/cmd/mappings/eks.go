@@ -20,6 +20,7 @@ import (
 	"github.com/kubeiam/kubeiam/internal/clierr"
 	"github.com/kubeiam/kubeiam/internal/input"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
+	"github.com/kubeiam/kubeiam/internal/text"
 )
 
 // eksFlags select an EKS cluster as the place the mappings live: its
@@ -164,18 +165,11 @@ func runEKSList(ctx context.Context, io *iostreams.IOStreams, f *eksFlags, outpu
 	}
 	admins := eks.State{Mode: eks.ModeAPI, Entries: entries}.Admins()
 	fmt.Fprintf(io.ErrOut, "cluster %s (%s), authentication mode %s: %d access %s; %s\n", s.cluster.Name, s.cluster.Region,
-		s.cluster.AuthenticationMode, len(entries), plural(len(entries), "entry", "entries"), eks.DescribeAdmins(admins))
+		s.cluster.AuthenticationMode, len(entries), text.Plural(len(entries), "entry", "entries"), eks.DescribeAdmins(admins))
 	if s.cluster.AuthenticationMode == eks.ModeAPIAndConfigMap {
 		fmt.Fprintln(io.ErrOut, "EKS also reads aws-auth in this mode (an access entry wins for the same principal); kubeiam mappings migrate --dry-run lists it")
 	}
 	return nil
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 // runEKSExplain says what EKS does with the caller.
@@ -576,7 +570,7 @@ func RunMigrate(ctx context.Context, opts *MigrateOptions) error {
 	fmt.Fprintln(errOut, eks.DescribeAdmins(admins))
 	n := plan.Changes()
 	if opts.DryRun {
-		fmt.Fprintf(errOut, "%d change %s planned; nothing changed (--dry-run)\n", n, plural(n, "call", "calls"))
+		fmt.Fprintf(errOut, "%d change %s planned; nothing changed (--dry-run)\n", n, text.Plural(n, "call", "calls"))
 		return nil
 	}
 	if n == 0 {
@@ -736,7 +730,7 @@ func RunApply(ctx context.Context, opts *ApplyOptions) error {
 	}
 	fmt.Fprintln(opts.IO.ErrOut, eks.DescribeAdmins(admins))
 	if opts.DryRun || n == 0 {
-		fmt.Fprintf(opts.IO.ErrOut, "cluster %s: %d %s; nothing changed%s\n", s.cluster.Name, n, plural(n, "change", "changes"), map[bool]string{true: " (--dry-run)"}[opts.DryRun])
+		fmt.Fprintf(opts.IO.ErrOut, "cluster %s: %d %s; nothing changed%s\n", s.cluster.Name, n, text.Plural(n, "change", "changes"), map[bool]string{true: " (--dry-run)"}[opts.DryRun])
 		return nil
 	}
 	var mu sync.Mutex
@@ -747,7 +741,7 @@ func RunApply(ctx context.Context, opts *ApplyOptions) error {
 	}); err != nil {
 		return clierr.WithHint(err, "rerun the same command: it diffs again and goes on")
 	}
-	fmt.Fprintf(opts.IO.ErrOut, "cluster %s: %d %s made\n", s.cluster.Name, n, plural(n, "change", "changes"))
+	fmt.Fprintf(opts.IO.ErrOut, "cluster %s: %d %s made\n", s.cluster.Name, n, text.Plural(n, "change", "changes"))
 	return nil
 }
 
