@@ -590,7 +590,7 @@ func RunMigrate(ctx context.Context, opts *MigrateOptions) error {
 		return clierr.WithHint(err, "rerun the same command: it adopts what was made and goes on")
 	}
 	fmt.Fprintf(errOut, "cluster %s: %d created, %d updated in place, %d adopted, %d %s associated, mode %s\n",
-		s.cluster.Name, res.Created, res.Updated, res.Adopted, res.Associated, plural(res.Associated, "policy", "policies"), plan.Target)
+		s.cluster.Name, res.Created, res.Updated, res.Adopted, res.Associated, text.Plural(res.Associated, "policy", "policies"), plan.Target)
 	return nil
 }
 
