@@ -33,6 +33,7 @@ import (
 	"github.com/kubeiam/kubeiam/internal/deadline"
 	"github.com/kubeiam/kubeiam/internal/hint"
 	"github.com/kubeiam/kubeiam/token"
+	"github.com/kubeiam/kubeiam/token/execargs"
 )
 
 // roleSessionDuration is asked of AssumeRole instead of the SDK's 15
@@ -75,6 +76,24 @@ type Options struct {
 	HTTPClient aws.HTTPClient
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+}
+
+// OptionsFor is what one `kubeiam token` request asks of the chain: the
+// token command, whoami and doctor all start from it, so they resolve the
+// same credentials and endpoint. The I/O, the clock and whether a prompt is
+// allowed are the caller's to add.
+func OptionsFor(r *execargs.Request) Options {
+	return Options{
+		ClusterID:          r.ClusterID,
+		Region:             r.Region,
+		Profile:            r.Profile,
+		STSGlobal:          r.STSGlobal,
+		FIPS:               r.FIPS,
+		RoleARN:            r.RoleARN,
+		ExternalID:         r.ExternalID,
+		SessionName:        r.SessionName,
+		ForwardSessionName: r.ForwardSessionName,
+	}
 }
 
 func (o *Options) now() time.Time {

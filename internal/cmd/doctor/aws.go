@@ -56,18 +56,10 @@ func checkAWS(ctx context.Context, rep *Report, opts *Options, tgt *target) {
 			region, regionFrom = r, "the exec block's env"
 		}
 	}
-	copts := chain.Options{
-		ClusterID:  req.ClusterID,
-		Region:     region,
-		Profile:    profileOf(tgt),
-		STSGlobal:  req.STSGlobal,
-		FIPS:       req.FIPS,
-		RoleARN:    req.RoleARN,
-		ExternalID: req.ExternalID,
-		// Doctor never prompts: an MFA profile is reported, not unlocked.
-		SessionName: req.SessionName, ForwardSessionName: req.ForwardSessionName,
-		Now: opts.Now,
-	}
+	// Doctor never prompts: an MFA profile is reported, not unlocked.
+	copts := chain.OptionsFor(req)
+	copts.Region, copts.Profile = region, profileOf(tgt)
+	copts.Now = opts.Now
 	if opts.Offline {
 		copts.HTTPClient = offlineClient()
 	} else if opts.HTTPClient != nil {

@@ -214,22 +214,12 @@ func Run(ctx context.Context, opts *Options) error {
 // and returns it. e is the entry as cached (its credentials may still sign).
 func sign(ctx, parent context.Context, opts *Options, info execplugin.ExecInfo, c *cache.Cache, key cache.Key, e *cache.Entry, minRemaining time.Duration) (token.Token, error) {
 	req := &opts.Request
-	sess, err := chain.NewSession(ctx, chain.Options{
-		ClusterID:          req.ClusterID,
-		Region:             req.Region,
-		Profile:            req.Profile,
-		STSGlobal:          req.STSGlobal,
-		FIPS:               req.FIPS,
-		RoleARN:            req.RoleARN,
-		ExternalID:         req.ExternalID,
-		SessionName:        req.SessionName,
-		ForwardSessionName: req.ForwardSessionName,
-		Interactive:        info.Interactive || (!info.FromKubectl && opts.IO.ErrIsTerminal),
-		Prompt:             opts.IO.ErrOut,
-		Input:              opts.IO.In,
-		Debug:              opts.debugOut(),
-		Now:                opts.Now,
-	})
+	copts := chain.OptionsFor(req)
+	copts.Interactive = info.Interactive || (!info.FromKubectl && opts.IO.ErrIsTerminal)
+	copts.Prompt, copts.Input = opts.IO.ErrOut, opts.IO.In
+	copts.Debug = opts.debugOut()
+	copts.Now = opts.Now
+	sess, err := chain.NewSession(ctx, copts)
 	if err != nil {
 		return token.Token{}, err
 	}

@@ -225,14 +225,11 @@ func resolveCaller(ctx context.Context, opts *Options, rep *Report) (mappings.Ca
 	if err != nil {
 		return mappings.Caller{}, err
 	}
-	sess, err := chain.NewSession(ctx, chain.Options{
-		ClusterID: req.ClusterID, Region: req.Region, Profile: req.Profile,
-		STSGlobal: req.STSGlobal, FIPS: req.FIPS,
-		RoleARN: req.RoleARN, ExternalID: req.ExternalID,
-		SessionName: req.SessionName, ForwardSessionName: req.ForwardSessionName,
-		Interactive: opts.IO.ErrIsTerminal, Prompt: opts.IO.ErrOut, Input: opts.IO.In,
-		Now: opts.Now,
-	})
+	copts := chain.OptionsFor(&req)
+	copts.Interactive = opts.IO.ErrIsTerminal
+	copts.Prompt, copts.Input = opts.IO.ErrOut, opts.IO.In
+	copts.Now = opts.Now
+	sess, err := chain.NewSession(ctx, copts)
 	if err != nil {
 		return mappings.Caller{}, fmt.Errorf("could not load the AWS configuration: %w", err)
 	}
