@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/smithy-go"
 
+	"github.com/kubeiam/kubeiam/internal/ctxsleep"
 	"github.com/kubeiam/kubeiam/internal/deadline"
 	"github.com/kubeiam/kubeiam/internal/hint"
 	"github.com/kubeiam/kubeiam/internal/text"
@@ -536,7 +537,7 @@ func (c *AccessClient) SetMode(ctx context.Context, to string, progress func(str
 			return fmt.Errorf("could not change the authentication mode of cluster %s to %s: update %s %s%s", c.Cluster, to, id, st, msg)
 		}
 		progress(fmt.Sprintf("authentication mode → %s: update %s InProgress", to, id))
-		if err := sleep(ctx, c.opts.PollInterval); err != nil {
+		if err := ctxsleep.Sleep(ctx, c.opts.PollInterval); err != nil {
 			return fmt.Errorf("could not wait for update %s of cluster %s: %w", id, c.Cluster, err)
 		}
 	}
@@ -553,20 +554,9 @@ func (c *AccessClient) waitMode(ctx context.Context, to string, progress func(st
 			return nil
 		}
 		progress("authentication mode is " + cl.AuthenticationMode + ", waiting for " + to)
-		if err := sleep(ctx, c.opts.PollInterval); err != nil {
+		if err := ctxsleep.Sleep(ctx, c.opts.PollInterval); err != nil {
 			return fmt.Errorf("could not wait for cluster %s to reach mode %s: %w", c.Cluster, to, err)
 		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return context.Cause(ctx)
 	}
 }
 

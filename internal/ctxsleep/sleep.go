@@ -6,7 +6,8 @@ import (
 	"time"
 )
 
-// Sleep waits d, or until ctx is done, and then returns ctx's error.
+// Sleep waits d, or until ctx is done, and then returns why it ended
+// (context.Cause: ctx's error unless a cause was given).
 func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -14,6 +15,6 @@ func Sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return context.Cause(ctx)
 	}
 }
