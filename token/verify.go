@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kubeiam/kubeiam/internal/text"
 )
 
 // Claims is what a token says, read without any secret.
@@ -217,7 +219,7 @@ func (c *Claims) CallerIdentity(ctx context.Context, client *http.Client, cluste
 		return nil, fmt.Errorf("could not read the STS answer: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fail("sts", "STS answered %d: %s", resp.StatusCode, strings.Join(strings.Fields(string(body)), " "))
+		return nil, fail("sts", "STS answered %d: %s", resp.StatusCode, text.OneLine(string(body)))
 	}
 	var out struct {
 		GetCallerIdentityResponse struct {

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/kubeiam/kubeiam/internal/hint"
+	"github.com/kubeiam/kubeiam/internal/text"
 )
 
 // NetError is a network failure told in one line that names the endpoint
@@ -158,7 +159,7 @@ func lastPart(err error) string {
 		}
 		err = u
 	}
-	return strings.Join(strings.Fields(err.Error()), " ")
+	return text.OneLine(err.Error())
 }
 
 func trimPort(host string) string {

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/kubeiam/kubeiam/cache"
+	"github.com/kubeiam/kubeiam/internal/text"
 )
 
 // MinRemainingEnv overrides how long a cached token must still be valid to
@@ -73,7 +73,7 @@ const (
 func WarnStale(c *cache.Cache, e *cache.Entry, err error, now time.Time) {
 	why := "another kubeiam process could not renew it just now"
 	if err != nil {
-		why = strings.Join(strings.Fields(err.Error()), " ")
+		why = text.OneLine(err.Error())
 	}
 	c.WarnEvery("stale:"+e.Key.ID(), staleWarnEvery, "could not renew the cached token (%s); using it as it is, valid until %s (%s left)",
 		why, e.TokenExpiry.UTC().Format(time.RFC3339), e.TokenExpiry.Sub(now).Round(time.Second))
