@@ -7,10 +7,8 @@ import (
 	"fmt"
 	goio "io"
 	"os"
-	"os/signal"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -123,10 +121,6 @@ func (s *eksSession) state(ctx context.Context) (eks.State, error) {
 	return st, nil
 }
 
-func signalContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-}
-
 func policyText(ps []eks.Policy) string {
 	var out []string
 	for _, p := range ps {
@@ -142,8 +136,6 @@ func policyText(ps []eks.Policy) string {
 // runEKSList prints one access entry a line, tab-separated: full ARN,
 // type, username, groups, policies with their scope.
 func runEKSList(ctx context.Context, io *iostreams.IOStreams, f *eksFlags, output string) error {
-	ctx, cancel := signalContext(ctx)
-	defer cancel()
 	s, err := f.connect(ctx)
 	if err != nil {
 		return err
@@ -174,8 +166,6 @@ func runEKSList(ctx context.Context, io *iostreams.IOStreams, f *eksFlags, outpu
 
 // runEKSExplain says what EKS does with the caller.
 func runEKSExplain(ctx context.Context, io *iostreams.IOStreams, f *eksFlags, arn, output string) error {
-	ctx, cancel := signalContext(ctx)
-	defer cancel()
 	if _, _, err := eks.CallerPrincipal(arn); err != nil {
 		return badFlag(err)
 	}
@@ -330,8 +320,6 @@ func runEKSAdd(ctx context.Context, opts *AddOptions) error {
 	} else if opts.Username != "" || len(opts.Groups) > 0 || len(opts.Policies) > 0 {
 		return clierr.Usagef("--type %s takes no --username, --group or --policy: EKS sets them for nodes", typ)
 	}
-	ctx, cancel := signalContext(ctx)
-	defer cancel()
 	s, err := opts.EKS.connect(ctx)
 	if err != nil {
 		return err
@@ -397,8 +385,6 @@ func runEKSRemove(ctx context.Context, opts *RemoveOptions) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := signalContext(ctx)
-	defer cancel()
 	s, err := opts.EKS.connect(ctx)
 	if err != nil {
 		return err
@@ -521,8 +507,6 @@ second run makes no change call. The lockout guard applies to the result.`,
 
 // RunMigrate plans, backs aws-auth up, and applies.
 func RunMigrate(ctx context.Context, opts *MigrateOptions) error {
-	ctx, cancel := signalContext(ctx)
-	defer cancel()
 	s, err := opts.EKS.connect(ctx)
 	if err != nil {
 		return err
@@ -684,8 +668,6 @@ func RunApply(ctx context.Context, opts *ApplyOptions) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := signalContext(ctx)
-	defer cancel()
 	s, err := opts.EKS.connect(ctx)
 	if err != nil {
 		return err
