@@ -73,13 +73,18 @@ func (f *eksFlags) connect(ctx context.Context) (*eksSession, error) {
 	return &eksSession{flags: f, client: c, cluster: cl}, nil
 }
 
-// needEntries refuses a CONFIG_MAP cluster in one line: it has no access
-// entries until it is migrated.
-func (s *eksSession) needEntries() error {
-	if s.cluster.AuthenticationMode != eks.ModeConfigMap {
-		return nil
+// connectEntries is connect for the verbs that read or write access
+// entries (list, add, remove, apply): a CONFIG_MAP cluster is refused in
+// one line, as it has no access entries until it is migrated.
+func (f *eksFlags) connectEntries(ctx context.Context) (*eksSession, error) {
+	s, err := f.connect(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return clierr.WithHint(fmt.Errorf("could not use the access entries of cluster %s in %s: its authentication mode is CONFIG_MAP, which has none; migrate first",
+	if s.cluster.AuthenticationMode != eks.ModeConfigMap {
+		return s, nil
+	}
+	return nil, clierr.WithHint(fmt.Errorf("could not use the access entries of cluster %s in %s: its authentication mode is CONFIG_MAP, which has none; migrate first",
 		s.cluster.Name, s.cluster.Region), "kubeiam mappings migrate --eks %s --region %s --dry-run shows the plan", s.cluster.Name, s.cluster.Region)
 }
 
@@ -136,11 +141,8 @@ func policyText(ps []eks.Policy) string {
 // runEKSList prints one access entry a line, tab-separated: full ARN,
 // type, username, groups, policies with their scope.
 func runEKSList(ctx context.Context, io *iostreams.IOStreams, f *eksFlags, output string) error {
-	s, err := f.connect(ctx)
+	s, err := f.connectEntries(ctx)
 	if err != nil {
-		return err
-	}
-	if err := s.needEntries(); err != nil {
 		return err
 	}
 	entries, err := s.client.List(ctx)
@@ -320,11 +322,8 @@ func runEKSAdd(ctx context.Context, opts *AddOptions) error {
 	} else if opts.Username != "" || len(opts.Groups) > 0 || len(opts.Policies) > 0 {
 		return clierr.Usagef("--type %s takes no --username, --group or --policy: EKS sets them for nodes", typ)
 	}
-	s, err := opts.EKS.connect(ctx)
+	s, err := opts.EKS.connectEntries(ctx)
 	if err != nil {
-		return err
-	}
-	if err := s.needEntries(); err != nil {
 		return err
 	}
 	arn, note, err := s.client.Resolve(ctx, p)
@@ -385,11 +384,8 @@ func runEKSRemove(ctx context.Context, opts *RemoveOptions) error {
 	if err != nil {
 		return err
 	}
-	s, err := opts.EKS.connect(ctx)
+	s, err := opts.EKS.connectEntries(ctx)
 	if err != nil {
-		return err
-	}
-	if err := s.needEntries(); err != nil {
 		return err
 	}
 	before, err := s.state(ctx)
@@ -668,11 +664,8 @@ func RunApply(ctx context.Context, opts *ApplyOptions) error {
 	if err != nil {
 		return err
 	}
-	s, err := opts.EKS.connect(ctx)
+	s, err := opts.EKS.connectEntries(ctx)
 	if err != nil {
-		return err
-	}
-	if err := s.needEntries(); err != nil {
 		return err
 	}
 	for i := range want {
