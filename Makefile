@@ -73,6 +73,15 @@ walkthrough: build ## a local tour of token + verify with example credentials (n
 bench: build $(AUTHENTICATOR_BIN) ## benchmarks vs the floor and the peers: BENCHMARKS.md, bench/results.json (BENCH_QUICK=1: few runs, no files)
 	$(GO) run ./bench -bin $(BIN) -authenticator $(AUTHENTICATOR_BIN) $(if $(filter-out 0,$(BENCH_QUICK)),-quick)
 
+# The before/after of a change in one run: BASE's binaries (built once per
+# commit under $(CACHE_DIR)/bench) against this checkout's, side by side and
+# interleaved: the token path, the front's init cost, the merge into 1,000
+# contexts, and the kubeconfig files both write from the same inputs, byte
+# for byte. PASS when nothing changed. BENCH_QUICK=1: five rounds.
+.PHONY: bench-compare
+bench-compare: build ## BASE=<git rev>: head vs BASE side by side (token path, init, merge, kubeconfig bytes)
+	@test -n "$(BASE)" || { echo "usage: make bench-compare BASE=<git rev>"; exit 2; }
+	$(GO) run ./bench -bin $(BIN) -compare $(BASE) $(if $(filter-out 0,$(BENCH_QUICK)),-quick)
 
 # Release platforms: CI cross-compiles all six on every run so a platform
 # break (a Unix-only syscall, a cgo dependency) shows before a release.

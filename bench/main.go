@@ -36,6 +36,13 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if cfg.Compare != "" {
+		if err := compareMain(ctx, cfg, cfg.Compare); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	res, err := run(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
@@ -61,6 +68,7 @@ type config struct {
 	Only          string // run only these sections (comma list; "deadnet")
 	SSOSyncOnly   bool   // run only the SSO profile sync + discover step
 	Keep          bool   // leave the scratch directory (caches, kubeconfigs) for a closer look
+	Compare       string // a git revision: measure its binaries against Bin's, side by side (compare.go)
 
 	Rounds     int   // rounds of the process subjects
 	HerdSizes  []int // concurrent cold calls per herd
@@ -92,6 +100,7 @@ func parseFlags(args []string) (*config, error) {
 	)
 	fs.StringVar(&cfg.Bin, "bin", "bin", "directory with kubeiam and kubeiam-core (relative to the module root)")
 	fs.BoolVar(&cfg.SSOSyncOnly, "sso-sync-only", false, "run only the SSO profile sync + discover benchmark (no report files)")
+	fs.StringVar(&cfg.Compare, "compare", "", "a git revision to compare with -bin side by side: token path, front init, merge, kubeconfig bytes (make bench-compare BASE=REV)")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the scratch directory and say where it is")
 	fs.BoolVar(&cfg.Quick, "quick", false, "few runs, to check the harness works (numbers not for citing)")
 	fs.StringVar(&cfg.Only, "only", "", "run only these sections (deadnet), write no files")
@@ -108,7 +117,7 @@ func parseFlags(args []string) (*config, error) {
 	if !filepath.IsAbs(cfg.Bin) {
 		cfg.Bin = filepath.Join(root, cfg.Bin)
 	}
-	if !cfg.Quick && cfg.Only == "" && !cfg.SSOSyncOnly {
+	if !cfg.Quick && cfg.Only == "" && !cfg.SSOSyncOnly && cfg.Compare == "" {
 		if cfg.MD == "" {
 			cfg.MD = filepath.Join(root, "BENCHMARKS.md")
 		}
@@ -125,6 +134,13 @@ func parseFlags(args []string) (*config, error) {
 	}
 	cfg.Keyring = !*noKeyr
 	defaults(&cfg)
+	if cfg.Compare != "" {
+		// Rounds of pairs: each runs five metrics on both sides (~1 s).
+		cfg.Rounds = 31
+		if cfg.Quick {
+			cfg.Rounds = 5
+		}
+	}
 	if *rounds > 0 {
 		cfg.Rounds = *rounds
 	}
