@@ -307,7 +307,7 @@ func inspect(lockFile string) (*lockState, error) {
 		if fi.Mode().IsRegular() {
 			return nil, err
 		}
-		st := &lockState{info: fi, age: time.Since(fi.ModTime())}
+		st := &lockState{info: fi, age: lockAge(fi)}
 		st.verdict = judge(st.holder, st.ours)
 		return st, nil
 	}
@@ -316,7 +316,7 @@ func inspect(lockFile string) (*lockState, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &lockState{info: fi, age: time.Since(fi.ModTime())}
+	st := &lockState{info: fi, age: lockAge(fi)}
 	if fi.Mode().IsRegular() {
 		st.content, err = io.ReadAll(io.LimitReader(f, 512))
 		if err != nil {
@@ -392,6 +392,11 @@ type UnlockResult struct {
 	Holder  string
 	Age     time.Duration
 }
+
+// lockAge is how long ago the lock was taken, by its mtime. One dated
+// ahead of this clock (another host's clock, on a shared disk) counts as
+// just taken: it may be a live writer's, and "-3s ago" means nothing.
+func lockAge(fi fs.FileInfo) time.Duration { return max(time.Since(fi.ModTime()), 0) }
 
 // LockInUseError is Unlock refusing a lock that may belong to a live writer.
 type LockInUseError struct {
