@@ -19,7 +19,7 @@ import (
 
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"github.com/kubeiam/kubeiam/internal/timebound"
+	"github.com/kubeiam/kubeiam/internal/testwait"
 )
 
 // TestLockHelper is not a test: it is the other process of the tests below,
@@ -76,7 +76,7 @@ func TestLockHelper(t *testing.T) {
 func uncontendedLock(t *testing.T) time.Duration {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "config")
-	return timebound.Baseline(5, func() {
+	return testwait.Baseline(5, func() {
 		unlock, err := Lock(context.Background(), file, LockOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -89,7 +89,7 @@ func uncontendedLock(t *testing.T) time.Duration {
 // uncontended one, at least 500 ms (scheduling noise), and under
 // YoungLock/2, the shortest wait it rules out.
 func atOnce(t *testing.T) time.Duration {
-	return timebound.Limit(uncontendedLock(t), 20, 500*time.Millisecond, YoungLock/2)
+	return testwait.Limit(uncontendedLock(t), 20, 500*time.Millisecond, YoungLock/2)
 }
 
 func helper(mode, file string) *exec.Cmd {
@@ -278,7 +278,7 @@ func TestLockReportsAnEmptyLockByAge(t *testing.T) {
 	// speed), and soon after: the slack scales with this machine's speed
 	// and stays short of the full timeout it must not wait out.
 	var se *StaleLockError
-	slack := timebound.Limit(uncontendedLock(t), 20, time.Second, DefaultLockTimeout-YoungLock)
+	slack := testwait.Limit(uncontendedLock(t), 20, time.Second, DefaultLockTimeout-YoungLock)
 	if !errors.As(err, &se) || d < YoungLock-200*time.Millisecond || d > YoungLock+slack {
 		t.Fatalf("young empty lock: %v after %s, want it after %s and under %s", err, d, YoungLock, YoungLock+slack)
 	}

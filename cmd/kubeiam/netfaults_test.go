@@ -10,12 +10,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/kubeiam/kubeiam/internal/ststest"
+	"github.com/kubeiam/kubeiam/internal/testwait"
 )
 
 // netSlack is what a call may take beyond its network budget: starting
@@ -311,15 +313,33 @@ func TestKubeconfigLockCtrlC(t *testing.T) {
 	cfg := filepath.Join(dir, "config")
 	body := "apiVersion: v1\nkind: Config\nclusters:\n- cluster: {server: 'https://1.2.3.4'}\n  name: c\ncontexts:\n- context: {cluster: c, user: u}\n  name: ctx\nusers:\n- name: u\n  user: {token: x}\ncurrent-context: \"\"\n"
 	os.WriteFile(cfg, []byte(body), 0o600)
-	// kubectl's lock: empty and young, so kubeiam waits for it.
-	os.WriteFile(cfg+".lock", nil, 0o600)
+	// A lock of a kubeiam that is running here (pid 1 stands for it), so
+	// kubeiam waits for it to the end of --lock-timeout. (An empty lock,
+	// kubectl's, would be reported as stale after two seconds: on a busy
+	// machine before the Ctrl-C.)
+	host, _ := os.Hostname()
+	pidns, _ := os.Readlink("/proc/self/ns/pid")
+	pidns = strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, pidns)
+	os.WriteFile(cfg+".lock", []byte("kubeiam pid=1 host="+host+" start= pidns="+pidns+"\n"), 0o600)
+	// Ready once kubeiam has opened the lock to read its holder: it then
+	// waits, with its Ctrl-C handler in place (it is set before the first
+	// look). Without inotify (not Linux), no signal: skip rather than guess.
+	looked, ok := testwait.WatchOpen(t, cfg+".lock")
+	if !ok {
+		t.Skip("no signal that kubeiam looked at the lock on " + runtime.GOOS)
+	}
 	c := kubeiamCmd(t, []string{"KUBECONFIG=" + cfg, "HOME=" + dir}, "use", "ctx", "--lock-timeout", "30s")
 	var out, errOut bytes.Buffer
 	c.Stdout, c.Stderr = &out, &errOut
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond)
+	looked()
 	sent := time.Now()
 	c.Process.Signal(os.Interrupt)
 	done := make(chan error, 1)

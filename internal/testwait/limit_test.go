@@ -1,4 +1,4 @@
-package timebound
+package testwait
 
 import (
 	"testing"

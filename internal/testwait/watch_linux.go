@@ -1,4 +1,4 @@
-package kubeconfig
+package testwait
 
 import (
 	"syscall"
@@ -7,11 +7,13 @@ import (
 	"unsafe"
 )
 
-// watchOpen returns a function that blocks until path is next opened:
-// Lock's look at a held lock (inspect) opens it, so this is the readiness
-// signal that a waiter has found the lock held and is waiting, where a
-// sleep would only guess. inotify (IN_OPEN) sees opens by any process.
-func watchOpen(t *testing.T, path string) (wait func()) {
+// WatchOpen returns a function that blocks until path is next opened, by
+// any process (inotify IN_OPEN), for 10 s at most: the readiness signal
+// that a waiter has looked at a file (kubeconfig's Lock opens a held lock
+// to read its holder), where a sleep would only guess. ok is false where
+// there is no such signal (not Linux); a test then checks less rather
+// than sleep.
+func WatchOpen(t testing.TB, path string) (wait func(), ok bool) {
 	t.Helper()
 	fd, err := syscall.InotifyInit1(syscall.IN_CLOEXEC)
 	if err != nil {
@@ -53,5 +55,5 @@ func watchOpen(t *testing.T, path string) (wait func()) {
 		case <-time.After(10 * time.Second):
 			t.Fatalf("%s not opened within 10s", path)
 		}
-	}
+	}, true
 }

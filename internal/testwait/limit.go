@@ -1,10 +1,11 @@
-// Package timebound gives tests time limits relative to a baseline measured
-// in the same test, instead of absolute ones: on a loaded machine (CI, two
-// cores shared by several builds, the race detector) the baseline slows
-// with the code under test, so the limit still tells "fast" from "slow"
-// without failing because the machine was busy. It is a test helper: only
-// _test.go files import it.
-package timebound
+// Package testwait is how tests wait without guessing: readiness signals
+// instead of sleeps (WatchOpen), and time limits relative to a baseline
+// measured in the same test instead of absolute ones (Baseline, Limit): on
+// a loaded machine (CI, two cores shared by several builds, the race
+// detector) the baseline slows with the code under test, so the limit
+// still tells "fast" from "slow" without failing because the machine was
+// busy. It is a test helper: only _test.go files import it.
+package testwait
 
 import (
 	"slices"
