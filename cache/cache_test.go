@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/zalando/go-keyring"
+
+	"github.com/kubeiam/kubeiam/internal/testwait"
 )
 
 // fakeRing is an in-memory keyring that can be made to hang or fail.
@@ -439,6 +441,13 @@ func TestUntrustedFilesAreIgnored(t *testing.T) {
 // TestHangingKeyringFallsBack: a keyring that never answers costs one
 // timeout, then the cache works from files and does not ask again for a while.
 func TestHangingKeyringFallsBack(t *testing.T) {
+	// Baselines on this machine now: opening with a keyring that answers,
+	// and that plus a read. The limits below are the keyring timeout plus
+	// a slack that grows with them on a slow machine (the floors are the
+	// fixed slacks this test had).
+	healthy := newEnv(t)
+	openBase := testwait.Baseline(3, func() { healthy.open(t, Auto) })
+	getBase := testwait.Baseline(3, func() { healthy.open(t, Auto).Get(context.Background(), testKey()) })
 	e := newEnv(t)
 	e.ring.hang = make(chan struct{})
 	defer close(e.ring.hang)
@@ -447,8 +456,8 @@ func TestHangingKeyringFallsBack(t *testing.T) {
 	if c.Backend() != File {
 		t.Fatalf("Backend() = %s, want file", c.Backend())
 	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("fallback took %s with a 300ms keyring timeout", d)
+	if d, limit := time.Since(start), 300*time.Millisecond+testwait.Limit(openBase, 20, 700*time.Millisecond, 0); d > limit {
+		t.Errorf("fallback took %s with a 300ms keyring timeout, want under %s", d, limit)
 	}
 	if !strings.Contains(e.warn.String(), "did not answer within 300ms") {
 		t.Errorf("warning = %q", e.warn)
@@ -465,8 +474,9 @@ func TestHangingKeyringFallsBack(t *testing.T) {
 	if got, _ := c2.Get(ctx, k); got == nil {
 		t.Error("miss after fallback Put")
 	}
-	if d := time.Since(start); d > 100*time.Millisecond {
-		t.Errorf("second process waited %s for a keyring known to hang", d)
+	// Ruled out: waiting the 300ms timeout again.
+	if d, limit := time.Since(start), testwait.Limit(getBase, 20, 100*time.Millisecond, 250*time.Millisecond); d > limit {
+		t.Errorf("second process waited %s for a keyring known to hang (limit %s)", d, limit)
 	}
 	if e.warn.Len() != 0 {
 		t.Errorf("warned again within the hour: %q", e.warn)
@@ -619,13 +629,24 @@ func TestLockExcludesAndTimesOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	// flock locks belong to the open file, so a second Cache (as another
-	// process would) is excluded even inside this process.
+	// process would) is excluded even inside this process. It gives up at
+	// its timeout (the lower end is the rule), and soon after: the slack
+	// grows with an uncontended Lock of another key on this machine now.
+	spare := k
+	spare.ClusterID = "baseline"
+	base := testwait.Baseline(3, func() {
+		u, err := e.open(t, File).Lock(ctx, spare, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u()
+	})
 	start := time.Now()
 	if _, err := e.open(t, File).Lock(ctx, k, 150*time.Millisecond); err == nil || !strings.Contains(err.Error(), "held it for 150ms") {
 		t.Errorf("second Lock = %v, want a timeout", err)
 	}
-	if d := time.Since(start); d < 140*time.Millisecond || d > time.Second {
-		t.Errorf("second Lock gave up after %s", d)
+	if d, limit := time.Since(start), 150*time.Millisecond+testwait.Limit(base, 20, 850*time.Millisecond, 0); d < 140*time.Millisecond || d > limit {
+		t.Errorf("second Lock gave up after %s, want after 150ms and under %s", d, limit)
 	}
 	// Other keys are not blocked.
 	other := k

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kubeiam/kubeiam/internal/testwait"
 )
 
 // fakeSession is an in-memory session key store that can refuse or hang,
@@ -240,12 +242,15 @@ func TestSessionKeyStaleAfterKeyringChange(t *testing.T) {
 func TestSessionKeyHangBounded(t *testing.T) {
 	e, s := newEnv(t), newFakeSession()
 	want := seeded(t, e, s)
+	// The slack over the budget grows with a healthy hit on this machine
+	// now (250 ms at least, as before).
+	base := testwait.Baseline(3, func() { hit(t, e, s, want, fromSession) })
 	s.hang = make(chan struct{})
 	defer close(s.hang)
 	start := time.Now()
 	hit(t, e, s, want, fromKeyring)
-	if d := time.Since(start); d > sessionKeyBudget+250*time.Millisecond {
-		t.Errorf("took %s with a hung session store", d)
+	if d, limit := time.Since(start), sessionKeyBudget+testwait.Limit(base, 20, 250*time.Millisecond, 0); d > limit {
+		t.Errorf("took %s with a hung session store, want under %s", d, limit)
 	}
 }
 
