@@ -81,7 +81,7 @@ func NewHTTPClient(caFile string, allowInsecureHTTP bool) (*http.Client, error) 
 	proxy := httpproxy.FromEnvironment().ProxyFunc()
 	tr.Proxy = func(r *http.Request) (*url.URL, error) { return proxy(r.URL) }
 	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	tr.ResponseHeaderTimeout = 30 * time.Second
+	tr.ResponseHeaderTimeout = responseHeaderTimeout
 	return &http.Client{
 		Transport: tr,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
@@ -95,6 +95,11 @@ func NewHTTPClient(caFile string, allowInsecureHTTP bool) (*http.Client, error) 
 		},
 	}, nil
 }
+
+// responseHeaderTimeout is how long a server may take to start answering
+// (a peer that accepts and never answers fails after it, and is retried).
+// A variable only so the fault tests can wait less than half a minute.
+var responseHeaderTimeout = 30 * time.Second
 
 // InsecureError refuses a plain http location: a manifest fetched over http
 // can name any checksum, so the checksums would protect nothing.

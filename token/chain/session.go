@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
 	"golang.org/x/net/http/httpproxy"
 
@@ -218,6 +219,10 @@ func LoadConfig(ctx context.Context, profile, region string, extra ...func(*conf
 	// SSO, EKS, IAM) gets an HTTP client whose every wait is bounded by
 	// the budget's attempt time; the budget's total is ctx's deadline.
 	loadOpts = append(loadOpts, config.WithHTTPClient(HTTPClient(ctx)), config.WithAPIOptions([]func(*middleware.Stack) error{NoteAnswers}))
+	// The SDK's own log lines (a WARN when a stalled body cannot be
+	// drained) would go to stderr beside kubeiam's one-line error: the
+	// error says what happened, so the SDK says nothing.
+	loadOpts = append(loadOpts, config.WithLogger(logging.Nop{}))
 	cfg, err := config.LoadDefaultConfig(ctx, append(loadOpts, extra...)...)
 	if err != nil {
 		return aws.Config{}, describeConfigError(err, profile)
