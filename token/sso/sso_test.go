@@ -473,6 +473,8 @@ func TestLoginLegacyUsesDeviceFlow(t *testing.T) {
 	s, _ := Resolve("legacy")
 	c, _ := newClient(t, s)
 	b := &browser{t: t}
+	// The device flow's poll interval, shortened: the pause between polls
+	// is the behaviour under test, not a wait for something.
 	c.wait = func(ctx context.Context, d time.Duration) error { time.Sleep(10 * time.Millisecond); return nil }
 	tok, err := c.Login(context.Background(), LoginOptions{OpenBrowser: b.open})
 	if err != nil {
@@ -546,12 +548,16 @@ func TestLoginNoBrowser(t *testing.T) {
 		out := &syncBuffer{}
 		go func() {
 			// The person reads stderr and follows the link.
-			for out.Len() == 0 || urlIn(out.String()) == "" {
-				time.Sleep(time.Millisecond)
+			// Polls for the link (the readiness signal), for 10 s at most.
+			for end := time.Now().Add(10 * time.Second); out.Len() == 0 || urlIn(out.String()) == ""; time.Sleep(time.Millisecond) {
+				if time.Now().After(end) {
+					t.Error("no sign-in link on stderr after 10 s")
+					return
+				}
 			}
 			(&browser{t: t}).open(urlIn(out.String()))
 		}()
-		c.wait = func(ctx context.Context, d time.Duration) error { time.Sleep(5 * time.Millisecond); return nil }
+		c.wait = func(ctx context.Context, d time.Duration) error { time.Sleep(5 * time.Millisecond); return nil } // the poll interval, shortened
 		if _, err := c.Login(context.Background(), LoginOptions{DeviceCode: device, NoBrowser: true, Out: out, OpenBrowser: opened}); err != nil {
 			t.Fatalf("device=%v: %v\n%s", device, err, out.String())
 		}
