@@ -4,6 +4,15 @@
 // role, and signs with package token. It is the heavy half of token-making:
 // the SDK's config chain costs milliseconds of package init, so the small
 // front binary never links it.
+//
+// Credentials are loaded in the SDK's order and region rules, so a profile
+// means here what it means to the AWS CLI; errors say which source failed
+// and why (network, throttling, denial, expiry, missing) and carry a Hint
+// where the fix is known. Every call ends with the caller's context.
+//
+// The exported API is part of kubeiam's library promise: api/kubeiam.txt
+// records it and a test fails when it changes (README, "Using kubeiam as a
+// library").
 package chain
 
 import (

@@ -151,7 +151,39 @@ func (w *writer) qualifier(p *types.Package) string {
 	return p.Path()
 }
 
-func (w *writer) typ(t types.Type) string { return types.TypeString(t, w.qualifier) }
+func (w *writer) typ(t types.Type) string { return types.TypeString(unname(t), w.qualifier) }
+
+// unname drops parameter names from the function types in t (a field
+// `Progress func(done, total int)`), as sig does for declared functions.
+func unname(t types.Type) types.Type {
+	switch t := t.(type) {
+	case *types.Signature:
+		if t.TypeParams().Len() > 0 {
+			return t // a generic signature is printed by sig, never here
+		}
+		return types.NewSignatureType(nil, nil, nil, unnameTuple(t.Params()), unnameTuple(t.Results()), t.Variadic())
+	case *types.Pointer:
+		return types.NewPointer(unname(t.Elem()))
+	case *types.Slice:
+		return types.NewSlice(unname(t.Elem()))
+	case *types.Array:
+		return types.NewArray(unname(t.Elem()), t.Len())
+	case *types.Map:
+		return types.NewMap(unname(t.Key()), unname(t.Elem()))
+	case *types.Chan:
+		return types.NewChan(t.Dir(), unname(t.Elem()))
+	}
+	return t
+}
+
+func unnameTuple(tup *types.Tuple) *types.Tuple {
+	vars := make([]*types.Var, tup.Len())
+	for i := range vars {
+		v := tup.At(i)
+		vars[i] = types.NewParam(v.Pos(), v.Pkg(), "", unname(v.Type()))
+	}
+	return types.NewTuple(vars...)
+}
 
 // sig prints a signature without parameter names: renaming a parameter is
 // not an API change.

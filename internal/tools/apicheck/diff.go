@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -144,16 +145,21 @@ func key(line string) string {
 		return pkg + ", method " + recv + "." + ident(after)
 	case "type":
 		name := ident(rest)
-		if _, member, ok := strings.Cut(rest, ", "); ok {
-			if e, ok := strings.CutPrefix(member, "embedded "); ok {
+		if m := member.FindStringSubmatch(rest); m != nil {
+			if e, ok := strings.CutPrefix(m[1], "embedded "); ok {
 				return pkg + ", type " + name + ", embedded " + e
 			}
-			return pkg + ", type " + name + ", " + ident(member)
+			return pkg + ", type " + name + ", " + ident(m[1])
 		}
 		return pkg + ", type " + name
 	}
 	return line
 }
+
+// member matches the rest of a line about a struct's field or an
+// interface's method: "T struct, Field string", "T[K] interface, M() error".
+// Other type lines can hold ", " too (type F func(int, int)).
+var member = regexp.MustCompile(`^\w+(?:\[[^\]]*\])? (?:struct|interface), (.*)$`)
 
 // ident is the identifier a declaration starts with.
 func ident(s string) string {
