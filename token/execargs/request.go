@@ -43,7 +43,9 @@ const (
 )
 
 // Request is one `token` invocation as typed: its flags and the environment
-// they default from.
+// they default from. Each field is the flag of the same name (AddFlags
+// lists them with their help text); an empty field means the flag was not
+// given, and the methods below fill in the environment's defaults.
 type Request struct {
 	ClusterID          string
 	RoleARN            string
