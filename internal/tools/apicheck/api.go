@@ -36,6 +36,13 @@ func public(path string) bool {
 // the build cache's export data (go list -export), so a warm cache makes
 // this a second or two and nothing touches the network (-mod=mod is not
 // set: go.sum already holds every module).
+//
+// The packages are loaded for the host's GOOS/GOARCH, not a fixed one, so
+// the export data is the one builds and tests already cached. The API is
+// the same on every release platform (GOOS=darwin and GOOS=windows give
+// the same record today); an exported symbol that exists on one platform
+// only would show as a difference on the others, which a library's callers
+// would meet too.
 func load(dir string) ([]*packages.Package, error) {
 	cfg := &packages.Config{
 		Mode: packages.NeedName | packages.NeedFiles | packages.NeedSyntax |
