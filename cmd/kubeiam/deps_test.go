@@ -33,6 +33,7 @@ var (
 		"github.com/kubeiam/kubeiam/internal/ststest",
 		"github.com/kubeiam/kubeiam/internal/seccomptest", // test helper
 		"github.com/kubeiam/kubeiam/internal/keyringtest", // test helper
+		"github.com/kubeiam/kubeiam/internal/testwait",    // test helper
 	}
 	// kubeiam-core signs tokens on a miss: no clientset (~20-90 ms of init).
 	coreBanned = []string{
@@ -50,6 +51,7 @@ var (
 		"github.com/kubeiam/kubeiam/internal/ststest",     // test stand-in, never shipped
 		"github.com/kubeiam/kubeiam/internal/seccomptest", // test helper
 		"github.com/kubeiam/kubeiam/internal/keyringtest", // test helper
+		"github.com/kubeiam/kubeiam/internal/testwait",    // test helper
 		"k8s.io/client-go/kubernetes",
 		"k8s.io/kubernetes/",
 		"sigs.k8s.io/controller-runtime",
