@@ -15,5 +15,6 @@ const faultBudget = time.Second
 func faultLimit(time.Duration) time.Duration { return faultBudget }
 
 // timingSlack is how much slower than a normal call a call that meets a
-// fault may be: the bound.
+// fault may be: the bound, on a machine where a normal call takes
+// about as long (slackOver scales it on a loaded one).
 const timingSlack = 50 * time.Millisecond
