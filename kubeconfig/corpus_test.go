@@ -229,4 +229,3 @@ func firstDiff(got, want []byte) string {
 	}
 	return "(same lines)"
 }
-
