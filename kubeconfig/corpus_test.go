@@ -32,7 +32,7 @@ func corpus(t *testing.T) map[string][]byte {
 	}
 	in := map[string][]byte{}
 	for _, f := range files {
-		if filepath.Base(filepath.Dir(f)) != "corpus" {
+		if strings.HasPrefix(filepath.Base(f), ".") {
 			continue
 		}
 		b, err := os.ReadFile(f)

@@ -1,4 +1,31 @@
-package kubeconfig
+// Package codec reads and writes kubeconfig files: Decode and Encode, on
+// its own Config (clientcmd's v1 shape, with certificate and key data kept
+// as Base64 text until something needs the bytes), and ToAPI and FromAPI
+// to clientcmd's internal types, exactly as clientcmd.Load and
+// clientcmd.Write convert.
+//
+// Why a codec of our own: clientcmd.Load and clientcmd.Write push every
+// byte through go-yaml's character-at-a-time scanner and emitter, twice
+// (YAML to JSON to objects and back). On a kubeconfig of 1,000 clusters,
+// which is mostly base64 CA data, that is ~0.7 s — kubectl's own `config
+// set-context` takes 1–3 s on such a file. Decode and Encode produce the
+// same objects and an equivalent file (the tests compare them with
+// clientcmd's on the same inputs; kubeconfig's corpus test holds the
+// outputs byte for byte) in a small fraction of that:
+//
+//   - Encode writes block YAML straight from the typed structs (emit.go),
+//     in the layout kubectl writes (go-yaml's key order, sequences at the
+//     parent key's indent, its quoting);
+//   - Decode first tries a line reader for exactly that layout (read.go),
+//     and keeps its result only if emitting it gives the input back byte
+//     for byte — so it is right whenever the emitter is, and any other file
+//     (or anything the reader misreads) takes the full path;
+//   - the full path is clientcmd's (YAML to JSON to the v1 types), except
+//     that it lifts long base64 values out of the text before go-yaml sees
+//     it, leaving short placeholders of the same lexical class (so they
+//     parse exactly as the values would, in any YAML context), and puts the
+//     values back into the JSON that comes out.
+package codec
 
 import (
 	"bytes"
@@ -9,32 +36,10 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-	"k8s.io/client-go/tools/clientcmd/api/latest"
 	clientcmdv1 "k8s.io/client-go/tools/clientcmd/api/v1"
 	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
-
-// Why a codec of our own: clientcmd.Load and clientcmd.Write push every byte
-// through go-yaml's character-at-a-time scanner and emitter, twice (YAML to
-// JSON to objects and back). On a kubeconfig of 1,000 clusters, which is
-// mostly base64 CA data, that is ~0.7 s — kubectl's own `config set-context`
-// takes 1–3 s on such a file. decode and encode produce the same objects and
-// an equivalent file (the tests compare them with clientcmd's on the same
-// inputs) in a small fraction of that:
-//
-//   - encode converts to the v1 types with clientcmd's own scheme and writes
-//     block YAML straight from them (emit.go), in the layout kubectl writes
-//     (go-yaml's key order, sequences at the parent key's indent);
-//   - decode first tries a line reader for exactly that layout (fastdecode.go),
-//     and keeps its result only if emitting it gives the input back byte for
-//     byte — so it is right whenever the emitter is, and any other file (or
-//     anything the reader misreads) takes the full path;
-//   - the full path lifts long base64 values out of the text before go-yaml
-//     sees it, leaving short placeholders of the same lexical class (so they
-//     parse exactly as the values would, in any YAML context), and puts the
-//     values back into the JSON that comes out.
 
 // blobValue finds, in one line, a `key: value` whose value is a long plain
 // scalar of the base64 alphabet starting with a letter: YAML resolves such a
@@ -79,59 +84,43 @@ func blobValue(line []byte) (int, int) {
 	return start, len(line)
 }
 
-// decodeV1 reads data into clientcmd's v1 types, the file's own shape;
-// empty input is nil.
-func decodeV1(data []byte) (*clientcmdv1.Config, error) {
+// Decode reads a kubeconfig file, YAML or JSON, into the codec's types;
+// empty input is nil. The result is what clientcmd.Load reads (through
+// ToAPI), with the data fields as Base64.
+func Decode(data []byte) (*Config, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, nil
 	}
 	// A file in kubectl's layout (what kubectl and kubeiam write) is read
-	// without a YAML library; anything else, or anything the fast reader
+	// without a YAML library; anything else, or anything the line reader
 	// gets wrong, takes the full path.
-	if v1, ok := decodeFast(data); ok {
-		return v1, nil
+	if c, ok := decodeFast(data); ok {
+		return c, nil
 	}
 	return decodeFull(data)
 }
 
-// configOf converts what decodeV1 read; nil is an empty config, as for
-// kubectl.
-func configOf(v1 *clientcmdv1.Config) (*clientcmdapi.Config, error) {
-	if v1 == nil {
-		return clientcmdapi.NewConfig(), nil
-	}
-	return fromV1(v1)
-}
-
 // decodeFast reads data with the line reader, and keeps the result only
 // when emitting it gives data back byte for byte.
-func decodeFast(data []byte) (*clientcmdv1.Config, bool) {
-	var v1 clientcmdv1.Config
-	if !fastDecode(data, &v1) || !emitsAs(&v1, data, nil, layoutOf(data).keep()...) {
+func decodeFast(data []byte) (*Config, bool) {
+	var c Config
+	if !readLines(data, &c) || !emitsAs(&c, data, LayoutOf(data).keep()...) {
 		return nil, false
 	}
-	return &v1, true
+	return &c, true
 }
 
-// decodeV1Blobs is decodeV1 with the line reader leaving base64 values as
-// their text where it can (see blobs): they are in the returned set, which
-// the emitter needs to write them and blobs.decode to turn them into the
-// bytes anything else needs.
-func decodeV1Blobs(data []byte) (*clientcmdv1.Config, *blobs, error) {
-	if len(bytes.TrimSpace(data)) > 0 {
-		var v1 clientcmdv1.Config
-		if bl, ok := fastDecodeBlobs(data, &v1); ok && emitsAs(&v1, data, bl, layoutOf(data).keep()...) {
-			return &v1, bl, nil
-		}
+// decodeFull reads any YAML (or JSON) kubeconfig as clientcmd does: into
+// its v1 types, by way of JSON.
+func decodeFull(data []byte) (*Config, error) {
+	v1, err := decodeFullV1(data)
+	if err != nil {
+		return nil, err
 	}
-	// The line reader takes a file with blobs exactly when it takes it
-	// without: what is left is the full path.
-	v1, err := decodeV1(data)
-	return v1, nil, err
+	return FromV1(v1), nil
 }
 
-// decodeFull reads any YAML (or JSON) kubeconfig as clientcmd does.
-func decodeFull(data []byte) (*clientcmdv1.Config, error) {
+func decodeFullV1(data []byte) (*clientcmdv1.Config, error) {
 	reduced, restore := liftBlobs(data)
 	js, err := yaml.YAMLToJSON(reduced)
 	if err != nil {
@@ -147,25 +136,16 @@ func decodeFull(data []byte) (*clientcmdv1.Config, error) {
 	return &v1, nil
 }
 
-func fromV1(v1 *clientcmdv1.Config) (*clientcmdapi.Config, error) {
-	if err := defaultV1(v1); err != nil {
-		return nil, err
-	}
-	cfg := clientcmdapi.NewConfig()
-	if err := latest.Scheme.Convert(v1, cfg, nil); err != nil {
-		return nil, err
-	}
-	return cfg, nil
+// Encode writes c in kubectl's layout (keeping what l says the file's
+// writer chose) to sink, in pieces, and stops when sink returns false.
+func Encode(c *Config, l Layout, sink func([]byte) bool) error {
+	return emitTo(c, sink, l.keep()...)
 }
 
-// defaultV1 checks the kind and fills in clientcmd's defaults, as its
-// loader does before the conversion.
-func defaultV1(v1 *clientcmdv1.Config) error {
-	if v1.Kind != "" && v1.Kind != "Config" {
-		return fmt.Errorf("kind %q is not a kubeconfig (want Config)", v1.Kind)
-	}
-	latest.Scheme.Default(v1)
-	return nil
+// EncodeBytes is Encode into one piece; size is the expected length (the
+// previous file's), when known.
+func EncodeBytes(c *Config, l Layout, size int) ([]byte, error) {
+	return emit(c, size, l.keep()...)
 }
 
 // liftBlobs swaps long base64 values for placeholders; the replacer puts them
@@ -212,38 +192,23 @@ func liftBlobs(data []byte) ([]byte, *strings.Replacer) {
 	return out, strings.NewReplacer(pairs...)
 }
 
-// layout is what a file's writer chose where kubectl versions differ, so
+// Layout is what a file's writer chose where kubectl versions differ, so
 // that an edit keeps it and an edit that changes nothing changes no byte.
-type layout struct {
+type Layout struct {
 	// emptyPreferences: kubectl before 1.34 writes "preferences: {}";
 	// later ones (client-go's omitzero) leave it out.
 	emptyPreferences bool
 }
 
-func layoutOf(data []byte) layout {
+// LayoutOf is the layout of the file data.
+func LayoutOf(data []byte) Layout {
 	// At column 0 this can only be the top-level key: lines of a block
 	// scalar are indented.
-	return layout{emptyPreferences: bytes.HasPrefix(data, []byte("preferences: {}\n")) ||
+	return Layout{emptyPreferences: bytes.HasPrefix(data, []byte("preferences: {}\n")) ||
 		bytes.Contains(data, []byte("\npreferences: {}\n"))}
 }
 
-// toV1 converts cfg to the v1 types, to be written.
-func toV1(cfg *clientcmdapi.Config) (*clientcmdv1.Config, error) {
-	var v1 clientcmdv1.Config
-	if err := latest.Scheme.Convert(cfg, &v1, nil); err != nil {
-		return nil, err
-	}
-	v1.APIVersion, v1.Kind = "v1", "Config"
-	return &v1, nil
-}
-
-// emitBlobs writes v1, which holds the blobs bl as text, in the layout l;
-// size is the expected length, when known.
-func emitBlobs(v1 *clientcmdv1.Config, bl *blobs, l layout, size int) ([]byte, error) {
-	return emit(v1, bl, size, l.keep()...)
-}
-
-func (l layout) keep() []string {
+func (l Layout) keep() []string {
 	if l.emptyPreferences {
 		return []string{"preferences"}
 	}
