@@ -16,70 +16,69 @@ import (
 // for anything that needs the data.
 
 // Base64 is a value of a *-data field (certificate-authority-data,
-// client-certificate-data, client-key-data) as base64 text, not yet
-// decoded. The text is always canonical: what encoding/json (kubectl's
-// writer) writes for the bytes it encodes, so writing it back as it is
-// writes what encoding the bytes would. The zero value is an absent field.
+// client-certificate-data, client-key-data): either the base64 text the
+// file holds, not yet decoded, or bytes to be written, not yet encoded —
+// whichever it was made from. Text is always canonical (what
+// encoding/json, kubectl's writer, writes for the bytes it encodes), so
+// writing it back as it is writes what encoding the bytes would. The zero
+// value is an absent field.
 type Base64 struct {
-	// text is nil for an absent value, empty for an empty one.
-	text []byte
+	// raw is the text (encoded) or the bytes; nil for an absent value,
+	// empty for an empty one.
+	raw     []byte
+	encoded bool
 }
 
 var base64Type = reflect.TypeFor[Base64]()
 
-// Base64Of encodes data; nil stays absent.
-func Base64Of(data []byte) Base64 {
-	if data == nil {
-		return Base64{}
-	}
-	t := make([]byte, base64.StdEncoding.EncodedLen(len(data)))
-	base64.StdEncoding.Encode(t, data)
-	return Base64{text: t}
-}
+// Base64Of holds data, to be encoded when written; nil stays absent. It
+// shares data's memory, as a []byte field would.
+func Base64Of(data []byte) Base64 { return Base64{raw: data} }
 
 // parseBase64 reads t as encoding/json reads a []byte (the standard
-// alphabet, padded, line breaks ignored): t itself when it is canonical,
-// else the canonical text of what it decodes to. It reports false when t
-// does not decode.
+// alphabet, padded, line breaks ignored): t itself, as text, when it is
+// canonical, else the bytes it decodes to. It reports false when t does
+// not decode.
 func parseBase64(t []byte) (Base64, bool) {
 	if len(t) == 0 {
-		return Base64{text: []byte{}}, true
+		return Base64{raw: []byte{}}, true
 	}
 	if canonicalBase64(t) {
 		// The capacity ends with the text: nothing can append into the
 		// input it may share memory with.
-		return Base64{text: t[:len(t):len(t)]}, true
+		return Base64{raw: t[:len(t):len(t)], encoded: true}, true
 	}
 	b := make([]byte, base64.StdEncoding.DecodedLen(len(t)))
 	n, err := base64.StdEncoding.Decode(b, t)
 	if err != nil {
 		return Base64{}, false
 	}
-	return Base64Of(b[:n]), true
+	return Base64{raw: b[:n]}, true
 }
 
-// Bytes decodes the value: nil when absent, empty (not nil) when empty,
-// as encoding/json would have filled a []byte.
+// Bytes is the data: nil when absent, empty (not nil) when empty, as
+// encoding/json would have filled a []byte. Text is decoded into fresh
+// memory on each call; bytes are returned as they are.
 func (b Base64) Bytes() []byte {
-	if b.text == nil {
-		return nil
+	if !b.encoded {
+		return b.raw
 	}
-	out := make([]byte, base64.StdEncoding.DecodedLen(len(b.text)))
+	out := make([]byte, base64.StdEncoding.DecodedLen(len(b.raw)))
 	// Canonical by construction: it decodes.
-	n, _ := base64.StdEncoding.Decode(out, b.text)
+	n, _ := base64.StdEncoding.Decode(out, b.raw)
 	return out[:n]
 }
 
 // IsZero says the field is left out when written (omitempty for a []byte:
 // absent or empty).
-func (b Base64) IsZero() bool { return len(b.text) == 0 }
+func (b Base64) IsZero() bool { return len(b.raw) == 0 }
 
-// plain says the emitter writes the text plain, as it stands: longer than
-// any YAML word and starting with a letter or '/' (every base64 character
-// is plain-safe).
-func (b Base64) plain() bool {
-	t := b.text
-	return len(t) > len("false") && (t[0] >= 'a' && t[0] <= 'z' || t[0] >= 'A' && t[0] <= 'Z' || t[0] == '/')
+// plainText says b is text the emitter writes plain, as it stands: longer
+// than any YAML word and starting with a letter or '/' (every base64
+// character is plain-safe). Else it goes through the emitter's base64.
+func (b Base64) plainText() bool {
+	t := b.raw
+	return b.encoded && len(t) > len("false") && (t[0] >= 'a' && t[0] <= 'z' || t[0] >= 'A' && t[0] <= 'Z' || t[0] == '/')
 }
 
 // base64Value is the value of each character of the standard base64

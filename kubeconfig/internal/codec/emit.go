@@ -265,13 +265,21 @@ func (e *emitter) value(v reflect.Value, indent int, inMap bool) {
 	}
 	t := v.Type()
 	if t == base64Type {
-		// Canonical text: what encoding the bytes would write.
-		b := v.Interface().(Base64)
-		e.b.WriteString(sep(inMap))
-		if b.plain() {
-			e.b.Write(b.text)
+		// Through a pointer: boxing the value would allocate, once per
+		// field of a thousand entries.
+		var b *Base64
+		if v.CanAddr() {
+			b = v.Addr().Interface().(*Base64)
 		} else {
-			e.str(string(b.text), indent)
+			c := v.Interface().(Base64)
+			b = &c
+		}
+		e.b.WriteString(sep(inMap))
+		if b.plainText() {
+			// Canonical text: what encoding the bytes would write.
+			e.b.Write(b.raw)
+		} else {
+			e.base64(b.Bytes(), indent)
 		}
 		e.b.WriteByte('\n')
 		return
@@ -486,6 +494,9 @@ func isEmptyValue(v reflect.Value) bool {
 
 // isZeroValue is encoding/json's omitzero test.
 func isZeroValue(v reflect.Value) bool {
+	if v.Type() == base64Type {
+		return v.Field(0).Len() == 0 // Base64.IsZero, without boxing v
+	}
 	if z, ok := v.Interface().(interface{ IsZero() bool }); ok {
 		if v.Kind() == reflect.Pointer && v.IsNil() {
 			return true

@@ -507,7 +507,7 @@ func (p *fastParser) setString(v reflect.Value, t []byte) {
 			p.fail()
 			return
 		}
-		v.Set(reflect.ValueOf(b))
+		*v.Addr().Interface().(*Base64) = b // no boxing: no allocation
 	case v.Kind() == reflect.String:
 		v.SetString(string(t))
 	case v.Kind() == reflect.Interface:
