@@ -120,3 +120,25 @@ func TestPlainSafeUUIDsAgreeWithTheParser(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDecode is what the line reader buys over the full path (go-yaml,
+// with the blobs lifted out) on a file in kubectl's layout: the reason
+// read.go exists.
+func BenchmarkDecode(b *testing.B) {
+	data := codectest.BigConfig(b, 1000)
+	b.SetBytes(int64(len(data)))
+	b.Run("lines", func(b *testing.B) {
+		for b.Loop() {
+			if _, ok := decodeFast(data); !ok {
+				b.Fatal("declined")
+			}
+		}
+	})
+	b.Run("full", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := decodeFull(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
