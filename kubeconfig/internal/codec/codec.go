@@ -20,19 +20,15 @@
 //     and keeps its result only if emitting it gives the input back byte
 //     for byte — so it is right whenever the emitter is, and any other file
 //     (or anything the reader misreads) takes the full path;
-//   - the full path is clientcmd's (YAML to JSON to the v1 types), except
-//     that it lifts long base64 values out of the text before go-yaml sees
-//     it, leaving short placeholders of the same lexical class (so they
-//     parse exactly as the values would, in any YAML context), and puts the
-//     values back into the JSON that comes out.
+//   - the full path is clientcmd's own: YAML to JSON to the v1 types. (It
+//     used to lift long base64 values out of the text before go-yaml saw
+//     it; with the line reader taking kubectl's layout that bought ~10% of
+//     a path few files take, for more memory: gone.)
 package codec
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"unicode/utf8"
 
@@ -40,49 +36,6 @@ import (
 	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
-
-// blobValue finds, in one line, a `key: value` whose value is a long plain
-// scalar of the base64 alphabet starting with a letter: YAML resolves such a
-// value only as a string (no number, bool, null or timestamp starts that
-// way), and a placeholder of the same alphabet parses exactly as it would in
-// any context, block scalars and flow collections included. It returns the
-// value's bounds within line, or -1. A hand-written scan: the equivalent
-// regexp takes longer than go-yaml saves.
-func blobValue(line []byte) (int, int) {
-	const minLen = 64
-	if len(line) < minLen+3 {
-		return -1, -1
-	}
-	i := bytes.LastIndex(line, []byte(": "))
-	if i <= 0 {
-		return -1, -1
-	}
-	start := i + 2
-	v := line[start:]
-	if len(v) < minLen || !(v[0] >= 'a' && v[0] <= 'z' || v[0] >= 'A' && v[0] <= 'Z') {
-		return -1, -1
-	}
-	for _, c := range v {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '=') {
-			return -1, -1
-		}
-	}
-	// The key: indentation, optional "- " markers, then a simple name.
-	k := line[:i]
-	j := 0
-	for j < len(k) && (k[j] == ' ' || (k[j] == '-' && j+1 < len(k) && k[j+1] == ' ')) {
-		j++
-	}
-	if j == len(k) {
-		return -1, -1
-	}
-	for _, c := range k[j:] {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
-			return -1, -1
-		}
-	}
-	return start, len(line)
-}
 
 // Decode reads a kubeconfig file, YAML or JSON, into the codec's types;
 // empty input is nil. The result is what clientcmd.Load reads (through
@@ -121,13 +74,9 @@ func decodeFull(data []byte) (*Config, error) {
 }
 
 func decodeFullV1(data []byte) (*clientcmdv1.Config, error) {
-	reduced, restore := liftBlobs(data)
-	js, err := yaml.YAMLToJSON(reduced)
+	js, err := yaml.YAMLToJSON(data)
 	if err != nil {
 		return nil, err
-	}
-	if restore != nil {
-		js = []byte(restore.Replace(string(js)))
 	}
 	var v1 clientcmdv1.Config
 	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(js, &v1); err != nil {
@@ -146,50 +95,6 @@ func Encode(c *Config, l Layout, sink func([]byte) bool) error {
 // previous file's), when known.
 func EncodeBytes(c *Config, l Layout, size int) ([]byte, error) {
 	return emit(c, size, l.keep()...)
-}
-
-// liftBlobs swaps long base64 values for placeholders; the replacer puts them
-// back. The placeholders carry a random nonce checked to be absent from the
-// input, so the swap back cannot touch anything else.
-func liftBlobs(data []byte) ([]byte, *strings.Replacer) {
-	var matches [][2]int
-	for off := 0; off < len(data); {
-		end := bytes.IndexByte(data[off:], '\n')
-		if end < 0 {
-			end = len(data)
-		} else {
-			end += off
-		}
-		if s, e := blobValue(data[off:end]); s >= 0 {
-			matches = append(matches, [2]int{off + s, off + e})
-		}
-		off = end + 1
-	}
-	if len(matches) == 0 {
-		return data, nil
-	}
-	var nonce string
-	for {
-		b := make([]byte, 8)
-		rand.Read(b)
-		nonce = "kubeiamblob" + hex.EncodeToString(b)
-		if !bytes.Contains(data, []byte(nonce)) {
-			break
-		}
-	}
-	out := make([]byte, 0, len(data)/4)
-	pairs := make([]string, 0, 2*len(matches))
-	last := 0
-	for i, m := range matches {
-		// Fixed width, so no placeholder is a prefix of another.
-		ph := fmt.Sprintf("%sx%09d", nonce, i)
-		out = append(out, data[last:m[0]]...)
-		out = append(out, ph...)
-		pairs = append(pairs, ph, string(data[m[0]:m[1]]))
-		last = m[1]
-	}
-	out = append(out, data[last:]...)
-	return out, strings.NewReplacer(pairs...)
 }
 
 // Layout is what a file's writer chose where kubectl versions differ, so
