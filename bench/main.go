@@ -135,8 +135,10 @@ func parseFlags(args []string) (*config, error) {
 	cfg.Keyring = !*noKeyr
 	defaults(&cfg)
 	if cfg.Compare != "" {
-		// Rounds of pairs: each runs five metrics on both sides (~1 s).
-		cfg.Rounds = 31
+		// Rounds of pairs: each runs five metrics on both sides (~0.7 s);
+		// 61 narrow the interval of a median ratio to a few per cent on a
+		// shared machine.
+		cfg.Rounds = 61
 		if cfg.Quick {
 			cfg.Rounds = 5
 		}
