@@ -63,7 +63,7 @@ func lockFile(ctx context.Context, path string) (unlock func(), err error) {
 
 // LockFile opens k's lock file, without locking it; nil when the cache has
 // no directory or is off. The front binary locks it itself on a miss and
-// hands it to kubeiam-core across exec (see internal/execplugin), so that a
+// hands it to kubeiam-core across exec (see internal/handover), so that a
 // herd waits in small processes instead of starting the heavy one N times;
 // the file is the one Lock uses, so both kinds of holder exclude each other.
 func (c *Cache) LockFile(k Key) (*os.File, error) {

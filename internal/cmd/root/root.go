@@ -30,7 +30,7 @@ import (
 	versioncmd "github.com/kubeiam/kubeiam/internal/cmd/version"
 	whoamicmd "github.com/kubeiam/kubeiam/internal/cmd/whoami"
 	"github.com/kubeiam/kubeiam/internal/completion"
-	"github.com/kubeiam/kubeiam/internal/execplugin"
+	"github.com/kubeiam/kubeiam/internal/handover"
 	"github.com/kubeiam/kubeiam/internal/input"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
 )
@@ -101,7 +101,7 @@ func NewAuthenticatorCmd(io *iostreams.IOStreams) *cobra.Command {
 func Main(ctx context.Context, args []string, io *iostreams.IOStreams) int {
 	prog := "kubeiam"
 	var cmd *cobra.Command
-	if isAuthenticatorName(args[0]) || os.Getenv(execplugin.InvokedAsEnv) == "aws-iam-authenticator" {
+	if isAuthenticatorName(args[0]) || os.Getenv(handover.InvokedAsEnv) == "aws-iam-authenticator" {
 		prog = "aws-iam-authenticator"
 		cmd = NewAuthenticatorCmd(io)
 	} else {
