@@ -25,9 +25,9 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/kubeiam/kubeiam/cache"
-	"github.com/kubeiam/kubeiam/internal/clierr"
 	"github.com/kubeiam/kubeiam/internal/execcred"
 	"github.com/kubeiam/kubeiam/internal/handover"
+	"github.com/kubeiam/kubeiam/internal/hint"
 	"github.com/kubeiam/kubeiam/token"
 	"github.com/kubeiam/kubeiam/token/execargs"
 )
@@ -58,7 +58,7 @@ func Front(args []string) int {
 func progName(argv0 string) string {
 	switch base := strings.TrimSuffix(filepath.Base(argv0), ".exe"); base {
 	case "kubectl-iam":
-		return clierr.KubectlPlugin
+		return hint.KubectlPlugin
 	case "aws-iam-authenticator":
 		return base
 	}
@@ -137,7 +137,7 @@ func staticFromEnv(req *execargs.Request, getenv func(string) string) (aws.Crede
 // ExecCredential after them. So the front fails alone, as the core would
 // on the same broken stdout.
 func writeFailed(errOut io.Writer, prog string, err error) int {
-	return clierr.Print(errOut, prog, fmt.Errorf("could not write the credential: %w", err))
+	return fail(errOut, prog, fmt.Errorf("could not write the credential: %w", err))
 }
 
 func signStatic(ctx context.Context, prog string, req *execargs.Request, info execcred.ExecInfo, creds aws.Credentials, ep token.Endpoint, w, errOut io.Writer, now time.Time) (answered bool, code int) {
@@ -234,7 +234,7 @@ func serveCached(ctx context.Context, prog string, req *execargs.Request, info e
 		// SSO session behind the profile has expired, cannot be renewed,
 		// and nobody is there to sign in.
 		c.FlushWarnings()
-		return true, clierr.Print(errOut, prog, err)
+		return true, fail(errOut, prog, err)
 	}
 	if !handover.Supported {
 		return false, 0
@@ -273,6 +273,18 @@ func serveCached(ctx context.Context, prog string, req *execargs.Request, info e
 		f.Close()
 	}
 	return false, 0
+}
+
+// exitError is the exit code of a failed call, clierr.ExitError: the front
+// fails as kubeiam-core would, without linking the CLI layer.
+const exitError = 1
+
+// fail prints err as kubeiam-core would (hint.Write, which clierr.Print
+// uses) and returns the exit code. The front's errors are never usage
+// errors or a command's exit status: those are the core's to report.
+func fail(w io.Writer, prog string, err error) int {
+	hint.Write(w, prog, err)
+	return exitError
 }
 
 // frontAgent is how the front starts the kubeiam agent: kubeiam-core

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/kubeiam/kubeiam/cache"
-	"github.com/kubeiam/kubeiam/internal/clierr"
 	"github.com/kubeiam/kubeiam/internal/handover"
 	"github.com/kubeiam/kubeiam/internal/input"
 	"github.com/kubeiam/kubeiam/internal/kcnames"
@@ -70,7 +69,7 @@ func serveShell(args []string) (code int, served bool) {
 		Report: reportAdded,
 	})
 	if err != nil {
-		return clierr.Print(os.Stderr, "kubeiam", err), true
+		return fail(os.Stderr, "kubeiam", err), true
 	}
 	return code, true
 }
