@@ -38,7 +38,11 @@ func SessionDir() (string, error) { return session.Dir(cache.DefaultDir) }
 // SessionContextEnv names the context a session was made for, set by
 // `kubeiam shell` and `kubeiam use --export` for prompts; a shell that finds
 // it set is nested.
-const SessionContextEnv = session.ContextEnv
+//
+// It is the session leaf's ContextEnv, spelled out so that the public API
+// names no internal package (TestPublicAPIHasNoInternalTypes);
+// TestSessionContextEnvIsTheSessions checks the two agree.
+const SessionContextEnv = "KUBEIAM_CONTEXT"
 
 // NewSession checks that context is defined in files (kubectl's precedence
 // order; ~/.kube/config when that is the whole list), sweeps the private

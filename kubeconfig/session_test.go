@@ -71,3 +71,11 @@ func TestPrivateConfigParses(t *testing.T) {
 		}
 	}
 }
+
+// The public name and the one the session leaf (front and core) sets are
+// one variable.
+func TestSessionContextEnvIsTheSessions(t *testing.T) {
+	if SessionContextEnv != session.ContextEnv {
+		t.Errorf("kubeconfig says %s, the session package sets %s", SessionContextEnv, session.ContextEnv)
+	}
+}
