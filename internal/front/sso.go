@@ -5,6 +5,7 @@ import (
 
 	"github.com/kubeiam/kubeiam/cache"
 	"github.com/kubeiam/kubeiam/internal/execcred"
+	"github.com/kubeiam/kubeiam/internal/hint"
 	"github.com/kubeiam/kubeiam/token"
 	"github.com/kubeiam/kubeiam/token/execargs"
 	"github.com/kubeiam/kubeiam/token/sso/ssocache"
@@ -36,5 +37,5 @@ func ssoSignInNeeded(req *execargs.Request, info execcred.ExecInfo, getenv func(
 	if !ok || s.State != ssocache.NeedsLogin {
 		return nil
 	}
-	return s.Err(ssocache.LoginCommand(prog, req.Profile))
+	return s.Err(hint.LoginCommand(prog, req.Profile))
 }

@@ -139,3 +139,14 @@ func Write(w io.Writer, prog string, err error) {
 		fmt.Fprintf(w, "hint: %s\n", AsTyped(prog, h))
 	}
 }
+
+// LoginCommand is the command that signs in for profile ("" when the
+// profile comes from AWS_PROFILE or is the default one), named as the user
+// runs kubeiam (prog: "kubeiam", "kubectl iam", …).
+func LoginCommand(prog, profile string) string {
+	cmd := AsTyped(prog, "kubeiam login")
+	if profile != "" {
+		cmd += " --profile " + profile
+	}
+	return cmd
+}
