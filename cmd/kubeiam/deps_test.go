@@ -121,7 +121,7 @@ var kinds = []struct {
 	{kindFront, []string{"internal/front", "internal/execcred", "internal/agent"}},
 	// The public packages: what a library user imports.
 	{kindDomain, []string{"token/...", "cache/...", "kubeconfig/...", "eks/...", "bundle/...", "installer/...", "mappings/..."}},
-	// The standard library, syscall and golang.org/x only.
+	// The standard library, syscall and leafMayImport only.
 	{kindLeaf, []string{
 		"internal/handover", "internal/session", "internal/kcnames", "internal/shellenv", "internal/proc",
 		"internal/fsafe", "internal/input", "internal/jsonstr", "internal/text", "internal/suggest",
@@ -254,7 +254,11 @@ func TestDomainPackagesStayBelowTheCLI(t *testing.T) {
 		for _, d := range deps[pkg] {
 			for _, b := range banned {
 				if d == b || strings.HasPrefix(d, b+"/") {
-					t.Errorf("%s depends on %s (%s), which is above it", pkg, d, kindOf(d))
+					what := string(kindOf(d))
+					if what == "" {
+						what = "the CLI's command library"
+					}
+					t.Errorf("%s depends on %s (%s), which is above it", pkg, d, what)
 				}
 			}
 		}
