@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/kubeiam/kubeiam/cache"
+	"github.com/kubeiam/kubeiam/internal/fsafe"
 	"github.com/kubeiam/kubeiam/internal/hint"
 )
 
@@ -100,7 +100,7 @@ func LookUp(profile string, getenv func(string) string, now time.Time) (s SignIn
 	if err != nil {
 		return SignIn{}, false
 	}
-	b, err := cache.ReadOwnFile(path)
+	b, err := fsafe.ReadFile(path, fsafe.SmallFile, fsafe.Tighten)
 	if errors.Is(err, fs.ErrNotExist) {
 		return s, true
 	}
