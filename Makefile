@@ -40,6 +40,14 @@ norace: ## the crash and speed tests that skip under -race, run without it
 
 test: vet unit norace ## everything CI runs: vet, unit tests, the tests -race skips, e2e scenarios
 
+# api/kubeiam.txt records the exported API of the public packages (the
+# library); internal/tools/apicheck's TestAPISnapshot, part of `make unit`,
+# fails when the code and the record differ. After an intended change,
+# rewrite the record and commit it with the change.
+.PHONY: api
+api: ## rewrite api/kubeiam.txt, the record of the library's exported API, after an intended change
+	$(GO) run ./internal/tools/apicheck -w
+
 # Peer binaries the tests compare against, built once and cached by version.
 CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/kubeiam
 AUTHENTICATOR_VERSION ?= v0.7.2

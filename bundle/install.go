@@ -26,10 +26,10 @@ import (
 
 // InstallOptions say where and how a selected asset is installed.
 type InstallOptions struct {
-	BinDir   string // created if missing
-	Force    bool   // download and replace even when the installed binary is the same
-	StateDir string // install records (which archive a binary came from); empty: <user cache>/kubeiam/bundle
-	Progress Progress
+	BinDir   string   // created if missing
+	Force    bool     // download and replace even when the installed binary is the same
+	StateDir string   // install records (which archive a binary came from); empty: <user cache>/kubeiam/bundle
+	Progress Progress // nil: downloads are not reported
 	// SkipVersion leaves the installed binary unrun; it is not run anyway
 	// when built for another platform than this one.
 	SkipVersion bool

@@ -1,14 +1,11 @@
 package bundle
 
-import (
-	"fmt"
-	"io"
-	"time"
+import "io"
 
-	"github.com/schollz/progressbar/v3"
-)
-
-// Progress reports downloads.
+// Progress reports downloads to whoever watches them; Install calls it
+// from the goroutine that downloads. The kubeiam command draws a bar on a
+// terminal and writes a line per download elsewhere; a library caller
+// implements its own, or leaves InstallOptions.Progress nil for none.
 type Progress interface {
 	// Start begins reporting a download of size bytes (-1: unknown).
 	Start(name, loc string, size int64) ProgressBar
@@ -18,87 +15,4 @@ type Progress interface {
 type ProgressBar interface {
 	io.Writer
 	Finish(ok bool)
-}
-
-// NewProgress reports to w: a redrawn bar on a terminal, and otherwise (CI
-// logs, pipes) a line at the start and one at the end, since a bar's
-// carriage returns make a log unreadable.
-func NewProgress(w io.Writer, terminal bool) Progress {
-	return &progress{w: w, terminal: terminal}
-}
-
-type progress struct {
-	w        io.Writer
-	terminal bool
-}
-
-func (p *progress) Start(name, loc string, size int64) ProgressBar {
-	if p.terminal {
-		bar := progressbar.NewOptions64(size,
-			progressbar.OptionSetWriter(p.w),
-			progressbar.OptionSetDescription(name),
-			progressbar.OptionShowBytes(true),
-			progressbar.OptionShowTotalBytes(true),
-			progressbar.OptionSetWidth(30),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionClearOnFinish(),
-			progressbar.OptionSpinnerType(14),
-		)
-		return &termBar{bar: bar}
-	}
-	if size >= 0 {
-		fmt.Fprintf(p.w, "downloading %s (%s)\n", loc, humanBytes(size))
-	} else {
-		fmt.Fprintf(p.w, "downloading %s\n", loc)
-	}
-	return &lineBar{w: p.w, start: time.Now()}
-}
-
-type termBar struct{ bar *progressbar.ProgressBar }
-
-func (t *termBar) Write(b []byte) (int, error) {
-	// A bar that cannot draw must not fail the download.
-	_ = t.bar.Add(len(b))
-	return len(b), nil
-}
-
-func (t *termBar) Finish(ok bool) {
-	if ok {
-		_ = t.bar.Finish()
-	} else {
-		_ = t.bar.Exit()
-	}
-}
-
-type lineBar struct {
-	w     io.Writer
-	start time.Time
-	n     int64
-}
-
-func (l *lineBar) Write(b []byte) (int, error) {
-	l.n += int64(len(b))
-	return len(b), nil
-}
-
-func (l *lineBar) Finish(ok bool) {
-	if !ok {
-		return
-	}
-	d := time.Since(l.start)
-	rate := float64(l.n) / d.Seconds()
-	fmt.Fprintf(l.w, "downloaded %s in %s (%s/s)\n", humanBytes(l.n), d.Round(time.Millisecond), humanBytes(int64(rate)))
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

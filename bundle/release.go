@@ -3,6 +3,17 @@
 // manifest it names) and installs them with their published checksums
 // verified. It is a plain library: the cobra layer lives in
 // internal/cmd/bundle.
+//
+// An asset is installed only after the sha256 and sha512 the release
+// publishes both match the bytes downloaded, and by rename, so a failed or
+// interrupted download leaves the installed binary as it was. Every network
+// call ends with the caller's context. Nothing here prints: downloads are
+// reported through the caller's Progress, and errors that know their fix
+// carry it in a Hint method.
+//
+// The exported API is part of kubeiam's library promise: api/kubeiam.txt
+// records it and a test fails when it changes (README, "Using kubeiam as a
+// library").
 package bundle
 
 import (

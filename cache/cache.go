@@ -17,6 +17,8 @@ import (
 // Options configure Open. The zero value is usable: auto backend, default
 // directory, 2 s keyring timeout, no warnings, the system clock.
 type Options struct {
+	// Backend is where entries are kept (Auto when empty; see the package
+	// comment for the fallback rules).
 	Backend Backend
 	// Dir is the cache directory; empty means DefaultDir().
 	Dir string
@@ -31,7 +33,8 @@ type Options struct {
 	// prints them only when it answers from the cache; otherwise kubeiam-core
 	// opens the same cache, meets the same problems and says them, once.
 	HoldWarnings bool
-	Now          func() time.Time
+	// Now is the clock for freshness and warning times; nil means time.Now.
+	Now func() time.Time
 	// NoSessionKey reads the data key from the keyring in every process,
 	// never from (or into) the session-held copy: `kubeiam doctor` asks the
 	// keyring itself, and KUBEIAM_SESSION_KEY=off opts out.

@@ -93,4 +93,8 @@
 //
 // The package is on kubectl's hot path, so it imports no AWS SDK, client-go or
 // CLI framework, and its package-level variables do no work at start-up.
+//
+// The exported API is part of kubeiam's library promise: api/kubeiam.txt
+// records it and a test fails when it changes (README, "Using kubeiam as a
+// library").
 package cache

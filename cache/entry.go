@@ -15,9 +15,9 @@ type Credentials struct {
 
 // Entry is one cached answer for a Key.
 type Entry struct {
-	Key         Key
-	Token       string // "k8s-aws-v1...."; secret
-	TokenExpiry time.Time
+	Key         Key       // what the entry answers; Get checks it against the one asked for
+	Token       string    // "k8s-aws-v1...."; secret
+	TokenExpiry time.Time // when the token stops being served (see TokenValid)
 	// Credentials are the derived credentials the token was signed with;
 	// secret; nil when there are none worth keeping (static keys).
 	Credentials *Credentials

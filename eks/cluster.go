@@ -3,6 +3,17 @@
 //
 // It links the SDK's EKS client, so only kubeiam-core uses it; the front
 // binary that answers cached tokens never does.
+//
+// Every AWS call takes the caller's context and ends within the budget of
+// ClientOptions or AccessOptions. Changes to access entries are planned
+// first (Plan, DiffEntries) and checked by the lockout guard (CheckLockout)
+// before one is made. Nothing here prints on its own: results and typed
+// errors come back, errors that know their fix carry it in a Hint method,
+// and progress goes where the caller says (Scan.Progress, a func(string)).
+//
+// The exported API is part of kubeiam's library promise: api/kubeiam.txt
+// records it and a test fails when it changes (README, "Using kubeiam as a
+// library").
 package eks
 
 import (

@@ -109,14 +109,6 @@ func readsAWSAuth(mode string) string {
 	return "still reads"
 }
 
-// DescribeAdmins is the line every change prints: who stays admin.
-func DescribeAdmins(admins []string) string {
-	if len(admins) == 0 {
-		return "no principal is cluster admin"
-	}
-	return fmt.Sprintf("%d %s cluster admin: %s", len(admins), text.Plural(len(admins), "principal stays", "principals stay"), strings.Join(admins, "; "))
-}
-
 // Caller returns the principal the client's credentials are (STS
 // GetCallerIdentity), as EKS looks it up.
 func (c *AccessClient) Caller(ctx context.Context) (Principal, string, error) {

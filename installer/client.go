@@ -102,9 +102,10 @@ func (c *dynamicClient) PodLog(ctx context.Context, namespace, pod, container st
 	return string(b), nil
 }
 
-// RequestTimeout bounds each Kubernetes API request of the installer, the
-// mapping verbs and whoami; KUBEIAM_ATTEMPT_TIMEOUT changes it.
-var RequestTimeout = 30 * time.Second
+// requestTimeout bounds each Kubernetes API request of the installer, the
+// mapping verbs and whoami; KUBEIAM_ATTEMPT_TIMEOUT changes it. A variable
+// so that client_timeout_test can shorten it.
+var requestTimeout = 30 * time.Second
 
 // RESTConfig loads a kubeconfig the way kubectl does: the explicit path,
 // else KUBECONFIG, else ~/.kube/config; context "" is the current one.
@@ -124,7 +125,7 @@ func RESTConfig(kubeconfig, context string) (*rest.Config, error) {
 	// the connection and never answers ends the request, not the user's
 	// patience. The command's context (Ctrl-C, --timeout) bounds the rest.
 	if cfg.Timeout == 0 {
-		if cfg.Timeout, err = deadline.Duration(os.Getenv, deadline.AttemptTimeoutEnv, RequestTimeout); err != nil {
+		if cfg.Timeout, err = deadline.Duration(os.Getenv, deadline.AttemptTimeoutEnv, requestTimeout); err != nil {
 			return nil, err
 		}
 	}

@@ -10,7 +10,7 @@ import (
 )
 
 // TestRequestsEndOnASilentAPIServer: an API server that accepts the
-// connection and never answers ends each request at RequestTimeout.
+// connection and never answers ends each request at requestTimeout.
 func TestRequestsEndOnASilentAPIServer(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -34,9 +34,9 @@ users: [{name: u, user: {token: t}}]
 contexts: [{name: x, context: {cluster: c, user: u}}]
 current-context: x
 `), 0o600)
-	old := RequestTimeout
-	RequestTimeout = 300 * time.Millisecond
-	defer func() { RequestTimeout = old }()
+	old := requestTimeout
+	requestTimeout = 300 * time.Millisecond
+	defer func() { requestTimeout = old }()
 	cfg, err := RESTConfig(kc, "")
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +51,7 @@ current-context: x
 		t.Fatal("a silent API server answered")
 	}
 	if d := time.Since(start); d > 5*time.Second {
-		t.Fatalf("gave up after %s, want about %s: %v", d, RequestTimeout, err)
+		t.Fatalf("gave up after %s, want about %s: %v", d, requestTimeout, err)
 	}
 	if want := "could not get ConfigMap kube-system/aws-auth: no answer from " + ln.Addr().String() + " in 300ms"; err.Error() != want {
 		t.Fatalf("error %q, want %q", err, want)

@@ -14,7 +14,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -231,11 +230,4 @@ func Init(opts InitOptions) (*InitResult, error) {
 // and a crash after init does not leave an empty key.pem.
 func writeFile(path string, data []byte, mode os.FileMode) error {
 	return fsafe.WriteFile(path, data, mode)
-}
-
-// OwnershipHint is printed after init: the server runs as ServerUID and
-// must read key.pem, which is 0600.
-func OwnershipHint(dir string) string {
-	return fmt.Sprintf("copy %s to %s/ on every control-plane host, then: chown -R %d:%d %s/pki (the server runs as uid %d and key.pem is 0600)",
-		strings.TrimSuffix(dir, "/"), HostDir, ServerUID, ServerUID, HostDir, ServerUID)
 }

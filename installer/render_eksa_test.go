@@ -25,7 +25,7 @@ var eksaDifferences = []struct{ path, why string }{
 	{"DaemonSet kube-system/aws-iam-authenticator: spec.template.spec.containers[aws-iam-authenticator].securityContext.runAsUser", "set at pod level instead (spec.template.spec.securityContext)"},
 	{"DaemonSet kube-system/aws-iam-authenticator: spec.template.spec.containers[aws-iam-authenticator].securityContext.readOnlyRootFilesystem", "the server writes only to its state directory"},
 	{"DaemonSet kube-system/aws-iam-authenticator: spec.template.spec.containers[aws-iam-authenticator].ports", "names the metrics/health port (21363) so probes and the e2e rig can reach it"},
-	{"DaemonSet kube-system/aws-iam-authenticator: spec.template.spec.initContainers", "no chown init container (and no extra image to pull, no root container): the host files are owned by 65532 when placed, as server init says (OwnershipHint)"},
+	{"DaemonSet kube-system/aws-iam-authenticator: spec.template.spec.initContainers", "no chown init container (and no extra image to pull, no root container): the host files are owned by 65532 when placed, as `kubeiam server init` tells the user to do"},
 	{"DaemonSet kube-system/aws-iam-authenticator: spec.template.spec.containers[aws-iam-authenticator].volumeMounts[cert]", "the pki directory is mounted whole as the state dir (volume state) instead of cert.pem and key.pem one by one"},
 	{"DaemonSet kube-system/aws-iam-authenticator: spec.template.spec.containers[aws-iam-authenticator].volumeMounts[key]", "as cert: part of the state directory mount"},
 	{"DaemonSet kube-system/aws-iam-authenticator: spec.template.spec.containers[aws-iam-authenticator].volumeMounts[state]", "the state directory, from the host's pki/ directory"},

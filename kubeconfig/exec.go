@@ -20,6 +20,8 @@ const (
 // Client is the kind of credential plugin an exec block calls.
 type Client string
 
+// The plugins kubeiam recognises in an exec block; ClientOther is any other
+// command, which kubeiam leaves alone.
 const (
 	ClientKubeiam       Client = "kubeiam"
 	ClientAuthenticator Client = "aws-iam-authenticator"

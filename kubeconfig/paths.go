@@ -9,6 +9,10 @@
 // goes to a temporary file in the same directory and is renamed into place
 // (so a reader never sees half a file), the previous content is kept as
 // `<file>.bak`, and the file mode is preserved.
+//
+// The exported API is part of kubeiam's library promise: api/kubeiam.txt
+// records it and a test fails when it changes (README, "Using kubeiam as a
+// library").
 package kubeconfig
 
 import (

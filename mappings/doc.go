@@ -12,4 +12,8 @@
 // entries, which win over aws-auth) goes in front of it:
 // ch.Backends = append([]Backend{b}, ch.Backends...). The package imports neither cobra nor the CLI layer,
 // nor a Kubernetes client: callers read objects and hand them over.
+//
+// The exported API is part of kubeiam's library promise: api/kubeiam.txt
+// records it and a test fails when it changes (README, "Using kubeiam as a
+// library").
 package mappings

@@ -103,11 +103,3 @@ func CheckLockout(lc LockoutCheck) ([]string, error) {
 	return after, nil
 }
 
-// DescribeAdmins says who reaches cluster-admin through a mapping after a
-// change, or that nobody does, one line each.
-func DescribeAdmins(admins []string, source string) string {
-	if len(admins) == 0 {
-		return fmt.Sprintf("cluster-admin after the change: no mapping (judged by %s)\n", source)
-	}
-	return fmt.Sprintf("cluster-admin after the change (judged by %s):\n  %s\n", source, strings.Join(admins, "\n  "))
-}

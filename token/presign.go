@@ -42,9 +42,9 @@ const (
 
 // Token is a bearer token and the time kubectl should stop using it.
 type Token struct {
-	Token      string
-	Expiration time.Time
-	SignedAt   time.Time
+	Token      string    // "k8s-aws-v1." and the presigned URL; a bearer secret
+	Expiration time.Time // when kubectl should ask for a new one (before the server stops accepting it)
+	SignedAt   time.Time // the signature's time (X-Amz-Date), which the server's validity window counts from
 }
 
 // ExpiringError: the credentials have less than MinCredentialLife left (or

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/kubeiam/kubeiam/cache"
+	"github.com/kubeiam/kubeiam/internal/hint"
 	"github.com/kubeiam/kubeiam/token"
 	"github.com/kubeiam/kubeiam/token/sso/ssocache"
 )
@@ -39,5 +40,5 @@ func ssoSignInNeeded(req *Request, info ExecInfo, getenv func(string) string, e 
 	if !ok || s.State != ssocache.NeedsLogin {
 		return nil
 	}
-	return s.Err(ssocache.LoginCommand(prog, req.Profile))
+	return s.Err(hint.LoginCommand(prog, req.Profile))
 }

@@ -127,3 +127,14 @@ func AsTyped(prog, fix string) string {
 	}
 	return fix
 }
+
+// LoginCommand is the command that signs in for profile ("" when the
+// profile comes from AWS_PROFILE or is the default one), named as the user
+// runs kubeiam (prog: "kubeiam", "kubectl iam", …).
+func LoginCommand(prog, profile string) string {
+	cmd := AsTyped(prog, "kubeiam login")
+	if profile != "" {
+		cmd += " --profile " + profile
+	}
+	return cmd
+}

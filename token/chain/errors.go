@@ -41,7 +41,7 @@ func describeConfigError(err error, profile string) error {
 // a credential source in "failed to refresh cached credentials", so that
 // text says nothing about the cause.
 func describeCredentialsError(ctx context.Context, err error, s *Session) error {
-	return DescribeAWSError(ctx, err, s.what(), s.Options.ClusterID, s.Options.RoleARN, processCommand(s.Config))
+	return describeAWSError(ctx, err, s.what(), s.Options.ClusterID, s.Options.RoleARN, processCommand(s.Config))
 }
 
 // what names the credential source for messages.
@@ -55,12 +55,13 @@ func (s *Session) what() string {
 	return ""
 }
 
-// DescribeAWSError classifies an error of an AWS SDK call made under ctx
-// (see internal/deadline for its budget): the one place the token path, the
-// EKS commands and SSO turn SDK errors into a line and a hint. role is the
+// describeAWSError classifies an error of an AWS SDK call made under ctx
+// (see internal/deadline for its budget): the one place the token path
+// turns SDK errors into a line and a hint (the EKS commands and SSO share
+// its network part, NetworkError). role is the
 // role being assumed ("" for none), process the credential_process
 // command ("" for none), clusterID for the MFA hint.
-func DescribeAWSError(ctx context.Context, err error, source, clusterID, role, process string) error {
+func describeAWSError(ctx context.Context, err error, source, clusterID, role, process string) error {
 	if errors.Is(err, ErrMFANotInteractive) {
 		return hint.New(hint.Config, ErrMFANotInteractive,
 			"set interactiveMode: IfAvailable in the kubeconfig's exec block (apiVersion client.authentication.k8s.io/v1), or run 'kubeiam token -i %s' once in a terminal so the session is cached", clusterID)

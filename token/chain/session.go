@@ -4,6 +4,15 @@
 // role, and signs with package token. It is the heavy half of token-making:
 // the SDK's config chain costs milliseconds of package init, so the small
 // front binary never links it.
+//
+// Credentials are loaded in the SDK's order and region rules, so a profile
+// means here what it means to the AWS CLI; errors say which source failed
+// and why (network, throttling, denial, expiry, missing) and carry a Hint
+// where the fix is known. Every call ends with the caller's context.
+//
+// The exported API is part of kubeiam's library promise: api/kubeiam.txt
+// records it and a test fails when it changes (README, "Using kubeiam as a
+// library").
 package chain
 
 import (
@@ -47,16 +56,24 @@ const roleSessionDuration = time.Hour
 
 // Options say whose token to make and for which cluster.
 type Options struct {
+	// ClusterID is the cluster the token is bound to (the x-k8s-aws-id
+	// header the server checks).
 	ClusterID string
 	// Region picks the regional STS endpoint; empty means the region the AWS
 	// configuration resolves, else DefaultRegion.
-	Region  string
+	Region string
+	// Profile is the AWS profile to load; empty means the SDK's choice
+	// (AWS_PROFILE, else the default chain).
 	Profile string
 	// STSGlobal signs for sts.amazonaws.com / us-east-1, for old servers.
 	STSGlobal bool
 	// FIPS signs for the FIPS endpoint; AWS_USE_FIPS_ENDPOINT=true also sets it.
 	FIPS bool
 
+	// RoleARN, when set, is assumed with the loaded credentials (with
+	// ExternalID and SessionName when given) and the token is signed as
+	// that role. ForwardSessionName uses the caller's own session name
+	// instead of SessionName.
 	RoleARN            string
 	ExternalID         string
 	SessionName        string

@@ -7,6 +7,15 @@
 //
 // It links no AWS SDK, client-go or cobra: the front binary parses every
 // kubectl call with it before deciding whether a cached token answers.
+//
+// AddFlags is part of that promise, not CLI wiring: the flags are the
+// exec plugin's interface, what the args of a kubeconfig exec block may
+// say, and kubeconfig.TokenRequest reads exec blocks with them (pflag, not
+// cobra).
+//
+// The exported API is part of kubeiam's library promise: api/kubeiam.txt
+// records it and a test fails when it changes (README, "Using kubeiam as a
+// library").
 package execargs
 
 import (
@@ -34,7 +43,9 @@ const (
 )
 
 // Request is one `token` invocation as typed: its flags and the environment
-// they default from.
+// they default from. Each field is the flag of the same name (AddFlags
+// lists them with their help text); an empty field means the flag was not
+// given, and the methods below fill in the environment's defaults.
 type Request struct {
 	ClusterID          string
 	RoleARN            string

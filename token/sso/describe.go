@@ -3,7 +3,6 @@ package sso
 import (
 	"errors"
 	"io/fs"
-	"strings"
 	"time"
 
 	"github.com/kubeiam/kubeiam/token/sso/ssocache"
@@ -44,34 +43,6 @@ func (s *Session) Describe(now time.Time) Summary {
 	sum.CanRenew = tok.RefreshToken != "" && tok.ClientID != "" && tok.ClientSecret != "" &&
 		now.Before(tok.RegistrationExpiresAt)
 	return sum
-}
-
-// Text is the summary in a few words, for tables: "my-sso: expires in 42m,
-// renews silently", "my-sso: not signed in".
-func (m Summary) Text(now time.Time) string {
-	switch {
-	case m.Problem != "":
-		return m.Session + ": " + m.Problem
-	case !m.SignedIn:
-		return m.Session + ": not signed in"
-	}
-	var s string
-	if left := m.ExpiresAt.Sub(now); left > 0 {
-		s = m.Session + ": expires in " + roundDuration(left)
-	} else {
-		s = m.Session + ": expired " + roundDuration(-left) + " ago"
-	}
-	if m.CanRenew {
-		return s + ", renews silently"
-	}
-	return s + ", then needs a sign-in"
-}
-
-func roundDuration(d time.Duration) string {
-	if d >= time.Minute {
-		return strings.TrimSuffix(d.Truncate(time.Minute).String(), "0s")
-	}
-	return d.Truncate(time.Second).String()
 }
 
 // ForProfile returns the SSO session that credentials for profile come from

@@ -22,7 +22,6 @@ import (
 
 	"github.com/kubeiam/kubeiam/cache"
 	"github.com/kubeiam/kubeiam/internal/fsafe"
-	"github.com/kubeiam/kubeiam/internal/hint"
 )
 
 // Portal defaults.
@@ -426,17 +425,4 @@ func (s *Session) ForgetListing() error {
 		return err
 	}
 	return nil
-}
-
-// LoginHint is the hint of a LoginNeededError for a command-line user.
-func LoginHint(err error, prog string) error {
-	var ln *LoginNeededError
-	if !errors.As(err, &ln) {
-		return err
-	}
-	cmd := hint.AsTyped(prog, "kubeiam login")
-	if ln.Session.Name != "" {
-		cmd += " --sso-session " + ln.Session.Name
-	}
-	return hint.With(err, "run: %s", cmd)
 }

@@ -8,6 +8,15 @@
 //
 // It links the SDK's ssooidc and sso clients, so only kubeiam-core imports
 // it; the front binary never does.
+//
+// The token file is read and written as the AWS CLI does (same path, same
+// JSON, unknown fields kept), so kubeiam and the AWS CLI share one sign-in.
+// What a person must see to sign in (the URL, the code to confirm) goes to
+// the writer the caller passes in LoginOptions; nothing else is printed.
+//
+// The exported API is part of kubeiam's library promise: api/kubeiam.txt
+// records it and a test fails when it changes (README, "Using kubeiam as a
+// library").
 package sso
 
 import (

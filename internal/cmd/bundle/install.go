@@ -83,7 +83,7 @@ func RunInstall(cmd *cobra.Command, opts *InstallOptions) error {
 	out, err := bundle.Install(ctx, f, sel, bundle.InstallOptions{
 		BinDir:   opts.BinDir,
 		Force:    opts.Force,
-		Progress: bundle.NewProgress(opts.IO.ErrOut, opts.IO.ErrIsTerminal),
+		Progress: newProgress(opts.IO.ErrOut, opts.IO.ErrIsTerminal),
 	})
 	if err != nil {
 		if ctx.Err() != nil && cmd.Context().Err() == nil {

@@ -2,6 +2,7 @@ package kubeconfig
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/kubeiam/kubeiam/eks"
 	"github.com/kubeiam/kubeiam/internal/clierr"
+	"github.com/kubeiam/kubeiam/internal/hint"
 	"github.com/kubeiam/kubeiam/internal/text"
 	"github.com/kubeiam/kubeiam/token/sso"
 )
@@ -30,12 +32,12 @@ func discoverSSO(ctx context.Context, prog string, opts *DiscoverOptions) (*eks.
 	bar := NewDelayedBar(opts.IO, "listing accounts")
 	p, err := c.Portal(ctx, sso.ListOptions{})
 	if err != nil {
-		return nil, sso.LoginHint(err, prog)
+		return nil, loginHint(err, prog)
 	}
 	l, err := p.List(ctx, sso.ListOptions{Fresh: opts.Prune, Progress: bar.Set})
 	bar.Done()
 	if err != nil {
-		return nil, sso.LoginHint(err, prog)
+		return nil, loginHint(err, prog)
 	}
 	profiles, err := sso.SessionProfiles(s.Name)
 	if err != nil {
@@ -129,4 +131,19 @@ func firstN(s []string, n int) []string {
 		return s
 	}
 	return append(slices.Clone(s[:n]), "…")
+}
+
+// loginHint adds to a LoginNeededError the command that signs in to its SSO
+// session, named as the user runs kubeiam (prog); other errors pass as they
+// are.
+func loginHint(err error, prog string) error {
+	var ln *sso.LoginNeededError
+	if !errors.As(err, &ln) {
+		return err
+	}
+	cmd := hint.AsTyped(prog, "kubeiam login")
+	if ln.Session.Name != "" {
+		cmd += " --sso-session " + ln.Session.Name
+	}
+	return hint.With(err, "run: %s", cmd)
 }

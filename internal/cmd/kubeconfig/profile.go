@@ -114,7 +114,7 @@ func RunProfileSet(cmd *cobra.Command, opts *ProfileSetOptions) error {
 	if s, err := sso.Resolve(profile); err == nil && s != nil && profile != "" {
 		if sum := s.Describe(time.Now()); !sum.SignedIn || (!sum.CanRenew && !sum.ExpiresAt.After(time.Now())) {
 			fmt.Fprintf(opts.IO.ErrOut, "note: profile %s signs in with %s (%s); kubectl signs in when run in a terminal, or run: %s\n",
-				profile, s, sum.Text(time.Now()), clierr.AsTyped(cmd.Root().DisplayName(), "kubeiam login --profile "+profile))
+				profile, s, ssoSummary(sum, time.Now()), clierr.AsTyped(cmd.Root().DisplayName(), "kubeiam login --profile "+profile))
 		}
 	}
 	return nil
@@ -224,7 +224,7 @@ func RunProfileList(opts *ProfileListOptions) error {
 		if withSSO {
 			ssoText := ""
 			if r.SSO != nil {
-				ssoText = r.SSO.Text(now)
+				ssoText = ssoSummary(*r.SSO, now)
 			}
 			line += "\t" + dash(ssoText)
 		}

@@ -100,12 +100,12 @@ func RunProfileSync(ctx context.Context, prog string, opts *ProfileSyncOptions) 
 	bar := NewDelayedBar(opts.IO, "listing accounts")
 	p, err := c.Portal(ctx, sso.ListOptions{})
 	if err != nil {
-		return sso.LoginHint(err, prog)
+		return loginHint(err, prog)
 	}
 	l, err := p.List(ctx, sso.ListOptions{Fresh: opts.Sync.Prune, Progress: bar.Set})
 	bar.Done()
 	if err != nil {
-		return sso.LoginHint(err, prog)
+		return loginHint(err, prog)
 	}
 	profiles, err := sso.PlanProfiles(s, l, opts.Sync)
 	if err != nil {

@@ -351,6 +351,6 @@ func (opts *RemoveOptions) checkLockout(before []byte, after *installer.Spec) er
 	if err != nil {
 		return clierr.WithHint(err, "keep an admin mapping, or rerun with --allow-lockout if you have another way in; the file was not changed")
 	}
-	fmt.Fprint(opts.IO.ErrOut, idmap.DescribeAdmins(left, lc.Admins.Source))
+	fmt.Fprint(opts.IO.ErrOut, DescribeAdmins(left, lc.Admins.Source))
 	return nil
 }

@@ -157,7 +157,7 @@ func runEKSList(ctx context.Context, io *iostreams.IOStreams, f *eksFlags, outpu
 	}
 	admins := eks.State{Mode: eks.ModeAPI, Entries: entries}.Admins()
 	fmt.Fprintf(io.ErrOut, "cluster %s (%s), authentication mode %s: %d access %s; %s\n", s.cluster.Name, s.cluster.Region,
-		s.cluster.AuthenticationMode, len(entries), text.Plural(len(entries), "entry", "entries"), eks.DescribeAdmins(admins))
+		s.cluster.AuthenticationMode, len(entries), text.Plural(len(entries), "entry", "entries"), describeEKSAdmins(admins))
 	if s.cluster.AuthenticationMode == eks.ModeAPIAndConfigMap {
 		fmt.Fprintln(io.ErrOut, "EKS also reads aws-auth in this mode (an access entry wins for the same principal); kubeiam mappings migrate --dry-run lists it")
 	}
@@ -366,7 +366,7 @@ func runEKSAdd(ctx context.Context, opts *AddOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(opts.IO.ErrOut, eks.DescribeAdmins(eks.State{Mode: eks.ModeAPI, Entries: entries}.Admins())+" (access entries; aws-auth not counted)")
+	fmt.Fprintln(opts.IO.ErrOut, describeEKSAdmins(eks.State{Mode: eks.ModeAPI, Entries: entries}.Admins())+" (access entries; aws-auth not counted)")
 	return nil
 }
 
@@ -429,7 +429,7 @@ func runEKSRemove(ctx context.Context, opts *RemoveOptions) error {
 		}
 		fmt.Fprintf(opts.IO.ErrOut, "cluster %s: removed access entry %s\n", s.cluster.Name, victim.PrincipalARN)
 	}
-	fmt.Fprintln(opts.IO.ErrOut, eks.DescribeAdmins(admins))
+	fmt.Fprintln(opts.IO.ErrOut, describeEKSAdmins(admins))
 	return nil
 }
 
@@ -551,7 +551,7 @@ func RunMigrate(ctx context.Context, opts *MigrateOptions) error {
 	if lockErr != nil {
 		return clierr.WithHint(lockErr, "map an admin first, or rerun with --allow-lockout if you have another way in")
 	}
-	fmt.Fprintln(errOut, eks.DescribeAdmins(admins))
+	fmt.Fprintln(errOut, describeEKSAdmins(admins))
 	n := plan.Changes()
 	if opts.DryRun {
 		fmt.Fprintf(errOut, "%d change %s planned; nothing changed (--dry-run)\n", n, text.Plural(n, "call", "calls"))
@@ -710,7 +710,7 @@ func RunApply(ctx context.Context, opts *ApplyOptions) error {
 	if err != nil {
 		return clierr.WithHint(err, "keep an admin entry in %s, or rerun with --allow-lockout if you have another way in", opts.File)
 	}
-	fmt.Fprintln(opts.IO.ErrOut, eks.DescribeAdmins(admins))
+	fmt.Fprintln(opts.IO.ErrOut, describeEKSAdmins(admins))
 	if opts.DryRun || n == 0 {
 		fmt.Fprintf(opts.IO.ErrOut, "cluster %s: %d %s; nothing changed%s\n", s.cluster.Name, n, text.Plural(n, "change", "changes"), map[bool]string{true: " (--dry-run)"}[opts.DryRun])
 		return nil

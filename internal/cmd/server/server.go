@@ -13,6 +13,7 @@ import (
 
 	"github.com/kubeiam/kubeiam/installer"
 	"github.com/kubeiam/kubeiam/internal/clierr"
+	mappingscmd "github.com/kubeiam/kubeiam/internal/cmd/mappings"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
 	"github.com/kubeiam/kubeiam/internal/text"
 	"github.com/kubeiam/kubeiam/mappings"
@@ -174,7 +175,7 @@ func report(io *iostreams.IOStreams, res *installer.Result) error {
 		fmt.Fprintf(io.ErrOut, "left alone (not kubeiam's): %s\n", s)
 	}
 	if !res.Mappings.Empty() || !res.ObjectMappings.Empty() {
-		fmt.Fprint(io.ErrOut, mappings.DescribeAdmins(res.Admins, res.AdminSource))
+		fmt.Fprint(io.ErrOut, mappingscmd.DescribeAdmins(res.Admins, res.AdminSource))
 	}
 	if res.DryRun {
 		for _, o := range res.Objects {

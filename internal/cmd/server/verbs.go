@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -74,7 +75,7 @@ func RunInit(opts *InitOptions) error {
 		fmt.Fprintf(opts.IO.ErrOut, "wrote %s\n", p)
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "kube-apiserver: --authentication-token-webhook-config-file=%s\n", installer.WebhookConfigPath)
-	fmt.Fprintf(opts.IO.ErrOut, "next: %s\n", installer.OwnershipHint(opts.Out))
+	fmt.Fprintf(opts.IO.ErrOut, "next: %s\n", ownershipHint(opts.Out))
 	return nil
 }
 
@@ -203,4 +204,11 @@ func RunValidate(opts *ValidateOptions) error {
 		opts.File, spec.Config.Name, spec.ClusterName,
 		r, text.Plural(r, "role", "roles"), u, text.Plural(u, "user", "users"), a, text.Plural(a, "account", "accounts"))
 	return nil
+}
+
+// ownershipHint is printed after init: the server runs as ServerUID and
+// must read key.pem, which is 0600.
+func ownershipHint(dir string) string {
+	return fmt.Sprintf("copy %s to %s/ on every control-plane host, then: chown -R %d:%d %s/pki (the server runs as uid %d and key.pem is 0600)",
+		strings.TrimSuffix(dir, "/"), installer.HostDir, installer.ServerUID, installer.ServerUID, installer.HostDir, installer.ServerUID)
 }

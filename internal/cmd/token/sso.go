@@ -147,5 +147,5 @@ func ssoExpired(s *sso.Session, tok *sso.Token, req *execargs.Request, prog stri
 // user would type it (AWS_PROFILE, or the default profile: login finds it
 // as this did).
 func loginCommand(req *execargs.Request, prog string) string {
-	return ssocache.LoginCommand(prog, req.Profile)
+	return hint.LoginCommand(prog, req.Profile)
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/kubeiam/kubeiam/internal/fsafe"
-	"github.com/kubeiam/kubeiam/internal/hint"
 )
 
 // SignIn is what the files say of the SSO session a profile signs in with.
@@ -133,15 +132,4 @@ func CredentialProfile(profile string, getenv func(string) string) (name string,
 		return "", false
 	}
 	return cmp.Or(getenv("AWS_PROFILE"), getenv("AWS_DEFAULT_PROFILE")), true
-}
-
-// LoginCommand is the command that signs in for profile ("" when the
-// profile comes from AWS_PROFILE or is the default one), named as the user
-// runs kubeiam (prog: "kubeiam", "kubectl iam", …).
-func LoginCommand(prog, profile string) string {
-	cmd := hint.AsTyped(prog, "kubeiam login")
-	if profile != "" {
-		cmd += " --profile " + profile
-	}
-	return cmd
 }

@@ -4,6 +4,10 @@
 // the small front binary can tell, in well under a millisecond, that an SSO
 // session has expired and cannot be renewed (see package sso for signing in
 // and renewing).
+//
+// The exported API is part of kubeiam's library promise: api/kubeiam.txt
+// records it and a test fails when it changes (README, "Using kubeiam as a
+// library").
 package ssocache
 
 import (
