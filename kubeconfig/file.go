@@ -10,16 +10,15 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"time"
 
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-	clientcmdv1 "k8s.io/client-go/tools/clientcmd/api/v1"
 
 	"github.com/kubeiam/kubeiam/internal/fsafe"
 	"github.com/kubeiam/kubeiam/internal/proc"
+	"github.com/kubeiam/kubeiam/kubeconfig/internal/codec"
 )
 
 // EditOptions control how Edit writes.
@@ -69,16 +68,38 @@ type EditResult struct {
 // the lock too, for the same check: it must diff against a complete file,
 // not one kubectl is halfway through writing in place.
 func Edit(ctx context.Context, path string, opts EditOptions, fn func(*clientcmdapi.Config) error) (*EditResult, error) {
-	return edit(ctx, path, opts, fn, nil)
+	return edit(ctx, path, opts, viaAPI(path, fn))
 }
 
-// edit is Edit; fast, when set, is the same edit made on the v1 types, used
-// where the file's v1 form round-trips (see roundTrips).
-func edit(ctx context.Context, path string, opts EditOptions, fn func(*clientcmdapi.Config) error, fast func(*clientcmdv1.Config) error) (*EditResult, error) {
+// docEdit is an edit made on the file's content as the codec reads it (nil
+// when the file is empty or missing); it returns the content to write.
+type docEdit func(*codec.Config) (*codec.Config, error)
+
+// viaAPI is fn as a docEdit: the content converted to clientcmd's internal
+// types (as clientcmd.Load does), fn, and back (as clientcmd.Write does).
+func viaAPI(path string, fn func(*clientcmdapi.Config) error) docEdit {
+	return func(doc *codec.Config) (*codec.Config, error) {
+		cfg, err := parsed(path, doc)
+		if err != nil {
+			return nil, err
+		}
+		if err := fn(cfg); err != nil {
+			return nil, err
+		}
+		out, err := codec.FromAPI(cfg)
+		if err != nil {
+			return nil, encodeError(path, err)
+		}
+		return out, nil
+	}
+}
+
+// edit is Edit with the edit made by fn on the codec's types.
+func edit(ctx context.Context, path string, opts EditOptions, fn docEdit) (*EditResult, error) {
 	// Write through a symlinked kubeconfig (dotfile managers do this) to the
 	// file it points at, instead of replacing the link with a file. The lock
 	// stays on the name kubectl uses.
-	e := &editor{path: path, real: path, opts: opts, fn: fn, fast: fast}
+	e := &editor{path: path, real: path, opts: opts, fn: fn}
 	if r, err := filepath.EvalSymlinks(path); err == nil {
 		e.real = r
 	}
@@ -127,8 +148,7 @@ func edit(ctx context.Context, path string, opts EditOptions, fn func(*clientcmd
 type editor struct {
 	path, real string
 	opts       EditOptions
-	fn         func(*clientcmdapi.Config) error
-	fast       func(*clientcmdv1.Config) error
+	fn         docEdit
 }
 
 // snapshot is the file as read: content (nil when it does not exist) and
@@ -166,7 +186,7 @@ func (p *prepared) discard() {
 // write straight into its synced temporary file, for a dry run into after.
 func (e *editor) prepare(snap snapshot) *prepared {
 	p := &prepared{snap: snap}
-	v1, bl, err := e.apply(snap)
+	doc, err := e.apply(snap)
 	if err != nil {
 		p.err = err
 		return p
@@ -175,37 +195,37 @@ func (e *editor) prepare(snap snapshot) *prepared {
 	// kubectl's layout, so an edit that changes nothing reproduces a file
 	// kubectl or kubeiam wrote byte for byte. A file in another layout is
 	// rewritten once into kubectl's (with the .bak kept).
-	l := layoutOf(snap.data)
+	l := codec.LayoutOf(snap.data)
 	if !e.opts.DryRun {
-		p.tmp, p.changed, p.err = e.stage(snap, v1, bl, l)
+		p.tmp, p.changed, p.err = e.stage(snap, doc, l)
 		return p
 	}
-	if p.after, err = emitBlobs(v1, bl, l, len(snap.data)); err != nil {
-		p.err = e.encodeError(err)
+	if p.after, err = codec.EncodeBytes(doc, l, len(snap.data)); err != nil {
+		p.err = encodeError(e.path, err)
 		return p
 	}
 	p.changed = snap.data == nil || !bytes.Equal(snap.data, p.after)
 	return p
 }
 
-func (e *editor) encodeError(err error) error {
-	return fmt.Errorf("could not encode %s: %w", e.path, err)
+func encodeError(path string, err error) error {
+	return fmt.Errorf("could not encode %s: %w", path, err)
 }
 
 // stage writes the new content to a temporary file beside the file as the
 // emitter makes it, a piece at a time (a large kubeconfig is never all in
 // memory twice), comparing it with the old on the way. It returns the
 // file's name, or "" when the content is the same.
-func (e *editor) stage(snap snapshot, v1 *clientcmdv1.Config, bl *blobs, l layout) (string, bool, error) {
-	old := comparer{want: snap.data}
+func (e *editor) stage(snap snapshot, doc *codec.Config, l codec.Layout) (string, bool, error) {
+	old := codec.Comparer{Want: snap.data}
 	var encErr error
 	tmp, err := stageWith(e.real, snap.mode, func(w io.Writer) error {
 		var werr error
-		encErr = emitTo(v1, func(b []byte) bool {
-			old.write(b)
+		encErr = codec.Encode(doc, l, func(b []byte) bool {
+			old.Write(b)
 			_, werr = w.Write(b)
 			return werr == nil
-		}, bl, l.keep()...)
+		})
 		if encErr != nil {
 			return encErr
 		}
@@ -213,65 +233,42 @@ func (e *editor) stage(snap snapshot, v1 *clientcmdv1.Config, bl *blobs, l layou
 	})
 	switch {
 	case encErr != nil:
-		return "", false, e.encodeError(encErr)
+		return "", false, encodeError(e.path, encErr)
 	case err != nil:
 		// No temporary file: an edit that changes nothing still succeeds.
-		after, eerr := emitBlobs(v1, bl, l, len(snap.data))
+		after, eerr := codec.EncodeBytes(doc, l, len(snap.data))
 		if eerr != nil {
-			return "", false, e.encodeError(eerr)
+			return "", false, encodeError(e.path, eerr)
 		}
 		if snap.data != nil && bytes.Equal(snap.data, after) {
 			return "", false, nil
 		}
 		return "", false, err
-	case snap.data != nil && old.same():
+	case snap.data != nil && old.Same():
 		os.Remove(tmp)
 		return "", false, nil
 	}
 	return tmp, true, nil
 }
 
-// apply decodes snap and runs the edit on it, on the v1 types where the
-// file allows it (see roundTrips); it returns the new content in the v1
-// types, ready to emit, and the values in it held as text (see blobs).
-func (e *editor) apply(snap snapshot) (*clientcmdv1.Config, *blobs, error) {
+// apply decodes snap and runs the edit on it; it returns the new content.
+func (e *editor) apply(snap snapshot) (*codec.Config, error) {
 	if snap.data != nil && snap.mode&0o200 == 0 && !e.opts.DryRun {
-		return nil, nil, fmt.Errorf("could not write %s: file is read-only (mode %04o)", e.path, snap.mode)
+		return nil, fmt.Errorf("could not write %s: file is read-only (mode %04o)", e.path, snap.mode)
 	}
-	fast := e.fast != nil && !e.opts.Replace
-	var v1 *clientcmdv1.Config
-	var bl *blobs
-	var err error
-	if fast {
-		v1, bl, err = decodeV1Blobs(snap.data)
-	} else {
-		v1, err = decodeV1(snap.data)
-	}
+	doc, err := codec.Decode(snap.data)
 	if err != nil {
-		return nil, nil, parseError(e.path, err)
-	}
-	if fast && v1 != nil && defaultV1(v1) == nil && roundTrips(v1) {
-		if err := e.fast(v1); err != nil {
-			return nil, nil, err
-		}
-		v1.APIVersion, v1.Kind = "v1", "Config"
-		return v1, bl, nil
-	}
-	bl.decode(reflect.ValueOf(v1))
-	cfg, err := parsedV1(e.path, v1)
-	if err != nil {
-		return nil, nil, err
+		return nil, parseError(e.path, err)
 	}
 	if e.opts.Replace {
-		cfg = clientcmdapi.NewConfig()
+		// The content is discarded, but only once it is known to be one
+		// kubectl reads: a file that is not stays as it is.
+		if _, err := parsed(e.path, doc); err != nil {
+			return nil, err
+		}
+		doc = nil
 	}
-	if err := e.fn(cfg); err != nil {
-		return nil, nil, err
-	}
-	if v1, err = toV1(cfg); err != nil {
-		return nil, nil, e.encodeError(err)
-	}
-	return v1, nil, nil
+	return e.fn(doc)
 }
 
 // commit runs under the lock: it checks the file is still what p was made
@@ -428,20 +425,20 @@ func readExisting(path string) (snapshot, error) {
 // Parse decodes kubeconfig bytes, naming the file in the error. Empty input
 // is an empty config, as for kubectl.
 func Parse(path string, data []byte) (*clientcmdapi.Config, error) {
-	v1, err := decodeV1(data)
+	doc, err := codec.Decode(data)
 	if err != nil {
 		return nil, parseError(path, err)
 	}
-	return parsedV1(path, v1)
+	return parsed(path, doc)
 }
 
 func parseError(path string, err error) error {
 	return fmt.Errorf("could not parse kubeconfig %s: %w", path, err)
 }
 
-// parsedV1 is Parse after decodeV1.
-func parsedV1(path string, v1 *clientcmdv1.Config) (*clientcmdapi.Config, error) {
-	cfg, err := configOf(v1)
+// parsed is Parse after the decoding.
+func parsed(path string, doc *codec.Config) (*clientcmdapi.Config, error) {
+	cfg, err := codec.ToAPI(doc)
 	if err != nil {
 		return nil, parseError(path, err)
 	}

@@ -1,39 +1,12 @@
 package kubeconfig
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"github.com/kubeiam/kubeiam/kubeconfig/internal/codec/codectest"
 )
-
-// testCA returns a PEM certificate made for the test.
-func testCA(t *testing.T) []byte {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test-ca"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-}
 
 func writeFile(t *testing.T, path string, data string, mode os.FileMode) {
 	t.Helper()
@@ -71,50 +44,16 @@ func dirNames(t *testing.T, dir string) []string {
 	return names
 }
 
-const existingConfig = `apiVersion: v1
-kind: Config
-clusters:
-- name: other
-  cluster:
-    server: https://other.example:6443
-    extensions:
-    - name: client.authentication.k8s.io/exec
-      extension:
-        audience: other
-contexts:
-- name: other
-  context:
-    cluster: other
-    user: other-user
-    namespace: team-a
-current-context: other
-preferences:
-  colors: true
-users:
-- name: other-user
-  user:
-    token: abc
-extensions:
-- name: example.com/top
-  extension:
-    kept: "yes"
-`
+// The kubeconfigs shared with the codec's tests.
+const (
+	existingConfig = codectest.Existing
+	upstreamConfig = codectest.Upstream
+	minikubeStyle  = codectest.MinikubeStyle
+	pyYAMLStyle    = codectest.PyYAMLStyle
+)
 
-// decode is Parse without a file name.
-func decode(data []byte) (*clientcmdapi.Config, error) {
-	v1, err := decodeV1(data)
-	if err != nil {
-		return nil, err
-	}
-	return configOf(v1)
-}
-
-// encode writes cfg as Edit's general path does; size is the expected
-// length, when known.
-func encode(cfg *clientcmdapi.Config, l layout, size int) ([]byte, error) {
-	v1, err := toV1(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return emitBlobs(v1, nil, l, size)
-}
+var (
+	kubectlLayout = codectest.KubectlLayout
+	bigConfig     = codectest.BigConfig
+	testCA        = codectest.TestCA
+)

@@ -10,50 +10,6 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
-const upstreamConfig = `apiVersion: v1
-kind: Config
-clusters:
-- name: a
-  cluster: {server: "https://a:6443"}
-- name: b
-  cluster: {server: "https://b:6443"}
-users:
-- name: a-aws
-  user:
-    exec:
-      apiVersion: client.authentication.k8s.io/v1alpha1
-      command: /usr/local/bin/aws-iam-authenticator
-      args: [token, -i, ` + uuid + `, -r, "arn:aws:iam::111122223333:role/ops", --cache]
-      env:
-      - {name: AWS_PROFILE, value: ops}
-      - {name: AWS_STS_REGIONAL_ENDPOINTS, value: regional}
-- name: b-eks
-  user:
-    exec:
-      apiVersion: client.authentication.k8s.io/v1beta1
-      command: aws
-      args: [--region, eu-west-1, eks, get-token, --cluster-name, b, --role-arn=arn:aws:iam::111122223333:role/dev, --output, json]
-      env: [{name: AWS_PROFILE, value: dev}]
-- name: weird
-  user:
-    exec:
-      apiVersion: client.authentication.k8s.io/v1beta1
-      command: aws-iam-authenticator
-      args: [token, -i, c, --some-new-flag]
-- name: cert
-  user: {token: abc}
-contexts:
-- name: a-aws
-  context: {cluster: a, user: a-aws}
-- name: b
-  context: {cluster: b, user: b-eks}
-- name: weird
-  context: {cluster: a, user: weird}
-- name: plain
-  context: {cluster: a, user: cert}
-current-context: plain
-`
-
 func loadString(t *testing.T, s string) *clientcmdapi.Config {
 	t.Helper()
 	cfg, err := Parse("test", []byte(s))

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/kubeiam/kubeiam/kubeconfig/internal/codec"
 )
 
 // mergeEntries are the entries the merge tests add: names that sort
@@ -25,9 +27,9 @@ func mergeEntries(name string) *Entries {
 	}
 }
 
-// mergeBoth prepares the merge of e into data twice: with the v1 path
+// mergeBoth prepares the merge of e into data twice: with the list merge
 // MergeEntries uses where the file allows it, and with Edit's general path
-// alone. It returns the two results and whether the v1 path was taken.
+// alone. It returns the two results and whether the list merge was taken.
 func mergeBoth(data []byte, e *Entries, setCurrent bool) (fast, slow *prepared, tookV1 bool) {
 	fn := func(c *clientcmdapi.Config) error {
 		e.MergeInto(c, setCurrent)
@@ -35,11 +37,10 @@ func mergeBoth(data []byte, e *Entries, setCurrent bool) (fast, slow *prepared, 
 	}
 	snap := snapshot{data: data, mode: 0o600}
 	opts := EditOptions{DryRun: true}
-	ed := &editor{path: "config", opts: opts, fn: fn, fast: e.mergeV1(setCurrent)}
-	fast = ed.prepare(snap)
-	slow = (&editor{path: "config", opts: opts, fn: fn}).prepare(snap)
-	if v1, err := decodeV1(data); err == nil && v1 != nil && defaultV1(v1) == nil {
-		tookV1 = roundTrips(v1)
+	fast = (&editor{path: "config", opts: opts, fn: e.merge("config", setCurrent)}).prepare(snap)
+	slow = (&editor{path: "config", opts: opts, fn: viaAPI("config", fn)}).prepare(snap)
+	if doc, err := codec.Decode(data); err == nil && doc != nil && doc.Default() == nil {
+		tookV1 = doc.RoundTrips()
 	}
 	return fast, slow, tookV1
 }
@@ -99,6 +100,19 @@ func TestMergeV1MatchesEdit(t *testing.T) {
 			}
 		})
 	}
+}
+
+// mustEncode is data decoded and encoded again, in the codec's layout.
+func mustEncode(t testing.TB, data []byte) []byte {
+	doc, err := codec.Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := codec.EncodeBytes(doc, codec.Layout{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // mustMerge is data with mergeEntries(name) merged in by the general path.

@@ -16,7 +16,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
-const uuid = "5f0c3c8e-7d1e-4b4e-9a55-0d7e2a3f9b11"
+const uuid = "5f0c3c8e-7d1e-4b4e-9a55-0d7e2a3f9b11" // codectest.UUID
 
 // fakeAPIServer answers the one request write makes: GET of the
 // authenticator ConfigMap, checking the bearer token the admin kubeconfig

@@ -6,6 +6,7 @@ import (
 	"go/token"
 	"go/types"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -28,7 +29,9 @@ func public(path string) bool {
 	case "internal", "cmd", "bench", "e2e":
 		return false
 	}
-	return true
+	// A package under an internal/ anywhere (kubeconfig/internal/codec) is
+	// importable only from the tree above it: not the library's API.
+	return !slices.Contains(strings.Split(rel, "/"), "internal")
 }
 
 // load type-checks the module's public packages found under dir. Only the

@@ -126,3 +126,20 @@ func TestAPIPrintsSignatures(t *testing.T) {
 		}
 	}
 }
+
+// TestPublicLeavesOutInternal: packages under an internal/ anywhere in the
+// tree are not the library's API (other modules cannot import them).
+func TestPublicLeavesOutInternal(t *testing.T) {
+	for path, want := range map[string]bool{
+		module + "/kubeconfig":                true,
+		module + "/kubeconfig/internal/codec": false,
+		module + "/internal/text":             false,
+		module + "/cmd/kubeiam":               false,
+		module + "/token/sso":                 true,
+		"example.com/other":                   false,
+	} {
+		if got := public(path); got != want {
+			t.Errorf("public(%q) = %t, want %t", path, got, want)
+		}
+	}
+}

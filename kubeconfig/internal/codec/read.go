@@ -1,4 +1,4 @@
-package kubeconfig
+package codec
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// fastDecode reads a file in the layout the emitter writes (kubectl's)
+// readLines reads a file in the layout the emitter writes (kubectl's)
 // straight into v, with no YAML library and no tree in between: a line
 // reader for block mappings, sequences at the key's indent, plain, quoted
 // and literal scalars, and "{}"/"[]", storing values by
@@ -24,18 +24,10 @@ import (
 // what YAML reads back as the same value (the codec tests hold it to
 // clientcmd), so a file equal to emit(v) is read by kubectl as v — whatever
 // shortcuts this reader takes.
-func fastDecode(data []byte, v any) bool {
+func readLines(data []byte, v any) bool {
 	p := fastParser{data: data}
 	p.node(reflect.ValueOf(v).Elem(), 0)
 	return !p.bad && !p.more()
-}
-
-// fastDecodeBlobs is fastDecode leaving base64 values as their text where
-// it can (see blobs); they are in the returned set.
-func fastDecodeBlobs(data []byte, v any) (*blobs, bool) {
-	p := fastParser{data: data, blobs: &blobs{}}
-	p.node(reflect.ValueOf(v).Elem(), 0)
-	return p.blobs, !p.bad && !p.more()
 }
 
 type fastParser struct {
@@ -47,8 +39,6 @@ type fastParser struct {
 	col  int
 	text []byte
 	bad  bool
-	// blobs, when set, takes the base64 values it can as text.
-	blobs *blobs
 }
 
 // line returns the current line's content column and text (after any
@@ -111,6 +101,16 @@ var (
 // which take asExtension).
 func custom(v reflect.Value) bool {
 	return reflect.PointerTo(v.Type()).Implements(unmarshalerType)
+}
+
+// notScalar fails a Base64 value written as a mapping or sequence; it
+// reports whether it did.
+func (p *fastParser) notScalar(v reflect.Value) bool {
+	if v.Type() == base64Type {
+		p.fail()
+		return true
+	}
+	return false
 }
 
 // asExtension reads an extension (any YAML value) with read into an
@@ -180,6 +180,9 @@ func (p *fastParser) node(v reflect.Value, col int) {
 }
 
 func (p *fastParser) sequence(v reflect.Value, col int) {
+	if p.notScalar(v) {
+		return
+	}
 	v = deref(v)
 	typ := v.Type()
 	if v.Kind() == reflect.Interface {
@@ -238,6 +241,9 @@ func (p *fastParser) countItems(col int) int {
 }
 
 func (p *fastParser) mapping(v reflect.Value, col int) {
+	if p.notScalar(v) {
+		return
+	}
 	v = deref(v)
 	var si *structInfo
 	switch {
@@ -413,6 +419,9 @@ func unquote(t []byte) ([]byte, bool) {
 // scalar reads a one-line value into v.
 func (p *fastParser) scalar(v reflect.Value, t []byte) {
 	switch {
+	case v.Type() == base64Type && string(t) == "null":
+		v.SetZero()
+	case (string(t) == "{}" || string(t) == "[]") && p.notScalar(v):
 	case string(t) == "{}":
 		v = deref(v)
 		switch {
@@ -483,17 +492,22 @@ func (p *fastParser) setPlain(v reflect.Value, t []byte) {
 		}
 		v.SetInt(i)
 	default:
-		if p.blobs != nil && p.blobs.add(v, t) {
-			return
-		}
 		p.setString(v, t)
 	}
 }
 
-// setString stores text in a string, or base64-decoded in a []byte.
+// setString stores text in a string, or base64 text in a Base64 (as it
+// is: in the input's memory, when it is canonical) or decoded in a []byte.
 func (p *fastParser) setString(v reflect.Value, t []byte) {
 	v = deref(v)
 	switch {
+	case v.Type() == base64Type:
+		b, ok := parseBase64(t)
+		if !ok {
+			p.fail()
+			return
+		}
+		*v.Addr().Interface().(*Base64) = b // no boxing: no allocation
 	case v.Kind() == reflect.String:
 		v.SetString(string(t))
 	case v.Kind() == reflect.Interface:

@@ -1,4 +1,4 @@
-package kubeconfig
+package codec
 
 import (
 	"bytes"
@@ -157,8 +157,6 @@ type emitter struct {
 	top  bool
 	// present is the stack of the fields of the structs being written.
 	present []int
-	// blobs are []byte values held as their base64 text, written as such.
-	blobs *blobs
 	// With sink set, the emitter hands its output to sink in pieces of
 	// about flushSize instead of keeping it; sink returns false to stop
 	// the emitter.
@@ -187,25 +185,26 @@ func (e *emitter) flush() {
 	e.b.Reset()
 }
 
-// comparer compares what is written to it with want.
-type comparer struct {
-	want    []byte
+// Comparer compares what is written to it with Want, for a writer that
+// streams its output (Encode) and needs to know whether it changed.
+type Comparer struct {
+	Want    []byte
 	off     int
 	differs bool
 }
 
-// write compares p with the next bytes of want; it returns false once they
+// Write compares p with the next bytes of Want; it returns false once they
 // differ.
-func (c *comparer) write(p []byte) bool {
-	if !c.differs && (c.off+len(p) > len(c.want) || !bytes.Equal(p, c.want[c.off:c.off+len(p)])) {
+func (c *Comparer) Write(p []byte) bool {
+	if !c.differs && (c.off+len(p) > len(c.Want) || !bytes.Equal(p, c.Want[c.off:c.off+len(p)])) {
 		c.differs = true
 	}
 	c.off += len(p)
 	return !c.differs
 }
 
-// same says everything written was want, all of it.
-func (c *comparer) same() bool { return !c.differs && c.off == len(c.want) }
+// Same says everything written was Want, all of it.
+func (c *Comparer) Same() bool { return !c.differs && c.off == len(c.Want) }
 
 func (e *emitter) indent(n int) {
 	for range n {
@@ -265,6 +264,26 @@ func (e *emitter) value(v reflect.Value, indent int, inMap bool) {
 		return
 	}
 	t := v.Type()
+	if t == base64Type {
+		// Through a pointer: boxing the value would allocate, once per
+		// field of a thousand entries.
+		var b *Base64
+		if v.CanAddr() {
+			b = v.Addr().Interface().(*Base64)
+		} else {
+			c := v.Interface().(Base64)
+			b = &c
+		}
+		e.b.WriteString(sep(inMap))
+		if b.plainText() {
+			// Canonical text: what encoding the bytes would write.
+			e.b.Write(b.raw)
+		} else {
+			e.base64(b.Bytes(), indent)
+		}
+		e.b.WriteByte('\n')
+		return
+	}
 	if t == numberType {
 		e.scalar(v.String(), inMap)
 		return
@@ -330,11 +349,7 @@ func (e *emitter) value(v reflect.Value, indent int, inMap bool) {
 		}
 		if t.Elem().Kind() == reflect.Uint8 && !reflect.PointerTo(t.Elem()).Implements(marshalerType) {
 			e.b.WriteString(sep(inMap))
-			if b := v.Bytes(); e.blobs.has(b) {
-				e.b.Write(b)
-			} else {
-				e.base64(b, indent)
-			}
+			e.base64(v.Bytes(), indent)
 			e.b.WriteByte('\n')
 			return
 		}
@@ -425,28 +440,27 @@ func (e *emitter) viaJSON(v reflect.Value, indent int, inMap bool) {
 // emit writes a struct or map as the whole document and returns it in one
 // piece; keep names top-level fields to write even when empty, size is the
 // expected length (the previous file's), when known.
-func emit(v any, bl *blobs, size int, keep ...string) ([]byte, error) {
+func emit(v any, size int, keep ...string) ([]byte, error) {
 	var b bytes.Buffer
 	b.Grow(size + size/8)
 	err := emitTo(v, func(p []byte) bool {
 		b.Write(p)
 		return true
-	}, bl, keep...)
+	}, keep...)
 	return b.Bytes(), err
 }
 
-// emitsAs reports whether emit(v, bl, keep) would write exactly data,
-// without keeping the output (and stopping at the first difference); bl
-// are the values of v held as text.
-func emitsAs(v any, data []byte, bl *blobs, keep ...string) bool {
-	c := comparer{want: data}
-	return emitTo(v, c.write, bl, keep...) == nil && c.same()
+// emitsAs reports whether emit(v, keep) would write exactly data,
+// without keeping the output (and stopping at the first difference).
+func emitsAs(v any, data []byte, keep ...string) bool {
+	c := Comparer{Want: data}
+	return emitTo(v, c.Write, keep...) == nil && c.Same()
 }
 
 // emitTo writes v in kubectl's layout to sink, in pieces, and stops when
-// sink returns false; bl are the values of v held as text.
-func emitTo(v any, sink func([]byte) bool, bl *blobs, keep ...string) error {
-	e := emitter{keep: keep, top: true, sink: sink, blobs: bl}
+// sink returns false.
+func emitTo(v any, sink func([]byte) bool, keep ...string) error {
+	e := emitter{keep: keep, top: true, sink: sink}
 	e.b.Grow(2 * flushSize)
 	e.document(v)
 	if !e.stopped {
@@ -480,6 +494,9 @@ func isEmptyValue(v reflect.Value) bool {
 
 // isZeroValue is encoding/json's omitzero test.
 func isZeroValue(v reflect.Value) bool {
+	if v.Type() == base64Type {
+		return v.Field(0).Len() == 0 // Base64.IsZero, without boxing v
+	}
 	if z, ok := v.Interface().(interface{ IsZero() bool }); ok {
 		if v.Kind() == reflect.Pointer && v.IsNil() {
 			return true

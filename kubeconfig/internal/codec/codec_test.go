@@ -1,27 +1,23 @@
-package kubeconfig
+package codec
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
-	"fmt"
-	"os"
 	"reflect"
 	"testing"
-	"time"
 
+	"github.com/kubeiam/kubeiam/kubeconfig/internal/codec/codectest"
 	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/yaml"
 )
 
 // codecInputs are kubeconfigs in the shapes people have: kubectl's layout,
 // flow style, odd strings, extensions, base64 blobs inside literal blocks.
 func codecInputs(t *testing.T) map[string]string {
-	ca := base64.StdEncoding.EncodeToString(testCA(t))
+	ca := base64.StdEncoding.EncodeToString(codectest.TestCA(t))
 	return map[string]string{
-		"existing": existingConfig,
-		"upstream": upstreamConfig,
+		"existing": codectest.Existing,
+		"upstream": codectest.Upstream,
 		"empty":    "",
 		"blobs": `apiVersion: v1
 kind: Config
@@ -81,7 +77,7 @@ func TestCodecMatchesClientcmd(t *testing.T) {
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("decode differs from clientcmd.Load:\n got %#v\nwant %#v", got, want)
 			}
-			out, err := encode(got, layout{}, 0)
+			out, err := encode(got, Layout{}, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -99,81 +95,6 @@ func TestCodecMatchesClientcmd(t *testing.T) {
 				t.Errorf("layout differs from kubectl's:\n--- ours\n%s\n--- clientcmd\n%s", out, ref)
 			}
 		})
-	}
-}
-
-func bigConfig(t testing.TB, n int) []byte {
-	ca := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("certificate bytes "), 60))
-	cfg := clientcmdapi.NewConfig()
-	for i := range n {
-		name := fmt.Sprintf("cluster-%04d", i)
-		cfg.Clusters[name] = &clientcmdapi.Cluster{Server: fmt.Sprintf("https://10.1.%d.%d:6443", i/250, i%250), CertificateAuthorityData: []byte(ca)}
-		cfg.AuthInfos[name] = &clientcmdapi.AuthInfo{Exec: &clientcmdapi.ExecConfig{APIVersion: ExecAPIv1beta1, Command: "aws-iam-authenticator", Args: []string{"token", "-i", name}, InteractiveMode: "IfAvailable"}}
-		cfg.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name}
-	}
-	data, err := clientcmd.Write(*cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
-
-// BenchmarkMerge1000 is the issue's yardstick: one merge into a kubeconfig
-// of 1,000 contexts (read, parse, add, encode, write, rename, under lock).
-func BenchmarkMerge(b *testing.B) {
-	for _, n := range []int{250, 1000, 2000} {
-		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			data := bigConfig(b, n)
-			file := b.TempDir() + "/config"
-			os.WriteFile(file, data, 0o600)
-			b.SetBytes(int64(len(data)))
-			for b.Loop() {
-				if _, err := Edit(context.Background(), file, EditOptions{}, addContext("new")); err != nil {
-					b.Fatal(err)
-				}
-				// Take it out again so every iteration really writes.
-				Edit(context.Background(), file, EditOptions{}, func(c *clientcmdapi.Config) error {
-					delete(c.Contexts, "new")
-					delete(c.Clusters, "new")
-					delete(c.AuthInfos, "new")
-					return nil
-				})
-			}
-		})
-	}
-}
-
-// TestMergeSpeed guards the codec's reason to exist, relative to clientcmd in
-// the same run so a loaded machine does not make it flaky: a merge into
-// 1,000 contexts must beat clientcmd's bare Load and Write of the same file.
-// The absolute number (target 100 ms) comes from BenchmarkMerge.
-func TestMergeSpeed(t *testing.T) {
-	if testing.Short() || raceEnabled {
-		t.Skip("timing")
-	}
-	data := bigConfig(t, 1000)
-	file := t.TempDir() + "/config"
-	os.WriteFile(file, data, 0o600)
-	ours, theirs := time.Hour, time.Hour
-	for i := range 3 {
-		start := time.Now()
-		if _, err := Edit(context.Background(), file, EditOptions{}, addContext(fmt.Sprint("new", i))); err != nil {
-			t.Fatal(err)
-		}
-		ours = min(ours, time.Since(start))
-		start = time.Now()
-		c, err := clientcmd.Load(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := clientcmd.Write(*c); err != nil {
-			t.Fatal(err)
-		}
-		theirs = min(theirs, time.Since(start))
-	}
-	t.Logf("merge into 1,000 contexts (%d KB): %s; clientcmd load+write alone: %s", len(data)/1024, ours, theirs)
-	if ours > theirs {
-		t.Errorf("merge (%s) slower than clientcmd's load+write (%s)", ours, theirs)
 	}
 }
 
@@ -198,4 +119,26 @@ func TestPlainSafeUUIDsAgreeWithTheParser(t *testing.T) {
 			t.Errorf("%s taken for a UUID", s)
 		}
 	}
+}
+
+// BenchmarkDecode is what the line reader buys over the full path (go-yaml,
+// with the blobs lifted out) on a file in kubectl's layout: the reason
+// read.go exists.
+func BenchmarkDecode(b *testing.B) {
+	data := codectest.BigConfig(b, 1000)
+	b.SetBytes(int64(len(data)))
+	b.Run("lines", func(b *testing.B) {
+		for b.Loop() {
+			if _, ok := decodeFast(data); !ok {
+				b.Fatal("declined")
+			}
+		}
+	})
+	b.Run("full", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := decodeFull(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

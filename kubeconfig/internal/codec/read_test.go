@@ -1,61 +1,31 @@
-package kubeconfig
+package codec
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"slices"
 	"strings"
 	"testing"
 
+	"github.com/kubeiam/kubeiam/kubeconfig/internal/codec/codectest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/yaml"
 )
 
-// kubectlLayout builds a kubeconfig with every kind of value kubeconfig
-// holds (blobs, booleans, lists, maps, a multi-line string, odd strings that
-// need quotes) and has it written by clientcmd.Write, which is kubectl's
-// writer.
-func kubectlLayout(t testing.TB) []byte {
-	ca := []byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
-	cfg := clientcmdapi.NewConfig()
-	cfg.CurrentContext = "a"
-	cfg.Clusters["a"] = &clientcmdapi.Cluster{Server: "https://a:6443", CertificateAuthorityData: ca, TLSServerName: "a.local", ProxyURL: "socks5://p:1080"}
-	cfg.Clusters["b"] = &clientcmdapi.Cluster{Server: "https://10.0.0.1", InsecureSkipTLSVerify: true, DisableCompression: true, CertificateAuthority: "/etc/ca.pem"}
-	cfg.AuthInfos["exec"] = &clientcmdapi.AuthInfo{Exec: &clientcmdapi.ExecConfig{
-		APIVersion: ExecAPIv1beta1, Command: "kubeiam", Args: []string{"token", "-i", "6d9b1f5e-1c2a-4c36-9e0f-2a7d4e1c0b11", "--profile", "yes", "1e3", "", "a: b"},
-		Env:         []clientcmdapi.ExecEnvVar{{Name: "AWS_PROFILE", Value: "dev"}, {Name: "EMPTY", Value: ""}, {Name: "N", Value: "42"}},
-		InstallHint: "Install kubeiam:\n  brew install kubeiam\n", InteractiveMode: "IfAvailable", ProvideClusterInfo: true,
-	}}
-	cfg.AuthInfos["certs"] = &clientcmdapi.AuthInfo{ClientCertificateData: ca, ClientKeyData: []byte("key"), Impersonate: "bob",
-		ImpersonateGroups: []string{"g1", "g2"}, ImpersonateUserExtra: map[string][]string{"a10": {"x"}, "a9": {"y"}, "a-b": {"z"}, "aB": nil}}
-	cfg.AuthInfos["oidc"] = &clientcmdapi.AuthInfo{AuthProvider: &clientcmdapi.AuthProviderConfig{Name: "oidc", Config: map[string]string{"client-id": "x", "idp-issuer-url": "https://i", "k2": "v", "k10": "v"}}}
-	cfg.AuthInfos["token"] = &clientcmdapi.AuthInfo{Token: "abc.def", Username: "u", Password: "p w"}
-	cfg.Contexts["a"] = &clientcmdapi.Context{Cluster: "a", AuthInfo: "exec", Namespace: "kube-system"}
-	cfg.Contexts["b"] = &clientcmdapi.Context{Cluster: "b", AuthInfo: "certs"}
-	cfg.Contexts["null"] = &clientcmdapi.Context{Cluster: "true", AuthInfo: "007"}
-	data, err := clientcmd.Write(*cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
-
 // TestFastPathReadsKubectlLayout: files as kubectl writes them take the line
 // reader, which reads them to exactly what clientcmd reads.
 func TestFastPathReadsKubectlLayout(t *testing.T) {
 	inputs := map[string][]byte{
-		"kubectl layout":  kubectlLayout(t),
-		"1,000 contexts":  bigConfig(t, 1000),
-		"older kubectl":   bytes.Replace(kubectlLayout(t), []byte("kind: Config\n"), []byte("kind: Config\npreferences: {}\n"), 1),
+		"kubectl layout":  codectest.KubectlLayout(t),
+		"1,000 contexts":  codectest.BigConfig(t, 1000),
+		"older kubectl":   bytes.Replace(codectest.KubectlLayout(t), []byte("kind: Config\n"), []byte("kind: Config\npreferences: {}\n"), 1),
 		"no current":      []byte("apiVersion: v1\nclusters: null\ncontexts: null\ncurrent-context: \"\"\nkind: Config\nusers: null\n"),
-		"written by ours": mustEncode(t, kubectlLayout(t)),
-		"extensions":      []byte(minikubeStyle),
+		"written by ours": mustEncode(t, codectest.KubectlLayout(t)),
+		"extensions":      []byte(codectest.MinikubeStyle),
 	}
 	if kubectl, err := exec.LookPath("kubectl"); err == nil {
 		// What the kubectl on this machine writes, whatever its version.
@@ -82,8 +52,8 @@ func TestFastPathReadsKubectlLayout(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(fast, full) {
-				t.Fatalf("line reader and full path differ:\nfast %#v\nfull %#v", fast, full)
+			if !reflect.DeepEqual(fast.V1(), full.V1()) {
+				t.Fatalf("line reader and full path differ:\nfast %#v\nfull %#v", fast.V1(), full.V1())
 			}
 			got, err := decode(data)
 			if err != nil {
@@ -97,30 +67,18 @@ func TestFastPathReadsKubectlLayout(t *testing.T) {
 				t.Fatalf("decode differs from clientcmd.Load")
 			}
 			// An edit that changes nothing writes the same bytes.
-			if again, err := encode(got, layoutOf(data), 0); err != nil || !bytes.Equal(again, data) {
+			if again, err := encode(got, LayoutOf(data), 0); err != nil || !bytes.Equal(again, data) {
 				t.Fatalf("re-encoding changed the file (%v):\n%s", err, again)
 			}
 		})
 	}
 }
 
-func mustEncode(t testing.TB, data []byte) []byte {
-	cfg, err := decodeFull(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := emitBlobs(cfg, nil, layout{}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 // TestFastPathDeclines: files in other layouts, or that the reader would
 // get wrong, are left to the full path — and decode still reads them as
 // clientcmd does.
 func TestFastPathDeclines(t *testing.T) {
-	base := string(kubectlLayout(t))
+	base := string(codectest.KubectlLayout(t))
 	for name, data := range map[string]string{
 		"comment":              strings.Replace(base, "clusters:\n", "# mine\nclusters:\n", 1),
 		"blank line":           strings.Replace(base, "contexts:\n", "\ncontexts:\n", 1),
@@ -132,15 +90,15 @@ func TestFastPathDeclines(t *testing.T) {
 		"quoted plain":         strings.Replace(base, "server: https://a:6443", `server: "https://a:6443"`, 1),
 		"single quotes":        strings.Replace(base, "server: https://a:6443", "server: 'https://a:6443'", 1),
 		"anchor":               strings.Replace(base, "namespace: kube-system", "namespace: &x kube-system", 1),
-		"extension in flow":    strings.Replace(minikubeStyle, "        provider: minikube.sigs.k8s.io\n", "        provider: {a: b}\n", 1),
-		"extension float":      strings.Replace(minikubeStyle, "        version: v1.34.0\n", "        version: 1.10\n", 1),
-		"extension key n":      strings.Replace(minikubeStyle, "        provider: minikube.sigs.k8s.io\n", "        n: x\n        provider: minikube.sigs.k8s.io\n", 1),
+		"extension in flow":    strings.Replace(codectest.MinikubeStyle, "        provider: minikube.sigs.k8s.io\n", "        provider: {a: b}\n", 1),
+		"extension float":      strings.Replace(codectest.MinikubeStyle, "        version: v1.34.0\n", "        version: 1.10\n", 1),
+		"extension key n":      strings.Replace(codectest.MinikubeStyle, "        provider: minikube.sigs.k8s.io\n", "        n: x\n        provider: minikube.sigs.k8s.io\n", 1),
 		"unknown field":        strings.Replace(base, "    namespace: kube-system\n", "    namespace: kube-system\n    zzz: 1\n", 1),
 		"no final newline":     strings.TrimSuffix(base, "\n"),
 		"trailing space":       strings.Replace(base, "namespace: kube-system", "namespace: kube-system ", 1),
 		"tab":                  strings.Replace(base, "namespace: kube-system", "namespace:\tkube-system", 1),
 		"base64 not canonical": strings.Replace(base, "client-key-data: a2V5", "client-key-data: a2V=", 1),
-		"pyyaml":               pyYAMLStyle,
+		"pyyaml":               codectest.PyYAMLStyle,
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, ok := decodeFast([]byte(data)); ok {
@@ -158,93 +116,17 @@ func TestFastPathDeclines(t *testing.T) {
 	}
 }
 
-// minikubeStyle: minikube keeps extensions on its clusters and contexts; the
-// file is as kubectl writes it (the test checks clientcmd writes it back
-// byte for byte).
-const minikubeStyle = `apiVersion: v1
-clusters:
-- cluster:
-    certificate-authority: /home/u/.minikube/ca.crt
-    extensions:
-    - extension:
-        last-update: Thu, 26 Nov 2026 10:00:00 UTC
-        nested:
-          big: 12345678901234567890
-          list:
-          - 1
-          - true
-          - null
-          - text
-        provider: minikube.sigs.k8s.io
-        version: v1.34.0
-      name: cluster_info
-    server: https://192.168.49.2:8443
-  name: minikube
-contexts:
-- context:
-    cluster: minikube
-    extensions:
-    - extension:
-        empty: {}
-        none: []
-        provider: minikube.sigs.k8s.io
-      name: context_info
-    namespace: default
-    user: minikube
-  name: minikube
-current-context: minikube
-kind: Config
-users:
-- name: minikube
-  user:
-    client-certificate: /home/u/.minikube/profiles/minikube/client.crt
-    client-key: /home/u/.minikube/profiles/minikube/client.key
-`
-
-// TestMinikubeStyleIsKubectlLayout keeps minikubeStyle honest.
+// TestMinikubeStyleIsKubectlLayout keeps codectest.MinikubeStyle honest.
 func TestMinikubeStyleIsKubectlLayout(t *testing.T) {
-	cfg, err := clientcmd.Load([]byte(minikubeStyle))
+	cfg, err := clientcmd.Load([]byte(codectest.MinikubeStyle))
 	if err != nil {
 		t.Fatal(err)
 	}
 	out, err := clientcmd.Write(*cfg)
-	if err != nil || string(out) != minikubeStyle {
+	if err != nil || string(out) != codectest.MinikubeStyle {
 		t.Fatalf("kubectl writes it otherwise (%v):\n%s", err, out)
 	}
 }
-
-// pyYAMLStyle is how `aws eks update-kubeconfig` writes: insertion order,
-// and no quotes where YAML allows none.
-const pyYAMLStyle = `apiVersion: v1
-clusters:
-- cluster:
-    certificate-authority-data: LS0tLS1CRUdJTg==
-    server: https://ABC.gr7.us-west-2.eks.amazonaws.com
-  name: arn:aws:eks:us-west-2:111122223333:cluster/prod
-contexts:
-- context:
-    cluster: arn:aws:eks:us-west-2:111122223333:cluster/prod
-    user: arn:aws:eks:us-west-2:111122223333:cluster/prod
-  name: arn:aws:eks:us-west-2:111122223333:cluster/prod
-current-context: arn:aws:eks:us-west-2:111122223333:cluster/prod
-kind: Config
-preferences: {}
-users:
-- name: arn:aws:eks:us-west-2:111122223333:cluster/prod
-  user:
-    exec:
-      apiVersion: client.authentication.k8s.io/v1beta1
-      args:
-      - --region
-      - us-west-2
-      - eks
-      - get-token
-      - --cluster-name
-      - prod
-      - --output
-      - json
-      command: aws
-`
 
 // TestEmitterKeyOrderIsGoYAMLs: map keys come out in go-yaml v2's order
 // (digits compared as numbers, punctuation before letters), which kubectl's
@@ -255,7 +137,7 @@ func TestEmitterKeyOrderIsGoYAMLs(t *testing.T) {
 	for _, k := range keys {
 		m[k] = "v"
 	}
-	ours, err := emit(m, nil, 0)
+	ours, err := emit(m, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,11 +158,11 @@ func TestEmitterKeyOrderIsGoYAMLs(t *testing.T) {
 // it is what clientcmd reads. `go test -fuzz FuzzFastPath` explores; the
 // seeds run in every test run.
 func FuzzFastPath(f *testing.F) {
-	f.Add(kubectlLayout(f))
-	f.Add(bigConfig(f, 3))
-	f.Add([]byte(pyYAMLStyle))
-	f.Add([]byte(existingConfig))
-	f.Add([]byte(minikubeStyle))
+	f.Add(codectest.KubectlLayout(f))
+	f.Add(codectest.BigConfig(f, 3))
+	f.Add([]byte(codectest.PyYAMLStyle))
+	f.Add([]byte(codectest.Existing))
+	f.Add([]byte(codectest.MinikubeStyle))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fast, ok := decodeFast(data)
 		if !ok {
@@ -290,35 +172,10 @@ func FuzzFastPath(f *testing.F) {
 		if err != nil {
 			t.Fatalf("the line reader kept a file the full path refuses (%v):\n%q", err, data)
 		}
-		if !reflect.DeepEqual(fast, full) {
-			t.Fatalf("line reader and full path differ on\n%q\nfast %#v\nfull %#v", data, fast, full)
+		if !reflect.DeepEqual(fast.V1(), full.V1()) {
+			t.Fatalf("line reader and full path differ on\n%q\nfast %#v\nfull %#v", data, fast.V1(), full.V1())
 		}
 	})
-}
-
-// TestBackupIsTheOldFile: the .bak is the previous file itself (a hard link
-// where the filesystem has them): same bytes and mode, and the new file is
-// another inode, so writing one never changes the other.
-func TestBackupIsTheOldFile(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "config")
-	writeFile(t, file, existingConfig, 0o640)
-	if _, err := Edit(t.Context(), file, EditOptions{}, addContext("new")); err != nil {
-		t.Fatal(err)
-	}
-	if got := readFile(t, file+".bak"); got != existingConfig {
-		t.Fatalf(".bak is not the old content:\n%s", got)
-	}
-	bak, _ := os.Stat(file + ".bak")
-	cur, _ := os.Stat(file)
-	if bak.Mode().Perm() != 0o640 || cur.Mode().Perm() != 0o640 {
-		t.Errorf("modes: .bak %v, file %v; want 0640", bak.Mode(), cur.Mode())
-	}
-	if os.SameFile(bak, cur) {
-		t.Fatal(".bak and the file are one inode")
-	}
-	if names := dirNames(t, filepath.Dir(file)); !slices.Equal(names, []string{"config", "config.bak"}) {
-		t.Errorf("directory holds %v", names)
-	}
 }
 
 // FuzzEmitter: whatever the strings, what the emitter writes is read back by
@@ -339,12 +196,12 @@ func FuzzEmitter(f *testing.F) {
 		cfg.CurrentContext = s
 		cfg.Clusters[name] = &clientcmdapi.Cluster{Server: s, TLSServerName: multi, CertificateAuthorityData: []byte(s)}
 		cfg.AuthInfos[name] = &clientcmdapi.AuthInfo{
-			Exec:                 &clientcmdapi.ExecConfig{Command: s, Args: []string{s, multi}, Env: []clientcmdapi.ExecEnvVar{{Name: s, Value: multi}}, InstallHint: multi, APIVersion: ExecAPIv1beta1, InteractiveMode: "Never"},
+			Exec:                 &clientcmdapi.ExecConfig{Command: s, Args: []string{s, multi}, Env: []clientcmdapi.ExecEnvVar{{Name: s, Value: multi}}, InstallHint: multi, APIVersion: "client.authentication.k8s.io/v1beta1", InteractiveMode: "Never"},
 			AuthProvider:         &clientcmdapi.AuthProviderConfig{Name: s, Config: map[string]string{name: multi, other: s}},
 			ImpersonateUserExtra: map[string][]string{name: {multi}},
 		}
 		cfg.Contexts[other] = &clientcmdapi.Context{Cluster: s, AuthInfo: multi, Namespace: s}
-		out, err := encode(cfg, layout{}, 0)
+		out, err := encode(cfg, Layout{}, 0)
 		if errors.Is(err, errLongKey) && len(s)+len(multi) > 300 {
 			return // refused, not written wrong
 		}
@@ -355,11 +212,11 @@ func FuzzEmitter(f *testing.F) {
 		if err != nil {
 			t.Fatalf("kubectl's reader refuses the output (%v):\n%s", err, out)
 		}
-		again, err := fromV1(back)
+		again, err := ToAPI(back)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := encode(again, layout{}, 0)
+		want, err := encode(again, Layout{}, 0)
 		if err != nil || !bytes.Equal(want, out) {
 			t.Fatalf("read back differently:\n%s\n---\n%s", out, want)
 		}
@@ -377,26 +234,4 @@ func FuzzEmitter(f *testing.F) {
 			t.Fatalf("decode differs from clientcmd.Load (%v)", err)
 		}
 	})
-}
-
-// TestCommitStopsBeforeTheRename: when the step before the rename (the
-// backup) fails, the file and its directory are as they were.
-func TestCommitStopsBeforeTheRename(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "config")
-	writeFile(t, file, existingConfig, 0o600)
-	tmp, err := stageFile(file, []byte("new"), 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = commitFile(tmp, file, func() error { return errors.New("no backup") })
-	if err == nil || err.Error() != "no backup" {
-		t.Fatalf("commitFile: %v", err)
-	}
-	if readFile(t, file) != existingConfig {
-		t.Error("the file changed")
-	}
-	if names := dirNames(t, dir); !slices.Equal(names, []string{"config"}) {
-		t.Errorf("directory holds %v", names)
-	}
 }
