@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/kubeiam/kubeiam/internal/fsafe"
 )
 
 // HeldLockEnv carries a cache-entry lock the front took across exec to
@@ -34,19 +36,22 @@ const Supported = true
 // at once and they all read the new entry side by side, instead of one
 // after another at the next poll.
 func HoldLock(ctx context.Context, f *os.File, timeout time.Duration, recheck func() bool) (_ *os.File, served bool, err error) {
-	deadline := time.Now().Add(timeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	for {
-		err := flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
+		ok, err := fsafe.TryLock(f, fsafe.Exclusive)
+		if ok {
 			return f, false, nil
 		}
-		if err != syscall.EWOULDBLOCK {
+		if err != nil {
 			f.Close()
 			return nil, false, err
 		}
-		if err := waitShared(ctx, f, time.Until(deadline)); err != nil {
+		// fsafe.Wait blocks in the kernel, which wakes all waiters at once;
+		// on the timeout it closes f.
+		if err := fsafe.Wait(ctx, f, fsafe.Shared); err != nil {
 			f.Close()
-			if errors.Is(err, os.ErrDeadlineExceeded) {
+			if errors.Is(err, context.DeadlineExceeded) {
 				err = fmt.Errorf("another kubeiam process held the cache lock for %s", timeout)
 			}
 			return nil, false, err
@@ -57,36 +62,6 @@ func HoldLock(ctx context.Context, f *os.File, timeout time.Duration, recheck fu
 		}
 		// The holder wrote nothing usable (it failed): refresh here. Asking
 		// for the exclusive lock converts the shared one.
-	}
-}
-
-func flock(fd, how int) error {
-	for {
-		if err := syscall.Flock(fd, how); err != syscall.EINTR {
-			return err
-		}
-	}
-}
-
-// waitShared blocks until f's shared lock is granted, for at most d. A
-// flock call cannot be interrupted, so on timeout its goroutine is left
-// blocked: the process is about to exit or exec, which ends it.
-func waitShared(ctx context.Context, f *os.File, d time.Duration) error {
-	if d <= 0 {
-		return os.ErrDeadlineExceeded
-	}
-	done := make(chan error, 1)
-	fd := int(f.Fd())
-	go func() { done <- flock(fd, syscall.LOCK_SH) }()
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case err := <-done:
-		return err
-	case <-t.C:
-		return os.ErrDeadlineExceeded
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 
