@@ -126,6 +126,7 @@ var kinds = []struct {
 		"internal/handover", "internal/session", "internal/kcnames", "internal/shellenv", "internal/proc",
 		"internal/fsafe", "internal/input", "internal/jsonstr", "internal/text", "internal/suggest",
 		"internal/ctxsleep", "internal/deadline", "internal/hint", "internal/agentproto", "internal/buildinfo",
+		"internal/kubeerr",
 	}},
 	// Imported by tests alone.
 	{kindStandin, []string{"internal/ststest", "internal/keyringtest", "internal/seccomptest"}},
