@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kubeiam/kubeiam/internal/kubeerr"
+
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -169,7 +171,7 @@ func DynamicClient(kubeconfig, context string) (dynamic.Interface, error) {
 	}
 	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: context}).ClientConfig()
 	if err != nil {
-		return nil, fmt.Errorf("could not load kubeconfig: %w", err)
+		return nil, fmt.Errorf("could not load kubeconfig: %w", kubeerr.Scrub(err))
 	}
 	cfg.Timeout = 30 * time.Second
 	c, err := dynamic.NewForConfig(cfg)

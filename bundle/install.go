@@ -103,39 +103,24 @@ func Install(ctx context.Context, f *Fetcher, sel *Selection, opts InstallOption
 		}
 	}
 
+	// Each attempt streams into its own temporary file beside dest (mode
+	// 0755 before the first byte, synced); only a verified download is
+	// renamed into place, and the directory synced after.
 	var tmpName string
 	err := f.retry(ctx, func() error {
-		tmp, err := os.CreateTemp(opts.BinDir, "."+sel.Binary()+".kubeiam-*")
-		if err != nil {
-			return fmt.Errorf("could not write to %s: %w", opts.BinDir, err)
-		}
-		n, sum, err := download(ctx, f, sel, tmp, opts.Progress)
-		if err == nil {
-			err = tmp.Chmod(0o755)
-		}
-		if err == nil {
-			// The rename must not publish a file whose blocks are not on disk yet.
-			err = tmp.Sync()
-		}
-		if cerr := tmp.Close(); err == nil && cerr != nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(tmp.Name())
+		tmp, err := fsafe.Stage(dest, 0o755, func(w io.Writer) (err error) {
+			res.Bytes, res.SHA256, err = download(ctx, f, sel, w, opts.Progress)
 			return err
-		}
-		tmpName, res.Bytes, res.SHA256 = tmp.Name(), n, sum
-		return nil
+		})
+		tmpName = tmp
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	if err := os.Rename(tmpName, dest); err != nil {
-		os.Remove(tmpName)
-		return nil, fmt.Errorf("could not install %s: %w", dest, err)
+	if err := fsafe.Commit(tmpName, dest); err != nil {
+		return nil, err
 	}
-	// The rename durable too: after a crash the directory names the new binary.
-	_ = fsafe.SyncDir(opts.BinDir)
 	// The record only lets the next run skip the download; failing to write
 	// it costs a download, not correctness.
 	_ = writeRecord(rec, installRecord{Path: dest, ArchiveSHA256: a.SHA256, ArchiveSHA512: a.SHA512, BinarySHA256: res.SHA256})
@@ -157,7 +142,7 @@ func checkDigest(algo, hexsum string, size int) error {
 // digests and, for a tarball, the unpacker, so nothing is stored twice and
 // memory stays flat whatever the size. It returns the bytes read and the
 // SHA-256 of the binary written.
-func download(ctx context.Context, f *Fetcher, sel *Selection, tmp *os.File, progress Progress) (int64, string, error) {
+func download(ctx context.Context, f *Fetcher, sel *Selection, tmp io.Writer, progress Progress) (int64, string, error) {
 	a := sel.Asset.Archive
 	d, err := f.open(ctx, a.URI)
 	if err != nil {

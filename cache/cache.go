@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/kubeiam/kubeiam/internal/fsafe"
 )
 
 // Options configure Open. The zero value is usable: auto backend, default
@@ -298,7 +300,7 @@ func (c *Cache) Get(ctx context.Context, k Key) (*Entry, error) {
 // put them there, which is worth telling the user; corrupt ones are not.
 // Each kind of refusal has its own hourly limit.
 func (c *Cache) noteBadFile(err error) {
-	for _, cause := range []error{errSymlink, errNotRegular, errNotOwned, errNotPrivate} {
+	for _, cause := range untrustedCauses {
 		if errors.Is(err, cause) {
 			c.warn("file:"+cause.Error(), "ignoring %v; it is replaced on the next write", err)
 			return
@@ -370,7 +372,7 @@ func (c *Cache) Put(ctx context.Context, e *Entry) error {
 	if err := writeAtomic(c.entryPath(id), b); err != nil {
 		err = fmt.Errorf("could not write cache entry: %w", err)
 		cause := "write"
-		if isNoSpace(err) {
+		if fsafe.IsNoSpace(err) {
 			cause = "write:no-space"
 		}
 		c.warn(cause, "%v", err)

@@ -51,11 +51,13 @@
 //
 // # Files and faults
 //
-// Files are written to a temporary file, synced and renamed, so a reader sees
-// the old entry or the new one, never a partial file (a full disk fails the
-// write and leaves the old entry). Every file of the directory — entries,
-// state, locks — is opened with O_NOFOLLOW|O_NONBLOCK (on Windows, opening a
-// reparse point itself), and checked on the open descriptor: a symbolic link
+// Files go through internal/fsafe, kubeiam's one home for file safety. They
+// are written to a temporary file, synced and renamed, and the directory
+// synced, so a reader sees the old entry or the new one, never a partial
+// file (a full disk fails the write and leaves the old entry). Every file of
+// the directory — entries, state, locks — is opened with
+// O_NOFOLLOW|O_NONBLOCK (on Windows, opening a reparse point itself), and
+// checked on the open descriptor: a symbolic link
 // is never followed, a FIFO never blocks, and anything that is not a regular
 // file owned by the user with mode 0600 or stricter is refused. A refused
 // file, a corrupt entry, one sealed under another data key or stored for

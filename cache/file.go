@@ -3,11 +3,12 @@ package cache
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
+
+	"github.com/kubeiam/kubeiam/internal/fsafe"
 )
 
 // maxFileSize bounds what is read from the cache directory; an entry is a
@@ -47,110 +48,38 @@ func ensureDir(dir string) error {
 	return checkDir(dir)
 }
 
-// Why a file in the cache directory is not trusted. Each is its own cause of
-// warning, rate-limited on its own.
-var (
-	errNotPrivate = errors.New("file is readable or writable by others")
-	errNotOwned   = errors.New("file is owned by another user")
-	errNotRegular = errors.New("not a regular file")
-	errSymlink    = errors.New("is a symbolic link, which the cache never follows")
-)
-
-// untrusted tells the errors above from I/O errors.
-func untrusted(err error) bool {
-	return errors.Is(err, errNotPrivate) || errors.Is(err, errNotOwned) || errors.Is(err, errNotRegular) || errors.Is(err, errSymlink)
-}
-
-// openChecked opens a file of the cache directory without following a
-// symbolic link at path and without blocking on a FIFO (see noFollow), then
-// checks the open descriptor — so the file cannot be swapped between check
-// and use — for a regular file owned by the user with mode 0600 or stricter.
-func openChecked(path string, flag int) (*os.File, error) {
-	f, err := os.OpenFile(path, flag|noFollow, 0o600)
-	if err != nil {
-		if isNotExist(err) {
-			return nil, err
-		}
-		// A link refused by noFollow fails with ELOOP, EMLINK or EFTYPE
-		// depending on the system; say what it is instead.
-		if fi, lerr := os.Lstat(path); lerr == nil {
-			if err := checkType(fi); err != nil {
-				return nil, fmt.Errorf("%s: %w", path, err)
-			}
-		}
-		return nil, err
-	}
-	fi, err := f.Stat()
-	if err == nil {
-		err = checkType(fi)
-		if err == nil {
-			err = checkOwner(fi)
-		}
-	}
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return f, nil
-}
-
-func checkType(fi fs.FileInfo) error {
+// checkDir words fsafe.CheckDir's refusals with the way out.
+func checkDir(dir string) error {
+	err := fsafe.CheckDir(dir, true)
+	var ue *fsafe.UntrustedError
 	switch {
-	case fi.Mode()&fs.ModeSymlink != 0:
-		return errSymlink
-	case !fi.Mode().IsRegular():
-		return errNotRegular
+	case err == nil:
+		return nil
+	case !errors.As(err, &ue):
+		return fmt.Errorf("could not check cache directory: %w", err)
+	case ue.Err == fsafe.ErrSymlink:
+		return fmt.Errorf("could not use cache directory %s: it is a symbolic link, which kubeiam does not follow; use the directory it points to (XDG_CACHE_HOME) or remove the link", dir)
+	case ue.Err == fsafe.ErrNotOwned:
+		return fmt.Errorf("could not use cache directory %s: it is owned by another user (uid %d); remove it or point XDG_CACHE_HOME elsewhere", dir, ue.Owner)
 	}
-	return nil
+	return fmt.Errorf("could not use cache directory %s: %w", dir, ue.Err)
 }
 
-// readPrivate reads a cache file through openChecked.
+// untrustedCauses are why a file in the cache directory is not trusted.
+// Each is its own cause of warning, rate-limited on its own.
+var untrustedCauses = []error{fsafe.ErrSymlink, fsafe.ErrNotRegular, fsafe.ErrNotOwned, fsafe.ErrNotPrivate}
+
+// readPrivate reads a cache file: no link followed, no FIFO blocked on,
+// only a regular file of the user with mode 0600 or stricter, checked on
+// the open descriptor.
 func readPrivate(path string) ([]byte, error) {
-	f, err := openChecked(path, os.O_RDONLY)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxFileSize {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxFileSize)
-	}
-	return b, nil
+	return fsafe.ReadFile(path, maxFileSize, fsafe.Owned|fsafe.Private)
 }
 
-// writeAtomic writes data to path through a synced temporary file and a
-// rename, so readers see the old content or the new, never a partial file.
-// The temporary file is created exclusively (never through a link), and the
-// rename replaces whatever is at path — a link, a FIFO, a file of another
-// owner — without following it.
-func writeAtomic(path string, data []byte) (err error) {
-	dir, base := filepath.Split(path)
-	f, err := os.CreateTemp(dir, base+".tmp-*") // mode 0600
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	// Sync so a crash or full disk cannot leave a renamed but empty file.
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
+// writeAtomic writes a cache file (0600) through fsafe.WriteFile: a synced
+// temporary file renamed over path — replacing whatever is there, a link,
+// a FIFO, a file of another owner, without following it.
+func writeAtomic(path string, data []byte) error { return fsafe.WriteFile(path, data, 0o600) }
 
 // overwriteInPlace rewrites an existing private file without making a new
 // one: on a full disk writeAtomic fails (a new file needs new blocks), while
@@ -158,7 +87,7 @@ func writeAtomic(path string, data []byte) (err error) {
 // the file may still be writable. Only the state file uses it, where a torn
 // write costs an early warning and nothing else.
 func overwriteInPlace(path string, data []byte) error {
-	f, err := openChecked(path, os.O_WRONLY)
+	f, err := fsafe.OpenFile(path, os.O_WRONLY, 0, fsafe.Owned|fsafe.Private)
 	if err != nil {
 		return err
 	}

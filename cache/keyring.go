@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/zalando/go-keyring"
+
+	"github.com/kubeiam/kubeiam/internal/fsafe"
 )
 
 // The keyring item holding the data key.
@@ -105,7 +107,7 @@ func (c *Cache) loadDataKey(ctx context.Context, deadline time.Time) (*dataKey, 
 
 	lctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	unlock, lerr := lockFile(lctx, c.path("datakey.lock"))
+	unlock, lerr := fsafe.Lock(lctx, c.path("datakey.lock"), fsafe.Exclusive)
 	if lerr != nil {
 		if errors.Is(lerr, context.DeadlineExceeded) {
 			lerr = errKeyringTimeout

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kubeiam/kubeiam/internal/fsafe"
 )
 
 // TestFullDiskWarnsHourly fills a real (tmpfs) file system: the write fails
@@ -41,7 +43,7 @@ func TestFullDiskWarnsHourly(t *testing.T) {
 	for range 3 {
 		e.now = e.now.Add(time.Minute)
 		err := e.open(t, File).Put(ctx, testEntry(k))
-		if !isNoSpace(err) {
+		if !fsafe.IsNoSpace(err) {
 			t.Fatalf("Put on a full disk: %v", err)
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/kubeiam/kubeiam/cache"
+	"github.com/kubeiam/kubeiam/internal/fsafe"
 	"github.com/kubeiam/kubeiam/internal/text"
 )
 
@@ -177,7 +178,7 @@ func cachedResult(key string) (*Result, bool) {
 	if err != nil {
 		return nil, false
 	}
-	b, err := cache.ReadPrivateFile(path)
+	b, err := fsafe.ReadFile(path, fsafe.SmallFile, fsafe.Owned|fsafe.Private)
 	if err != nil {
 		return nil, false
 	}
@@ -199,6 +200,6 @@ func storeResult(key string, res *Result) {
 		return
 	}
 	if b, err := json.Marshal(resultCache{Stored: time.Now().UTC(), Result: res}); err == nil {
-		_ = cache.WriteFileAtomic(path, b)
+		_ = fsafe.WriteFile(path, b, 0o600)
 	}
 }

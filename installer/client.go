@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kubeiam/kubeiam/internal/kubeerr"
+
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -114,7 +116,7 @@ func RESTConfig(kubeconfig, context string) (*rest.Config, error) {
 	rules.ExplicitPath = kubeconfig
 	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: context}).ClientConfig()
 	if err != nil {
-		return nil, fmt.Errorf("could not load kubeconfig: %w", err)
+		return nil, fmt.Errorf("could not load kubeconfig: %w", kubeerr.Scrub(err))
 	}
 	cfg.UserAgent = "kubeiam"
 	// client-go's default limiter (5 QPS, burst 10) would throttle an

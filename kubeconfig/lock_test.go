@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -31,7 +33,8 @@ func TestLockHelper(t *testing.T) {
 	}
 	ctx := context.Background()
 	switch mode {
-	case "hold": // lock, say so, hold for a moment, unlock, linger (a held-back signal ends it at the unlock)
+	case "hold": // as root.Main runs a command: lock, say so, hold for a moment (a slow write), unlock
+		ctx, exit := asRoot()
 		unlock, err := Lock(ctx, file, LockOptions{})
 		if err != nil {
 			fmt.Println(err)
@@ -46,10 +49,16 @@ func TestLockHelper(t *testing.T) {
 			os.Exit(3)
 		}
 		fmt.Println("unlocked")
-		// Lingering is the behaviour under test: a signal held back
-		// during the hold must end the process here, at the unlock, not
-		// after this sleep.
-		time.Sleep(5 * time.Second)
+		exit()
+	case "await", "await-bare": // wait for the lock, as root.Main runs a command or with no handler at all
+		if mode == "await" {
+			var exit func()
+			ctx, exit = asRoot()
+			defer exit()
+		}
+		_, err := Lock(ctx, file, LockOptions{Timeout: time.Minute})
+		fmt.Println(err)
+		return
 	case "hang": // lock and never let go
 		if _, err := Lock(ctx, file, LockOptions{}); err != nil {
 			fmt.Println(err)
@@ -92,6 +101,28 @@ func atOnce(t *testing.T) time.Duration {
 	return testwait.Limit(uncontendedLock(t), 20, 500*time.Millisecond, YoungLock/2)
 }
 
+// asRoot gives a helper process the signal handling kubeiam's root.Main
+// gives every command, the process's only handler: SIGINT, SIGTERM or
+// SIGHUP cancels the context, and exit, called once the command returned,
+// ends the process with the shell's code for the signal.
+func asRoot() (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	var got atomic.Value
+	go func() {
+		s := <-sigs
+		got.Store(s)
+		cancel()
+	}()
+	return ctx, func() {
+		if s, ok := got.Load().(syscall.Signal); ok {
+			os.Exit(128 + int(s))
+		}
+		os.Exit(0)
+	}
+}
+
 func helper(mode, file string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestLockHelper$")
 	cmd.Env = append(os.Environ(), "KUBEIAM_LOCK_HELPER="+mode, "KUBEIAM_LOCK_FILE="+file)
@@ -118,36 +149,81 @@ func startLocked(t *testing.T, mode, file string) (*exec.Cmd, *bufio.Reader) {
 	return cmd, r
 }
 
-// A signal that ends the process while it holds the lock is held back until
-// the lock file is gone, then ends it as it would have.
+// Ctrl-C, SIGTERM or a closed terminal while a write holds the lock: the
+// command's context ends (root.Main's handler), the write runs on to the
+// unlock, and the process then exits with the signal's code. No lock file
+// is left to block kubectl.
 func TestSignalWhileLockedLeavesNoLock(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("no POSIX signals")
 	}
-	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT} {
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "config")
-			cmd, _ := startLocked(t, "hold", file)
+			cmd, out := startLocked(t, "hold", file)
 			if err := cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}
+			rest, _ := io.ReadAll(out)
 			err := cmd.Wait()
 			if _, err := os.Stat(file + ".lock"); !os.IsNotExist(err) {
 				t.Errorf("lock left behind (%v)", err)
 			}
-			// The signal still ends the process, after the unlock. Go
-			// ends on SIGQUIT with exit status 2 and a goroutine dump.
-			var ee *exec.ExitError
-			if !errors.As(err, &ee) {
-				t.Fatalf("helper outlived the signal: %v", err)
+			if string(rest) != "unlocked\n" {
+				t.Errorf("helper said %q after the signal, want the unlock", rest)
 			}
-			ws := ee.Sys().(syscall.WaitStatus)
-			if sig == syscall.SIGQUIT {
-				if ws.ExitStatus() != 2 {
-					t.Errorf("exit %v, want Go's SIGQUIT exit 2", ws)
-				}
-			} else if !ws.Signaled() || ws.Signal() != sig {
-				t.Errorf("ended by %v, want %v", ws, sig)
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 128+int(sig) {
+				t.Errorf("helper ended with %v, want exit %d", err, 128+int(sig))
+			}
+		})
+	}
+}
+
+// Ctrl-C while a write waits for the lock ends the wait at once through the
+// context (not after the minute's timeout), and the other holder's lock is
+// left as it was. Lock itself installs no signal handler: without root's,
+// the signal ends the process as it would any program.
+func TestSignalWhileWaitingEndsTheWait(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("needs inotify to see the waiter wait")
+	}
+	for _, mode := range []string{"await", "await-bare"} {
+		t.Run(mode, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "config")
+			holder, _ := startLocked(t, "hang", file)
+			defer func() { holder.Process.Kill(); holder.Wait() }()
+			held, err := os.ReadFile(file + ".lock")
+			if err != nil {
+				t.Fatal(err)
+			}
+			looked, _ := testwait.WatchOpen(t, file+".lock") // Linux only, as the skip above says
+			cmd := helper(mode, file)
+			var out strings.Builder
+			cmd.Stdout = &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			looked() // it found the lock held and waits
+			start := time.Now()
+			if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+				t.Fatal(err)
+			}
+			err = cmd.Wait()
+			if d := time.Since(start); d > 20*time.Second {
+				t.Errorf("the wait went on for %s after Ctrl-C", d)
+			}
+			var ee *exec.ExitError
+			switch {
+			case !errors.As(err, &ee):
+				t.Errorf("helper: %v (output %q), want it ended by Ctrl-C", err, out.String())
+			case mode == "await" && (ee.ExitCode() != 130 || !strings.Contains(out.String(), "context canceled")):
+				t.Errorf("helper: %v, output %q; want exit 130 after the wait ended with the context", err, out.String())
+			case mode == "await-bare" && !ee.Sys().(syscall.WaitStatus).Signaled():
+				t.Errorf("helper without a handler: %v, output %q; want it ended by the signal", err, out.String())
+			}
+			if now, err := os.ReadFile(file + ".lock"); err != nil || string(now) != string(held) {
+				t.Errorf("the holder's lock changed: %q, %v (was %q)", now, err, held)
 			}
 		})
 	}

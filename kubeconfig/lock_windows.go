@@ -1,13 +1,13 @@
 package kubeconfig
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"os"
 	"path/filepath"
 
-	"github.com/gofrs/flock"
+	"github.com/kubeiam/kubeiam/internal/fsafe"
 )
 
 // withDirMutex runs fn holding a lock that stands for dir: Windows cannot
@@ -16,22 +16,10 @@ import (
 func withDirMutex(dir string, fn func() error) error {
 	abs, _ := filepath.Abs(dir)
 	sum := sha256.Sum256([]byte(abs))
-	l := flock.New(filepath.Join(os.TempDir(), "kubeiam-kubeconfig-"+hex.EncodeToString(sum[:8])+".lock"))
-	if err := l.Lock(); err != nil {
+	unlock, err := fsafe.Lock(context.Background(), filepath.Join(os.TempDir(), "kubeiam-kubeconfig-"+hex.EncodeToString(sum[:8])+".lock"), fsafe.Exclusive)
+	if err != nil {
 		return err
 	}
-	defer l.Unlock()
+	defer unlock()
 	return fn()
-}
-
-// openLockNoFollow: Windows has no FIFOs in the file system, and a
-// symbolic link is refused here by looking first (creating one needs a
-// privilege users rarely hold).
-func openLockNoFollow(name string) (*os.File, error) {
-	if fi, err := os.Lstat(name); err != nil {
-		return nil, err
-	} else if fi.Mode()&os.ModeSymlink != 0 {
-		return nil, &os.PathError{Op: "open", Path: name, Err: errors.New("is a symbolic link")}
-	}
-	return os.Open(name)
 }

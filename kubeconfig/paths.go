@@ -21,14 +21,14 @@ package kubeconfig
 import (
 	"os"
 
-	"github.com/kubeiam/kubeiam/internal/shellenv"
+	"github.com/kubeiam/kubeiam/internal/session"
 )
 
 // Files returns the kubeconfig files in kubectl's precedence order: the
 // explicit path alone when set, else the entries of the KUBECONFIG list
 // (empty entries skipped), else ~/.kube/config.
 func Files(explicit, kubeconfigEnv, home string) []string {
-	return shellenv.Files(explicit, kubeconfigEnv, home)
+	return session.Files(explicit, kubeconfigEnv, home)
 }
 
 // DefaultFiles is Files with the process environment.

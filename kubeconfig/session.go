@@ -4,7 +4,9 @@ import (
 	"maps"
 	"slices"
 
-	"github.com/kubeiam/kubeiam/internal/shellenv"
+	"github.com/kubeiam/kubeiam/cache"
+	"github.com/kubeiam/kubeiam/internal/kcnames"
+	"github.com/kubeiam/kubeiam/internal/session"
 )
 
 // A Session is a context for one terminal: a private kubeconfig that holds
@@ -31,11 +33,15 @@ type Session struct {
 // SessionDir is where private kubeconfigs live: $XDG_RUNTIME_DIR/kubeiam
 // (a per-login tmpfs, emptied at logout), else the shell directory of the
 // token cache (see cache.DefaultDir).
-func SessionDir() (string, error) { return shellenv.Dir() }
+func SessionDir() (string, error) { return session.Dir(cache.DefaultDir) }
 
 // SessionContextEnv names the context a session was made for, set by
 // `kubeiam shell` and `kubeiam use --export` for prompts; a shell that finds
 // it set is nested.
+//
+// It is the session leaf's ContextEnv, spelled out so that the public API
+// names no internal package (TestPublicAPIHasNoInternalTypes);
+// TestSessionContextEnvIsTheSessions checks the two agree.
 const SessionContextEnv = "KUBEIAM_CONTEXT"
 
 // NewSession checks that context is defined in files (kubectl's precedence
@@ -45,7 +51,7 @@ const SessionContextEnv = "KUBEIAM_CONTEXT"
 // waits for its shell, or the shell that evaluated `kubeiam use --export`).
 // Once owner has died, the next NewSession or SweepSessions removes it.
 func NewSession(dir string, files []string, context string, owner int) (*Session, error) {
-	s, err := shellenv.Open(dir, files, context, owner, func(abs []string) error {
+	s, err := session.Open(dir, files, context, owner, func(abs []string) error {
 		return CheckContext(abs, files, context)
 	})
 	if err != nil {
@@ -71,7 +77,7 @@ func CheckContext(files, named []string, context string) error {
 
 // KubeconfigEnv is the value of KUBECONFIG for the session.
 func (s *Session) KubeconfigEnv() string {
-	return (&shellenv.Session{Files: s.Files}).KubeconfigEnv()
+	return (&session.Session{Files: s.Files}).KubeconfigEnv()
 }
 
 // Added lists what kubectl wrote into the private file besides
@@ -85,7 +91,7 @@ func SessionAdded(path string) []string {
 	if err != nil || cfg == nil {
 		return nil
 	}
-	return shellenv.AddedPhrases(&shellenv.Entries{
+	return session.AddedPhrases(&kcnames.Entries{
 		Clusters: slices.Sorted(maps.Keys(cfg.Clusters)), Contexts: slices.Sorted(maps.Keys(cfg.Contexts)), Users: slices.Sorted(maps.Keys(cfg.AuthInfos)),
 	})
 }
@@ -93,7 +99,7 @@ func SessionAdded(path string) []string {
 // Remove deletes the private file and the lock kubectl may have left
 // beside it.
 func (s *Session) Remove() error {
-	return (&shellenv.Session{Path: s.Path}).Remove()
+	return (&session.Session{Path: s.Path}).Remove()
 }
 
 // SweepSessions removes the private kubeconfigs in dir whose owner process
@@ -101,4 +107,4 @@ func (s *Session) Remove() error {
 // returns their paths. A shell killed with SIGKILL, or a terminal that ran
 // `kubeiam use --export` and was closed, leaves one behind; files of live
 // owners are never touched.
-func SweepSessions(dir string) []string { return shellenv.Sweep(dir) }
+func SweepSessions(dir string) []string { return session.Sweep(dir) }

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/kubeiam/kubeiam/internal/shellenv"
+	"github.com/kubeiam/kubeiam/internal/session"
 )
 
 // NewSession puts its file first and the user's files after it, absolute;
@@ -61,7 +61,7 @@ func TestNewSessionReplacesSameOwner(t *testing.T) {
 // something else.
 func TestPrivateConfigParses(t *testing.T) {
 	for _, name := range []string{"dev", "prod-eu", "arn:aws:eks:us-west-2:111122223333:cluster/prod", "it's", `a"b`, "yes", "No", "null", "~", "123", "1.5", "0x1F", "-x", "a: b", "#c", "[x]", "{y}", "& *", "ünï", "sp ace", "@at", "a/b@c"} {
-		cfg, err := Parse("private", shellenv.PrivateConfig(name))
+		cfg, err := Parse("private", session.PrivateConfig(name))
 		if err != nil {
 			t.Errorf("%q: %v", name, err)
 			continue
@@ -72,9 +72,10 @@ func TestPrivateConfigParses(t *testing.T) {
 	}
 }
 
-// The public name and the one the front sets are one variable.
-func TestSessionContextEnvIsTheFronts(t *testing.T) {
-	if SessionContextEnv != shellenv.ContextEnv {
-		t.Errorf("kubeconfig says %s, the front sets %s", SessionContextEnv, shellenv.ContextEnv)
+// The public name and the one the session leaf (front and core) sets are
+// one variable.
+func TestSessionContextEnvIsTheSessions(t *testing.T) {
+	if SessionContextEnv != session.ContextEnv {
+		t.Errorf("kubeconfig says %s, the session package sets %s", SessionContextEnv, session.ContextEnv)
 	}
 }

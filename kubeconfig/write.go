@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	"github.com/kubeiam/kubeiam/internal/handover"
 	"github.com/kubeiam/kubeiam/internal/input"
 	"github.com/kubeiam/kubeiam/token"
 )
@@ -387,17 +388,12 @@ func ExecConfig(in WriteInput, id string) (*clientcmdapi.ExecConfig, error) {
 	return e, nil
 }
 
-// frontEnv is set by the kubeiam front for kubeiam-core: the path of the
-// front, which is what a kubeconfig must run (kubeiam-core is its back
-// end). It is internal/execplugin.FrontEnv, spelled out here so that a
-// domain package does not import the front (TestFrontEnvAgrees checks the
-// two agree).
-const frontEnv = "KUBEIAM_FRONT"
-
 func absoluteCommand(command string, client Client, executable string) (string, error) {
 	if client == ClientKubeiam {
 		if executable == "" {
-			executable = os.Getenv(frontEnv)
+			// Set by the front for kubeiam-core: the front is what a
+			// kubeconfig must run (kubeiam-core is its back end).
+			executable = os.Getenv(handover.FrontEnv)
 		}
 		if executable == "" {
 			exe, err := os.Executable()

@@ -206,7 +206,7 @@ func TestTokenCacheFaults(t *testing.T) {
 // what the request signs for is a miss: re-signed, printed, and written
 // over the entry. The region is asked for (AWS_REGION) so the host is known
 // exactly; with the region from the config file, the front only knows that
-// the host must be a regional one (see execplugin.Expect).
+// the host must be a regional one (see execcred.Expect).
 func TestTokenJunkEntriesAreResigned(t *testing.T) {
 	rig := ststest.Start(t, ststest.Options{})
 	presign := func(t *testing.T, cc *cacheCase, host, region string, at time.Time) string {

@@ -48,7 +48,7 @@ func requireInstallRoutes(t *testing.T) {
 func TestDocsGiveOneInstallCommand(t *testing.T) {
 	places := map[string]bool{
 		"README.md": false, "docs/doctor.md": false, "docs/packaging.md": false,
-		"kubeconfig/write.go": false, "internal/cmd/doctor/checks.go": false, "internal/execplugin/delegate.go": false,
+		"kubeconfig/write.go": false, "internal/cmd/doctor/checks.go": false, "internal/front/delegate.go": false,
 	}
 	root := filepath.Join("..", "..")
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {

@@ -11,9 +11,9 @@ package main
 import (
 	"os"
 
-	"github.com/kubeiam/kubeiam/internal/execplugin"
+	"github.com/kubeiam/kubeiam/internal/front"
 )
 
 func main() {
-	os.Exit(execplugin.Front(os.Args))
+	os.Exit(front.Front(os.Args))
 }

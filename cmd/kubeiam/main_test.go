@@ -14,7 +14,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/kubeiam/kubeiam/internal/cmd/root"
-	"github.com/kubeiam/kubeiam/internal/execplugin"
+	"github.com/kubeiam/kubeiam/internal/front"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
 	"github.com/kubeiam/kubeiam/internal/seccomptest"
 	"github.com/kubeiam/kubeiam/internal/ststest"
@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 		// front that answers nothing itself would (TestScriptsCorePath).
 		"kubeiam": func() {
 			if os.Getenv("KUBEIAM_TEST_CORE_ONLY") == "1" {
-				os.Exit(execplugin.Delegate(os.Args))
+				os.Exit(front.Delegate(os.Args))
 			}
 			if os.Getenv("KUBEIAM_TEST_DENY_KEYCTL") == "1" {
 				if err := seccomptest.DenyKeyctl(); err != nil {

@@ -33,6 +33,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kubeiam/kubeiam/internal/agentproto"
+	"github.com/kubeiam/kubeiam/internal/fsafe"
 )
 
 // ErrRunning: another agent already serves this socket.
@@ -261,18 +262,17 @@ func ensureDir(dir string) error {
 // takeLock holds an exclusive flock for the agent's life: one agent per
 // socket, whoever starts second exits.
 func takeLock(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0o600)
+	f, err := fsafe.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600, 0)
 	if err != nil {
+		if fsafe.Untrusted(err) {
+			return nil, fmt.Errorf("%s is not a regular file", path)
+		}
 		return nil, fmt.Errorf("could not open %s: %w", path, err)
 	}
-	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
+	ok, err := fsafe.TryLock(f, fsafe.Exclusive)
+	if !ok {
 		f.Close()
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
+		if err == nil {
 			return nil, ErrRunning
 		}
 		return nil, fmt.Errorf("could not lock %s: %w", path, err)

@@ -56,12 +56,9 @@ func Print(w io.Writer, prog string, err error) int {
 	if errors.As(err, &x) {
 		return x.Code
 	}
-	fmt.Fprintf(w, "%s: %s\n", prog, err)
 	// One convention for hints: any error in the chain with a Hint method
 	// (hint.Error, deadline.NetError, the bundle's typed errors).
-	if h := hint.Of(err); h != "" {
-		fmt.Fprintf(w, "hint: %s\n", AsTyped(prog, h))
-	}
+	hint.Write(w, prog, err)
 	var u *UsageError
 	if errors.As(err, &u) {
 		return ExitUsage

@@ -9,6 +9,7 @@ package hint
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 )
 
@@ -126,6 +127,17 @@ func AsTyped(prog, fix string) string {
 		return KubectlPlugin + strings.TrimPrefix(fix, "kubeiam")
 	}
 	return fix
+}
+
+// Write prints err as "prog: message" plus, when err's chain has a hint, a
+// "hint: ..." line naming commands as the user types them (AsTyped). The
+// CLI layer (clierr.Print) and the front both print errors with it, so the
+// two binaries say an error the same way.
+func Write(w io.Writer, prog string, err error) {
+	fmt.Fprintf(w, "%s: %s\n", prog, err)
+	if h := Of(err); h != "" {
+		fmt.Fprintf(w, "hint: %s\n", AsTyped(prog, h))
+	}
 }
 
 // LoginCommand is the command that signs in for profile ("" when the

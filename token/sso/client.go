@@ -19,6 +19,7 @@ import (
 
 	"github.com/kubeiam/kubeiam/cache"
 	"github.com/kubeiam/kubeiam/internal/ctxsleep"
+	"github.com/kubeiam/kubeiam/internal/fsafe"
 	"github.com/kubeiam/kubeiam/internal/hint"
 	"github.com/kubeiam/kubeiam/token"
 	"github.com/kubeiam/kubeiam/token/chain"
@@ -179,5 +180,5 @@ func (s *Session) Lock(ctx context.Context, timeout time.Duration) (unlock func(
 		return nil, err
 	}
 	sum := sha1.Sum([]byte(s.cacheKey()))
-	return cache.LockPath(ctx, filepath.Join(dir, "sso-"+hex.EncodeToString(sum[:])+".lock"), timeout)
+	return fsafe.LockTimeout(ctx, filepath.Join(dir, "sso-"+hex.EncodeToString(sum[:])+".lock"), timeout)
 }

@@ -25,6 +25,7 @@ import (
 	oidctypes "github.com/aws/aws-sdk-go-v2/service/ssooidc/types"
 
 	"github.com/kubeiam/kubeiam/cache"
+	"github.com/kubeiam/kubeiam/internal/fsafe"
 	"github.com/kubeiam/kubeiam/internal/hint"
 )
 
@@ -144,7 +145,7 @@ func (c *Client) registration(ctx context.Context, device bool) (registration, e
 	file := registrationFile(req)
 	var reg registration
 	if file != "" {
-		if b, err := cache.ReadPrivateFile(file); err == nil && json.Unmarshal(b, &reg) == nil &&
+		if b, err := fsafe.ReadFile(file, fsafe.SmallFile, fsafe.Owned|fsafe.Private); err == nil && json.Unmarshal(b, &reg) == nil &&
 			reg.ClientID != "" && reg.ClientSecret != "" && reg.ExpiresAt.Sub(c.now()) > time.Hour {
 			return reg, nil
 		}
@@ -161,7 +162,7 @@ func (c *Client) registration(ctx context.Context, device bool) (registration, e
 	reg = registration{ClientID: aws.ToString(out.ClientId), ClientSecret: aws.ToString(out.ClientSecret), ExpiresAt: time.Unix(out.ClientSecretExpiresAt, 0)}
 	if file != "" {
 		if b, err := json.Marshal(reg); err == nil {
-			_ = cache.WriteFileAtomic(file, b) // only a cache: the next sign-in registers again
+			_ = fsafe.WriteFile(file, b, 0o600) // only a cache: the next sign-in registers again
 		}
 	}
 	return reg, nil

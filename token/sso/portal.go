@@ -21,6 +21,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/kubeiam/kubeiam/cache"
+	"github.com/kubeiam/kubeiam/internal/fsafe"
 )
 
 // Portal defaults.
@@ -388,7 +389,7 @@ func (s *Session) cachedListing(now time.Time) (*Listing, bool) {
 	if err != nil {
 		return nil, false
 	}
-	b, err := cache.ReadPrivateFile(path)
+	b, err := fsafe.ReadFile(path, fsafe.SmallFile, fsafe.Owned|fsafe.Private)
 	if err != nil {
 		return nil, false
 	}
@@ -411,7 +412,7 @@ func (s *Session) storeListing(l *Listing, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	return cache.WriteFileAtomic(path, b)
+	return fsafe.WriteFile(path, b, 0o600)
 }
 
 // ForgetListing removes the session's cached listing.

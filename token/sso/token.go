@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/kubeiam/kubeiam/cache"
+	"github.com/kubeiam/kubeiam/internal/fsafe"
 	"github.com/kubeiam/kubeiam/internal/hint"
 	"github.com/kubeiam/kubeiam/token/sso/ssocache"
 )
@@ -37,8 +37,8 @@ func (s *Session) ReadToken() (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := cache.ReadOwnFile(path)
-	var ue *cache.UntrustedFileError
+	b, err := fsafe.ReadFile(path, fsafe.SmallFile, fsafe.Tighten)
+	var ue *fsafe.UntrustedError
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("no SSO token for %s: %w", s, fs.ErrNotExist)
@@ -70,7 +70,7 @@ func (s *Session) WriteToken(t *Token) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("could not write the SSO token: %w", err)
 	}
-	if err := cache.WriteFileAtomic(path, b); err != nil {
+	if err := fsafe.WriteFile(path, b, 0o600); err != nil {
 		return fmt.Errorf("could not write the SSO token: %w", err)
 	}
 	return nil

@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/kubeiam/kubeiam/cache"
-	"github.com/kubeiam/kubeiam/internal/execplugin"
+	"github.com/kubeiam/kubeiam/internal/execcred"
 	"github.com/kubeiam/kubeiam/internal/text"
 	"github.com/kubeiam/kubeiam/token"
 	"github.com/kubeiam/kubeiam/token/chain"
@@ -220,8 +220,8 @@ func (d *dateRecorder) Do(r *http.Request) (*http.Response, error) {
 // checkSessionKey reports where the keyring's data key is held for the
 // login session, and for how long, without reading it.
 func checkSessionKey(rep *Report, getenv func(string) string) {
-	if execplugin.CacheOptions(cache.Auto, getenv).NoSessionKey {
-		rep.skip("session key", "off (%s=off): every cached call reads the keyring", execplugin.SessionKeyEnv)
+	if execcred.CacheOptions(cache.Auto, getenv).NoSessionKey {
+		rep.skip("session key", "off (%s=off): every cached call reads the keyring", execcred.SessionKeyEnv)
 		return
 	}
 	st, err := cache.SessionKeyStatus()

@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubeiam/kubeiam/internal/clierr"
-	"github.com/kubeiam/kubeiam/internal/execplugin"
+	"github.com/kubeiam/kubeiam/internal/handover"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
 	"github.com/kubeiam/kubeiam/internal/shellenv"
 	"github.com/kubeiam/kubeiam/kubeconfig"
@@ -125,7 +125,7 @@ func exportShell(flag string) (shellenv.Kind, error) {
 // Windows the core is the front's child), else the parent — the same
 // process on Unix, where the front execs the core in place.
 func callerPID() int {
-	if p, err := strconv.Atoi(os.Getenv(execplugin.CallerPIDEnv)); err == nil && p > 0 {
+	if p, err := strconv.Atoi(os.Getenv(handover.CallerPIDEnv)); err == nil && p > 0 {
 		return p
 	}
 	return os.Getppid()

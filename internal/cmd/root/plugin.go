@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubeiam/kubeiam/internal/clierr"
-	"github.com/kubeiam/kubeiam/internal/execplugin"
+	"github.com/kubeiam/kubeiam/internal/handover"
 )
 
 // KubectlPluginName is the name krew installs kubeiam under; kubectl runs
@@ -24,7 +24,7 @@ const kubectlPluginProg = clierr.KubectlPlugin
 // was run under.
 func isKubectlPlugin(argv0 string) bool {
 	base := strings.TrimSuffix(filepath.Base(argv0), ".exe")
-	return base == KubectlPluginName || os.Getenv(execplugin.InvokedAsEnv) == KubectlPluginName
+	return base == KubectlPluginName || os.Getenv(handover.InvokedAsEnv) == KubectlPluginName
 }
 
 // asKubectlPlugin makes help, usage lines and examples say `kubectl iam`,

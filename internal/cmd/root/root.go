@@ -30,7 +30,7 @@ import (
 	versioncmd "github.com/kubeiam/kubeiam/internal/cmd/version"
 	whoamicmd "github.com/kubeiam/kubeiam/internal/cmd/whoami"
 	"github.com/kubeiam/kubeiam/internal/completion"
-	"github.com/kubeiam/kubeiam/internal/execplugin"
+	"github.com/kubeiam/kubeiam/internal/handover"
 	"github.com/kubeiam/kubeiam/internal/input"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
 )
@@ -101,7 +101,7 @@ func NewAuthenticatorCmd(io *iostreams.IOStreams) *cobra.Command {
 func Main(ctx context.Context, args []string, io *iostreams.IOStreams) int {
 	prog := "kubeiam"
 	var cmd *cobra.Command
-	if isAuthenticatorName(args[0]) || os.Getenv(execplugin.InvokedAsEnv) == "aws-iam-authenticator" {
+	if isAuthenticatorName(args[0]) || os.Getenv(handover.InvokedAsEnv) == "aws-iam-authenticator" {
 		prog = "aws-iam-authenticator"
 		cmd = NewAuthenticatorCmd(io)
 	} else {
@@ -115,14 +115,20 @@ func Main(ctx context.Context, args []string, io *iostreams.IOStreams) int {
 	if err := unknownSubcommand(cmd, args[1:]); err != nil {
 		return clierr.Print(io.ErrOut, prog, err)
 	}
-	// Ctrl-C or SIGTERM ends every wait at once (network, cache lock, a
-	// sign-in's browser): the context ends, each wait returns, deferred
-	// clean-ups run (temporary files, locks), and the command exits with
-	// the shell's code for the signal (130, 143), saying only that.
+	// Ctrl-C, SIGTERM or a closed terminal (SIGHUP) ends every wait at
+	// once (network, cache lock, a sign-in's browser): the context ends,
+	// each wait returns, deferred clean-ups run (temporary files, locks:
+	// a kubeconfig's .lock is always removed), and the command exits with
+	// the shell's code for the signal (130, 143, 129), saying only that.
+	// This is the process's only handler; the packages below install none.
+	// A SIGHUP the process was started ignoring (nohup) stays ignored.
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	if !signal.Ignored(syscall.SIGHUP) {
+		signal.Notify(sigs, syscall.SIGHUP)
+	}
 	defer signal.Stop(sigs)
 	var got atomic.Value
 	go func() {

@@ -11,9 +11,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubeiam/kubeiam/internal/clierr"
-	"github.com/kubeiam/kubeiam/internal/execplugin"
+	"github.com/kubeiam/kubeiam/internal/handover"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
-	"github.com/kubeiam/kubeiam/internal/shellenv"
+	"github.com/kubeiam/kubeiam/internal/session"
 	"github.com/kubeiam/kubeiam/kubeconfig"
 )
 
@@ -65,23 +65,23 @@ next kubeiam shell or use --export. The exit code is the command's.`,
 // Run starts the session, runs the command in it, forwards signals to the
 // command, removes the private file and returns the command's exit code as
 // a *clierr.ExitCodeError (nil for 0). The front binary answers the common
-// case itself with the same shellenv code (execplugin.ServeShell).
+// case itself with the same session code (internal/front).
 func Run(ctx context.Context, opts *Options) error {
-	dir, err := shellenv.Dir()
+	dir, err := kubeconfig.SessionDir()
 	if err != nil {
 		return err
 	}
 	files := kubeconfig.DefaultFiles(opts.Kubeconfig)
-	s, err := shellenv.Open(dir, files, opts.Context, os.Getpid(), func(abs []string) error {
+	s, err := session.Open(dir, files, opts.Context, os.Getpid(), func(abs []string) error {
 		return kubeconfig.CheckContext(abs, files, opts.Context)
 	})
 	if err != nil {
 		return withHint(err)
 	}
-	code, err := shellenv.Run(s, shellenv.Command{
-		Argv: opts.Command, Env: execplugin.ChildEnv(os.Environ()), Getenv: opts.Getenv,
+	code, err := session.Run(s, session.Command{
+		Argv: opts.Command, Env: handover.ChildEnv(os.Environ()), Getenv: opts.Getenv,
 		Stdin: opts.IO.In, Stdout: opts.IO.Out, Stderr: opts.IO.ErrOut,
-		Report: func(s *shellenv.Session) { reportAdded(opts.IO.ErrOut, s) },
+		Report: func(s *session.Session) { reportAdded(opts.IO.ErrOut, s) },
 	})
 	if err != nil {
 		return err
@@ -92,7 +92,7 @@ func Run(ctx context.Context, opts *Options) error {
 	return nil
 }
 
-func reportAdded(w io.Writer, s *shellenv.Session) {
+func reportAdded(w io.Writer, s *session.Session) {
 	if added := kubeconfig.SessionAdded(s.Path); len(added) > 0 {
 		io.WriteString(w, s.AddedNote(added))
 	}
@@ -104,11 +104,11 @@ func reportAdded(w io.Writer, s *shellenv.Session) {
 // kubeconfig, named in the note).
 func NewAddedCmd(streams *iostreams.IOStreams) *cobra.Command {
 	return &cobra.Command{
-		Use:    execplugin.ShellAddedCmd + " PRIVATE FILE",
+		Use:    handover.ShellAddedCmd + " PRIVATE FILE",
 		Hidden: true,
 		Args:   cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			reportAdded(streams.ErrOut, &shellenv.Session{Path: args[0], Files: args})
+			reportAdded(streams.ErrOut, &session.Session{Path: args[0], Files: args})
 			return nil
 		},
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/kubeiam/kubeiam/internal/clierr"
 	"github.com/kubeiam/kubeiam/internal/deadline"
-	"github.com/kubeiam/kubeiam/internal/execplugin"
+	"github.com/kubeiam/kubeiam/internal/execcred"
 	"github.com/kubeiam/kubeiam/internal/hint"
 	"github.com/kubeiam/kubeiam/token/execargs"
 	"github.com/kubeiam/kubeiam/token/sso"
@@ -33,7 +33,7 @@ const ssoLockWait = ssoBrowserWait + 30*time.Second
 // Every step happens under the session's sign-in lock, and the token file is
 // read again once the lock is held: a herd of kubectl calls on an expired
 // session shows one sign-in, and the others use its result.
-func ensureSSO(ctx, parent context.Context, opts *Options, info execplugin.ExecInfo, prog string) error {
+func ensureSSO(ctx, parent context.Context, opts *Options, info execcred.ExecInfo, prog string) error {
 	s, err := sso.ForProfile(opts.Request.Profile, opts.Getenv)
 	if s == nil || err != nil {
 		return err
@@ -46,7 +46,7 @@ func ensureSSO(ctx, parent context.Context, opts *Options, info execplugin.ExecI
 		return nil
 	}
 	interactive := info.Interactive || (!info.FromKubectl && opts.IO.ErrIsTerminal)
-	browser := opts.Getenv(execplugin.SSOLoginEnv) == "browser"
+	browser := opts.Getenv(execcred.SSOLoginEnv) == "browser"
 	if tok.State(opts.Now()) == sso.NeedsLogin && !interactive && !browser {
 		return ssoExpired(s, tok, &opts.Request, prog)
 	}

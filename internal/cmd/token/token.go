@@ -16,7 +16,8 @@ import (
 	"github.com/kubeiam/kubeiam/cache"
 	"github.com/kubeiam/kubeiam/internal/clierr"
 	"github.com/kubeiam/kubeiam/internal/deadline"
-	"github.com/kubeiam/kubeiam/internal/execplugin"
+	"github.com/kubeiam/kubeiam/internal/execcred"
+	"github.com/kubeiam/kubeiam/internal/handover"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
 	"github.com/kubeiam/kubeiam/token"
 	"github.com/kubeiam/kubeiam/token/chain"
@@ -99,15 +100,15 @@ identity make one STS call between them.`,
 func Run(ctx context.Context, opts *Options) error {
 	req, getenv := &opts.Request, opts.Getenv
 	started := opts.Now()
-	info, err := execplugin.ParseExecInfo(getenv(execplugin.ExecInfoEnv))
+	info, err := execcred.ParseExecInfo(getenv(execcred.ExecInfoEnv))
 	if err != nil {
-		return clierr.WithHint(err, "the kubeconfig's exec apiVersion must be %s or %s", execplugin.APIVersionV1, execplugin.APIVersionV1beta1)
+		return clierr.WithHint(err, "the kubeconfig's exec apiVersion must be %s or %s", execcred.APIVersionV1, execcred.APIVersionV1beta1)
 	}
 	backend, err := req.Backend(getenv)
 	if err != nil {
 		return clierr.Usagef("%v", err)
 	}
-	minRemaining, err := execplugin.MinRemaining(getenv)
+	minRemaining, err := execcred.MinRemaining(getenv)
 	if err != nil {
 		return err
 	}
@@ -116,31 +117,31 @@ func Run(ctx context.Context, opts *Options) error {
 		return clierr.Usagef("%v", err)
 	}
 	budget := deadline.Budget{Total: total, Attempt: attempt}
-	copts := execplugin.CacheOptions(backend, getenv)
+	copts := execcred.CacheOptions(backend, getenv)
 	copts.Warn = opts.IO.ErrOut
-	copts.Agent = execplugin.CoreAgent()
+	copts.Agent = coreAgent()
 	c, err := cache.Open(copts)
 	if err != nil {
 		return err
 	}
-	want := execplugin.ExpectFor(req, getenv)
+	want := execcred.ExpectFor(req, getenv)
 	key := want.Key
 	// stale is a cached token still valid but due for renewal: served when
 	// the renewal fails.
 	var stale *cache.Entry
 	staleOK := func(e *cache.Entry) bool {
-		return e != nil && want.Usable(e, opts.Now(), execplugin.StaleMin(minRemaining))
+		return e != nil && want.Usable(e, opts.Now(), execcred.StaleMin(minRemaining))
 	}
 	// The front may have looked the entry up, taken its lock and handed the
 	// lock over across exec: then this process holds it from its start and
 	// one look under the lock is all it needs (with a keyring, each look is
 	// a D-Bus round trip).
-	unlock, held := execplugin.AdoptLock(key.ID())
+	unlock, held := handover.AdoptLock(key.ID())
 	if !held {
 		e, _ := c.Get(ctx, key)
 		if e != nil && want.Usable(e, opts.Now(), minRemaining) {
-			opts.debugf("cached token (%s), valid until %s", execplugin.CacheNote(c), e.TokenExpiry.Format(time.RFC3339))
-			return execplugin.Write(opts.IO.Out, info, req.TokenOnly, e.Token, e.TokenExpiry)
+			opts.debugf("cached token (%s), valid until %s", execcred.CacheNote(c), e.TokenExpiry.Format(time.RFC3339))
+			return execcred.Write(opts.IO.Out, info, req.TokenOnly, e.Token, e.TokenExpiry)
 		}
 		wait := lockTimeout
 		if staleOK(e) {
@@ -154,7 +155,7 @@ func Run(ctx context.Context, opts *Options) error {
 			}
 			if stale != nil {
 				opts.debugf("another kubeiam process is renewing the token; serving the cached one, valid until %s", stale.TokenExpiry.Format(time.RFC3339))
-				return execplugin.Write(opts.IO.Out, info, req.TokenOnly, stale.Token, stale.TokenExpiry)
+				return execcred.Write(opts.IO.Out, info, req.TokenOnly, stale.Token, stale.TokenExpiry)
 			}
 			fmt.Fprintf(opts.IO.ErrOut, "kubeiam: warning: %v; refreshing without it\n", err)
 			unlock = func() {}
@@ -166,19 +167,19 @@ func Run(ctx context.Context, opts *Options) error {
 	e, _ := c.Get(ctx, key)
 	if e != nil && want.Usable(e, opts.Now(), minRemaining) {
 		if held {
-			opts.debugf("cached token (%s), valid until %s", execplugin.CacheNote(c), e.TokenExpiry.Format(time.RFC3339))
+			opts.debugf("cached token (%s), valid until %s", execcred.CacheNote(c), e.TokenExpiry.Format(time.RFC3339))
 		} else {
 			opts.debugf("token refreshed by another kubeiam process")
 		}
-		return execplugin.Write(opts.IO.Out, info, req.TokenOnly, e.Token, e.TokenExpiry)
+		return execcred.Write(opts.IO.Out, info, req.TokenOnly, e.Token, e.TokenExpiry)
 	}
 	if staleOK(e) {
 		stale = e
 		// The process this one waited for failed to renew it: its answer
 		// is this one's too (one attempt per herd, not one each).
 		if failed := c.RefreshFailedAt(key); !failed.IsZero() && !failed.Before(started) {
-			execplugin.WarnStale(c, stale, nil, opts.Now())
-			return execplugin.Write(opts.IO.Out, info, req.TokenOnly, stale.Token, stale.TokenExpiry)
+			execcred.WarnStale(c, stale, nil, opts.Now())
+			return execcred.Write(opts.IO.Out, info, req.TokenOnly, stale.Token, stale.TokenExpiry)
 		}
 	} else {
 		stale = nil
@@ -198,21 +199,21 @@ func Run(ctx context.Context, opts *Options) error {
 		err = deadline.Explain(nctx, err)
 		if stale != nil && ctx.Err() == nil {
 			c.NoteRefreshFailed(key, opts.Now())
-			execplugin.WarnStale(c, stale, err, opts.Now())
-			return execplugin.Write(opts.IO.Out, info, req.TokenOnly, stale.Token, stale.TokenExpiry)
+			execcred.WarnStale(c, stale, err, opts.Now())
+			return execcred.Write(opts.IO.Out, info, req.TokenOnly, stale.Token, stale.TokenExpiry)
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		return err
 	}
-	return execplugin.Write(opts.IO.Out, info, req.TokenOnly, tok.Token, tok.Expiration)
+	return execcred.Write(opts.IO.Out, info, req.TokenOnly, tok.Token, tok.Expiration)
 }
 
 // sign makes a new token under ctx's budget (the sign-in, a person's
 // wait, runs under parent: Ctrl-C ends it, the budget does not), stores it
 // and returns it. e is the entry as cached (its credentials may still sign).
-func sign(ctx, parent context.Context, opts *Options, info execplugin.ExecInfo, c *cache.Cache, key cache.Key, e *cache.Entry, minRemaining time.Duration) (token.Token, error) {
+func sign(ctx, parent context.Context, opts *Options, info execcred.ExecInfo, c *cache.Cache, key cache.Key, e *cache.Entry, minRemaining time.Duration) (token.Token, error) {
 	req := &opts.Request
 	copts := chain.OptionsFor(req)
 	copts.Interactive = info.Interactive || (!info.FromKubectl && opts.IO.ErrIsTerminal)
@@ -279,4 +280,19 @@ func (o *Options) debugf(format string, args ...any) {
 	if o.Request.Verbose {
 		fmt.Fprintf(o.IO.ErrOut, "kubeiam: "+format+"\n", args...)
 	}
+}
+
+// agentWait is how long kubeiam-core waits for an agent it started to
+// answer: it runs on a cache miss, which pays an STS round trip anyway, and
+// the next kubectl call then finds the agent.
+const agentWait = 500 * time.Millisecond
+
+// coreAgent is how kubeiam-core starts the kubeiam agent: itself, under
+// the name it runs as (multi-call test binaries dispatch on argv[0]).
+func coreAgent() *cache.AgentCommand {
+	exe, err := os.Executable()
+	if err != nil {
+		exe = os.Args[0]
+	}
+	return &cache.AgentCommand{Path: exe, Args: []string{os.Args[0], "agent"}, Wait: agentWait}
 }

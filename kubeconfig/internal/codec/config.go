@@ -3,6 +3,8 @@ package codec
 import (
 	"fmt"
 
+	"github.com/kubeiam/kubeiam/internal/kubeerr"
+
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/client-go/tools/clientcmd/api/latest"
 	clientcmdv1 "k8s.io/client-go/tools/clientcmd/api/v1"
@@ -257,7 +259,9 @@ func ToAPI(c *Config) (*clientcmdapi.Config, error) {
 	latest.Scheme.Default(v1)
 	cfg := clientcmdapi.NewConfig()
 	if err := latest.Scheme.Convert(v1, cfg, nil); err != nil {
-		return nil, err
+		// A name twice in a list: client-go's message prints the list,
+		// tokens and keys included.
+		return nil, kubeerr.Scrub(err)
 	}
 	return cfg, nil
 }

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/kubeiam/kubeiam/cache"
+	"github.com/kubeiam/kubeiam/internal/fsafe"
 )
 
 // SignIn is what the files say of the SSO session a profile signs in with.
@@ -99,7 +99,7 @@ func LookUp(profile string, getenv func(string) string, now time.Time) (s SignIn
 	if err != nil {
 		return SignIn{}, false
 	}
-	b, err := cache.ReadOwnFile(path)
+	b, err := fsafe.ReadFile(path, fsafe.SmallFile, fsafe.Tighten)
 	if errors.Is(err, fs.ErrNotExist) {
 		return s, true
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kubeiam/kubeiam/cache"
+	"github.com/kubeiam/kubeiam/internal/fsafe"
 )
 
 // lockWait bounds the wait for another kubeiam editing the same file.
@@ -37,7 +38,7 @@ func EditFile(ctx context.Context, path string, dryRun bool, edit func(*Doc) err
 		return nil, nil, err
 	}
 	sum := sha1.Sum([]byte(path))
-	unlock, err := cache.LockPath(ctx, filepath.Join(dir, "awsconfig-"+hex.EncodeToString(sum[:8])+".lock"), lockWait)
+	unlock, err := fsafe.LockTimeout(ctx, filepath.Join(dir, "awsconfig-"+hex.EncodeToString(sum[:8])+".lock"), lockWait)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -68,34 +69,10 @@ func EditFile(ctx context.Context, path string, dryRun bool, edit func(*Doc) err
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return before, after, fmt.Errorf("could not write %s: %w", path, err)
 	}
-	if err := writeAtomic(path, after, mode); err != nil {
-		return before, after, fmt.Errorf("could not write %s: %w", path, err)
+	// The mode read above is kept; the AWS CLI reads the file as it is
+	// renamed into place, old or new, never half.
+	if err := fsafe.WriteFile(path, after, mode); err != nil {
+		return before, after, err
 	}
 	return before, after, nil
-}
-
-// writeAtomic writes data through a synced temporary file and a rename, so
-// a reader (the AWS CLI, an SDK) sees the old content or the new.
-func writeAtomic(path string, data []byte, mode fs.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

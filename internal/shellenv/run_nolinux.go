@@ -1,8 +1,0 @@
-//go:build !linux
-
-package shellenv
-
-import "syscall"
-
-// childAttr: only Linux can tie the command's life to kubeiam's.
-func childAttr() *syscall.SysProcAttr { return nil }
