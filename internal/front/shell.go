@@ -12,6 +12,7 @@ import (
 	"github.com/kubeiam/kubeiam/internal/handover"
 	"github.com/kubeiam/kubeiam/internal/input"
 	"github.com/kubeiam/kubeiam/internal/kcnames"
+	"github.com/kubeiam/kubeiam/internal/proc"
 	"github.com/kubeiam/kubeiam/internal/session"
 )
 
@@ -57,6 +58,10 @@ func serveShell(args []string) (code int, served bool) {
 	}
 	home, _ := os.UserHomeDir()
 	files := session.Files(kubeconfig, os.Getenv("KUBECONFIG"), home)
+	// From before the session file exists, a signal is held and passed on
+	// to the command, so the file is always removed (see proc.Signals).
+	sigs := proc.Catch()
+	defer sigs.Stop()
 	s, err := session.Open(dir, files, context, os.Getpid(), func(abs []string) error {
 		return findContext(abs, context)
 	})
@@ -66,7 +71,7 @@ func serveShell(args []string) (code int, served bool) {
 	code, err = session.Run(s, session.Command{
 		Argv: argv, Env: handover.ChildEnv(os.Environ()), Getenv: os.Getenv,
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-		Report: reportAdded,
+		Report: reportAdded, Signals: sigs,
 	})
 	if err != nil {
 		return fail(os.Stderr, "kubeiam", err), true

@@ -13,13 +13,31 @@ import (
 // else the system's default.
 func UserShell(getenv func(string) string) string { return defaultShell(getenv) }
 
+// Signals holds the signals that end a process, from Catch until Stop, for
+// Foreground to pass on. A caller that makes something to clean up before
+// the command starts (kubeiam shell's session file) catches first: a
+// signal that arrives in between no longer ends kubeiam with the file left
+// behind; it waits and is passed on as soon as the command has started.
+type Signals struct{ c chan os.Signal }
+
+// Catch starts holding the signals Foreground passes on.
+func Catch() *Signals {
+	s := &Signals{c: make(chan os.Signal, 4)}
+	signal.Notify(s.c, forwarded...)
+	return s
+}
+
+// Stop ends the catch: the signals act as before Catch.
+func (s *Signals) Stop() { signal.Stop(s.c) }
+
 // Foreground runs cmd as the user's command in kubeiam's place: the
-// signals that end a process are passed on to it, and on Linux it gets
-// SIGHUP if kubeiam dies first. ended, when set, runs once the command has
-// ended and before its status is read. It returns the command's exit code
+// signals that end a process are passed on to it (those held by sigs since
+// its Catch included; nil catches from here), and on Linux it gets SIGHUP
+// if kubeiam dies first. ended, when set, runs once the command has ended
+// and before its status is read. It returns the command's exit code
 // (128+N when signal N ended it, as shells report it); err only when it
 // could not run.
-func Foreground(cmd *exec.Cmd, ended func()) (int, error) {
+func Foreground(cmd *exec.Cmd, sigs *Signals, ended func()) (int, error) {
 	cmd.SysProcAttr = childAttr()
 	// Linux sends Pdeathsig when the thread that started the child ends,
 	// not the process: the runtime ends a thread whose goroutine exits
@@ -29,9 +47,10 @@ func Foreground(cmd *exec.Cmd, ended func()) (int, error) {
 	// dies (os/exec and syscall document the same pairing).
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, forwarded...)
-	defer signal.Stop(sigs)
+	if sigs == nil {
+		sigs = Catch()
+		defer sigs.Stop()
+	}
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("could not run %s: %w", cmd.Args[0], err)
 	}
@@ -39,7 +58,7 @@ func Foreground(cmd *exec.Cmd, ended func()) (int, error) {
 	go func() {
 		for {
 			select {
-			case sig := <-sigs:
+			case sig := <-sigs.c:
 				if !deliveredByTerminal(sig) {
 					cmd.Process.Signal(sig)
 				}

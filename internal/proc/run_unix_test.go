@@ -3,8 +3,10 @@
 package proc
 
 import (
+	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -21,14 +23,30 @@ func TestForeground(t *testing.T) {
 		{"kill -TERM $$", 128 + 15},
 	} {
 		ended := false
-		code, err := Foreground(exec.Command("sh", "-c", tc.script), func() { ended = true })
+		code, err := Foreground(exec.Command("sh", "-c", tc.script), nil, func() { ended = true })
 		if err != nil || code != tc.want || !ended {
 			t.Errorf("%q: code %d, err %v, ended %v; want %d, nil, true", tc.script, code, err, ended, tc.want)
 		}
 	}
 	ended := false
-	_, err := Foreground(exec.Command("/nonexistent/command"), func() { ended = true })
+	_, err := Foreground(exec.Command("/nonexistent/command"), nil, func() { ended = true })
 	if err == nil || !strings.HasPrefix(err.Error(), "could not run /nonexistent/command: ") || ended {
 		t.Errorf("a command that cannot start: err %v, ended %v", err, ended)
+	}
+}
+
+// A signal that arrives after Catch and before the command starts (while
+// kubeiam shell writes its session file) does not end kubeiam: it is held
+// and passed on to the command once it has started.
+func TestSignalBeforeStartIsPassedOn(t *testing.T) {
+	sigs := Catch()
+	defer sigs.Stop()
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	// The command would run for a minute; the held SIGTERM ends it.
+	code, err := Foreground(exec.Command("sleep", "60"), sigs, nil)
+	if err != nil || code != 128+15 {
+		t.Errorf("code %d, err %v; want 143 (the held SIGTERM passed on)", code, err)
 	}
 }

@@ -22,6 +22,9 @@ type Command struct {
 	// Report, when set, runs after the command has ended and before the
 	// private file is removed: it says what would be lost with the file.
 	Report func(*Session)
+	// Signals, caught before Open made the private file (proc.Catch), are
+	// passed on to the command; nil catches only once it starts.
+	Signals *proc.Signals
 }
 
 // Run says so when the session is nested in another, runs the command in
@@ -44,7 +47,7 @@ func Run(s *Session, c Command) (int, error) {
 	if c.Report != nil {
 		ended = func() { c.Report(s) }
 	}
-	return proc.Foreground(cmd, ended)
+	return proc.Foreground(cmd, c.Signals, ended)
 }
 
 // AddedNote is the line said at exit when the command defined entries

@@ -13,6 +13,7 @@ import (
 	"github.com/kubeiam/kubeiam/internal/clierr"
 	"github.com/kubeiam/kubeiam/internal/handover"
 	"github.com/kubeiam/kubeiam/internal/iostreams"
+	"github.com/kubeiam/kubeiam/internal/proc"
 	"github.com/kubeiam/kubeiam/internal/session"
 	"github.com/kubeiam/kubeiam/kubeconfig"
 )
@@ -72,6 +73,10 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	files := kubeconfig.DefaultFiles(opts.Kubeconfig)
+	// From before the session file exists, a signal is held and passed on
+	// to the command, so the file is always removed (see proc.Signals).
+	sigs := proc.Catch()
+	defer sigs.Stop()
 	s, err := session.Open(dir, files, opts.Context, os.Getpid(), func(abs []string) error {
 		return kubeconfig.CheckContext(abs, files, opts.Context)
 	})
@@ -81,7 +86,8 @@ func Run(ctx context.Context, opts *Options) error {
 	code, err := session.Run(s, session.Command{
 		Argv: opts.Command, Env: handover.ChildEnv(os.Environ()), Getenv: opts.Getenv,
 		Stdin: opts.IO.In, Stdout: opts.IO.Out, Stderr: opts.IO.ErrOut,
-		Report: func(s *session.Session) { reportAdded(opts.IO.ErrOut, s) },
+		Report:  func(s *session.Session) { reportAdded(opts.IO.ErrOut, s) },
+		Signals: sigs,
 	})
 	if err != nil {
 		return err
