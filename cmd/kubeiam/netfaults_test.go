@@ -109,6 +109,10 @@ var faultWant = map[ststest.Fault]string{
 	ststest.Garbage:   `^kubeiam: {host} sent an answer that is not STS's{via}$`,
 	ststest.Expired:   `^kubeiam: the AWS credentials from AssumeRole of profile "ar" expired at \S+, 1h0m0s ago \(also after a refresh\)$`,
 	ststest.Refused:   `^kubeiam: could not connect to {host}: connection refused$`,
+	// Headers, then silence: the answer never came, whichever byte it
+	// stopped at.
+	ststest.StallHeaders: `^kubeiam: no answer from {host} in [12](\.\d)?s{via}$`,
+	ststest.StallBody:    `^kubeiam: no answer from {host} in [12](\.\d)?s{via}$`,
 }
 
 // TestTokenNetworkFaults: an STS that fails in each way, reached through
@@ -118,7 +122,7 @@ var faultWant = map[ststest.Fault]string{
 func TestTokenNetworkFaults(t *testing.T) {
 	rig := ststest.Start(t, ststest.Options{Logf: func(string, ...any) {}})
 	budget := 2 * time.Second
-	for _, f := range []ststest.Fault{ststest.Hang, ststest.Slow, ststest.Reset, ststest.Status500, ststest.Throttle, ststest.Garbage, ststest.Expired, ststest.Refused} {
+	for _, f := range []ststest.Fault{ststest.Hang, ststest.Slow, ststest.Reset, ststest.Status500, ststest.Throttle, ststest.Garbage, ststest.Expired, ststest.Refused, ststest.StallHeaders, ststest.StallBody} {
 		for _, via := range []string{"endpoint", "proxy"} {
 			t.Run(string(f)+"/"+via, func(t *testing.T) {
 				t.Parallel()

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -52,6 +54,9 @@ func TestDescribe(t *testing.T) {
 		{ue(&net.OpError{Op: "proxyconnect", Net: "tcp", Err: errors.New("Forbidden")}), "proxy 127.0.0.1:3128 refused the tunnel to sts.us-west-2.amazonaws.com: Forbidden"},
 		{ue(&net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}), "sts.us-west-2.amazonaws.com reset the connection (via proxy 127.0.0.1:3128)"},
 		{ue(&net.DNSError{Name: "sts.us-west-2.amazonaws.com", Err: "no such host"}), "could not resolve sts.us-west-2.amazonaws.com (via proxy 127.0.0.1:3128)"},
+		// The transport closed the connection mid-answer when the budget
+		// ended; the SDK reports the read it could not finish.
+		{fmt.Errorf("deserialization failed, %w", &net.OpError{Op: "set", Net: "tcp", Err: net.ErrClosed}), "no answer from sts.us-west-2.amazonaws.com in 0s (via proxy 127.0.0.1:3128)"},
 	} {
 		ne := Describe(ctx, c.err)
 		if ne == nil || !matchesIgnoringWait(ne.Error(), c.want) {
@@ -64,6 +69,18 @@ func TestDescribe(t *testing.T) {
 	}
 	if Describe(ctx, context.Canceled) != nil || Describe(ctx, errors.New("access denied")) != nil {
 		t.Error("not network failures, described as such")
+	}
+	// An answer cut short is the server's doing while the budget runs, the
+	// budget's once it has run out.
+	if ne := Describe(ctx, io.ErrUnexpectedEOF); ne == nil || !strings.Contains(ne.Error(), "closed the connection without an answer") {
+		t.Errorf("EOF within the budget: %v", ne)
+	}
+	over, cancel2 := Start(context.Background(), Budget{Total: time.Nanosecond})
+	defer cancel2()
+	<-over.Done()
+	Note(over, "oidc.us-east-1.amazonaws.com:443", nil)
+	if ne := Describe(over, fmt.Errorf("read body: %w", io.ErrUnexpectedEOF)); ne == nil || !ne.Timeout() || !strings.HasPrefix(ne.Error(), "no answer from oidc.us-east-1.amazonaws.com in ") {
+		t.Errorf("EOF after the budget ran out: %v", ne)
 	}
 }
 
