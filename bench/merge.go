@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -11,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/kubeiam/kubeiam/internal/kubeconfigtest"
 
 	"sigs.k8s.io/yaml"
 )
@@ -142,33 +143,9 @@ func merges(ctx context.Context, cfg *config, e *env, r *rig) ([]*MergeResult, S
 	return res, startup, nil
 }
 
-// generateKubeconfig writes a kubeconfig of n clusters, users and contexts
-// shaped like EKS Anywhere's (a CA blob per cluster and an exec user), in
-// the layout kubectl writes: keys sorted, sequences at the key's indent,
-// "env: null", and "preferences: {}" as kubectl before 1.34 has it.
-func generateKubeconfig(n int) []byte {
-	blob := make([]byte, 1100) // about a real cluster CA certificate
-	for i := range blob {
-		blob[i] = byte(i * 7)
-	}
-	caData := base64.StdEncoding.EncodeToString(blob)
-	var b strings.Builder
-	b.WriteString("apiVersion: v1\nclusters:\n")
-	for i := range n {
-		fmt.Fprintf(&b, "- cluster:\n    certificate-authority-data: %s\n    server: https://10.%d.%d.%d:6443\n  name: c%05d\n",
-			caData, i>>16&255, i>>8&255, i&255, i)
-	}
-	b.WriteString("contexts:\n")
-	for i := range n {
-		fmt.Fprintf(&b, "- context:\n    cluster: c%05d\n    user: c%05d-aws\n  name: c%05d-aws\n", i, i, i)
-	}
-	b.WriteString("current-context: c00000-aws\nkind: Config\npreferences: {}\nusers:\n")
-	for i := range n {
-		fmt.Fprintf(&b, "- name: c%05d-aws\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n"+
-			"      args:\n      - token\n      - -i\n      - c%05d\n      command: kubeiam\n      env: null\n      interactiveMode: Never\n      provideClusterInfo: false\n", i, i)
-	}
-	return []byte(b.String())
-}
+// generateKubeconfig is the kubeconfig of n clusters, users and contexts
+// every merge measurement uses (and kubeconfig's corpus test holds).
+func generateKubeconfig(n int) []byte { return kubeconfigtest.Generate(n) }
 
 // checkMerged checks the file has n+1 contexts and n+entries clusters and
 // users, the new context among them.

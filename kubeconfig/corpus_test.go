@@ -3,7 +3,6 @@ package kubeconfig
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -12,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/kubeiam/kubeiam/internal/kubeconfigtest"
 
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
@@ -48,37 +49,11 @@ func corpus(t *testing.T) map[string][]byte {
 	in["gen-minikube"] = []byte(minikubeStyle)
 	in["gen-pyyaml"] = []byte(pyYAMLStyle)
 	in["gen-big-1000"] = big
-	in["gen-bench-1000"] = benchKubeconfig(1000)
+	in["gen-bench-1000"] = kubeconfigtest.Generate(1000) // the file make bench times
 	in["gen-big-1000-comment"] = append([]byte("# a comment\n"), big...)
 	in["gen-big-1000-crlf"] = bytes.ReplaceAll(big, []byte("\n"), []byte("\r\n"))
 	in["gen-big-1000-quoted-blobs"] = bytes.ReplaceAll(big, []byte("certificate-authority-data: "), []byte("certificate-authority-data: \"")) // broken quotes: an error
 	return in
-}
-
-// benchKubeconfig is bench/merge.go's generateKubeconfig: EKS Anywhere's
-// shape in kubectl's layout as kubectl before 1.34 writes it.
-func benchKubeconfig(n int) []byte {
-	blob := make([]byte, 1100)
-	for i := range blob {
-		blob[i] = byte(i * 7)
-	}
-	caData := base64.StdEncoding.EncodeToString(blob)
-	var b strings.Builder
-	b.WriteString("apiVersion: v1\nclusters:\n")
-	for i := range n {
-		fmt.Fprintf(&b, "- cluster:\n    certificate-authority-data: %s\n    server: https://10.%d.%d.%d:6443\n  name: c%05d\n",
-			caData, i>>16&255, i>>8&255, i&255, i)
-	}
-	b.WriteString("contexts:\n")
-	for i := range n {
-		fmt.Fprintf(&b, "- context:\n    cluster: c%05d\n    user: c%05d-aws\n  name: c%05d-aws\n", i, i, i)
-	}
-	b.WriteString("current-context: c00000-aws\nkind: Config\npreferences: {}\nusers:\n")
-	for i := range n {
-		fmt.Fprintf(&b, "- name: c%05d-aws\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n"+
-			"      args:\n      - token\n      - -i\n      - c%05d\n      command: kubeiam\n      env: null\n      interactiveMode: Never\n      provideClusterInfo: false\n", i, i)
-	}
-	return []byte(b.String())
 }
 
 // TestCodecCorpus holds every public way a kubeconfig is read and written

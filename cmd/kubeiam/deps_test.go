@@ -129,7 +129,7 @@ var kinds = []struct {
 		"internal/kubeerr",
 	}},
 	// Imported by tests alone.
-	{kindStandin, []string{"internal/ststest", "internal/keyringtest", "internal/seccomptest", "internal/testwait"}},
+	{kindStandin, []string{"internal/ststest", "internal/keyringtest", "internal/seccomptest", "internal/testwait", "internal/kubeconfigtest"}},
 	// Run from the source tree, never shipped (make bench, make api).
 	{kindTool, []string{"bench/...", "internal/tools/..."}},
 }
