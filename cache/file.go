@@ -3,6 +3,7 @@ package cache
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -76,10 +77,21 @@ func readPrivate(path string) ([]byte, error) {
 	return fsafe.ReadFile(path, maxFileSize, fsafe.Owned|fsafe.Private)
 }
 
-// writeAtomic writes a cache file (0600) through fsafe.WriteFile: a synced
-// temporary file renamed over path — replacing whatever is there, a link,
-// a FIFO, a file of another owner, without following it.
-func writeAtomic(path string, data []byte) error { return fsafe.WriteFile(path, data, 0o600) }
+// writeAtomic writes a cache file (0600): a synced temporary file renamed
+// over path — replacing whatever is there, a link, a FIFO, a file of
+// another owner, without following it. The directory is not synced: the
+// write happens under the entry's lock, which a herd of kubectl calls waits
+// on, and a rename lost in a crash costs one re-signed token, nothing more.
+func writeAtomic(path string, data []byte) error {
+	tmp, err := fsafe.Stage(path, 0o600, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return fsafe.Rename(tmp, path)
+}
 
 // overwriteInPlace rewrites an existing private file without making a new
 // one: on a full disk writeAtomic fails (a new file needs new blocks), while

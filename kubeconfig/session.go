@@ -40,7 +40,7 @@ func SessionDir() (string, error) { return session.Dir(cache.DefaultDir) }
 // it set is nested.
 //
 // It is the session leaf's ContextEnv, spelled out so that the public API
-// names no internal package (TestPublicAPIHasNoInternalTypes);
+// names no internal package (TestAPINamesNoInternalPackage);
 // TestSessionContextEnvIsTheSessions checks the two agree.
 const SessionContextEnv = "KUBEIAM_CONTEXT"
 

@@ -81,16 +81,14 @@ func Describe(ctx context.Context, err error) *NetError {
 	var unknownCA x509.UnknownAuthorityError
 	var hostErr x509.HostnameError
 	var invalid x509.CertificateInvalidError
-	// "use of closed network connection": kubeiam's own side closed the
-	// connection while the answer was still being read — the transport
-	// does so when an attempt's deadline ends mid-body, and the SDK then
-	// reports the failed read as an answer it could not parse. It is the
-	// same silence as a timeout (unless the user stopped the command).
-	// Likewise an answer cut short (EOF) once the budget has run out: the
-	// transport closed the connection because of it, not the server.
-	closedHere := errors.Is(err, net.ErrClosed) && !errors.Is(ctx.Err(), context.Canceled)
-	cutByBudget := errors.Is(ctx.Err(), context.DeadlineExceeded) && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF))
-	timedOut := errors.Is(err, context.DeadlineExceeded) || isTimeout(err) || closedHere || cutByBudget
+	// Once the budget has run out, "use of closed network connection" and
+	// an answer cut short (EOF) are kubeiam's own side closing the
+	// connection mid-answer — the transport does so when the deadline ends
+	// while the body is read, and the SDK then reports the failed read as
+	// an answer it could not parse. It is the same silence as a timeout.
+	cutByBudget := errors.Is(ctx.Err(), context.DeadlineExceeded) &&
+		(errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF))
+	timedOut := errors.Is(err, context.DeadlineExceeded) || isTimeout(err) || cutByBudget
 	switch {
 	case timedOut:
 		waited := Elapsed(ctx)

@@ -23,7 +23,7 @@
 // Why not github.com/gofrs/flock for the locks: it opens the lock file
 // itself, by name and following links, and keeps the descriptor private, so
 // it can neither lock a descriptor fsafe opened and checked, nor the one the
-// front hands to kubeiam-core across exec (internal/execplugin), nor a
+// front hands to kubeiam-core across exec (internal/handover), nor a
 // directory (kubeconfig's stale-lock mutex); and its context wait polls,
 // where Wait blocks in the kernel (see Wait for why). What it would add over
 // the two system calls below is that open, so it does not fit here.

@@ -55,17 +55,37 @@ func Wait(ctx context.Context, f *os.File, m LockMode) error {
 // link, a FIFO, a file of another owner or with a loose mode) is one no
 // kubeiam process locks, so it is removed and made anew; two processes
 // repairing it at once cost one overlap, once.
+//
+// Lock polls (TryLock every lockRetry) where Wait blocks: it serves
+// library callers and long-lived processes, and a wait that times out
+// leaves nothing behind — no goroutine or thread parked in flock(2) until
+// the holder lets go.
 func Lock(ctx context.Context, path string, m LockMode) (unlock func(), err error) {
 	f, err := OpenLockFile(path)
 	if err != nil {
 		return nil, err
 	}
-	if err := Wait(ctx, f, m); err != nil {
-		f.Close()
-		return nil, err
+	for {
+		ok, err := tryLock(f, m)
+		if ok {
+			return func() { f.Close() }, nil
+		}
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, context.Cause(ctx)
+		case <-time.After(lockRetry):
+		}
 	}
-	return func() { f.Close() }, nil
 }
+
+// lockRetry is how often Lock tries again: short against a token refresh
+// of a few hundred milliseconds, and cheap for a herd of 32 processes.
+const lockRetry = 10 * time.Millisecond
 
 // OpenLockFile opens or creates the lock file at path without locking it,
 // replacing one kubeiam cannot have made (see Lock).
@@ -79,9 +99,6 @@ func OpenLockFile(path string) (*os.File, error) {
 	}
 	return OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600, Owned|Private)
 }
-
-// Unlock lets go of f's lock and keeps f open.
-func Unlock(f *os.File) error { return unlock(f) }
 
 // LockTimeout is Lock(ctx, path, Exclusive) waiting at most timeout (0:
 // until ctx ends), with errors that say so: "could not lock <path>:

@@ -8,8 +8,8 @@ import (
 	"os"
 )
 
-// No cross-process lock here: callers that can go ahead without one (the
-// cache) check errors.ErrUnsupported.
+// No cross-process lock here: Lock and Wait fail with
+// errors.ErrUnsupported, and the callers go ahead without one (the cost is
+// a duplicate refresh).
 func tryLock(*os.File, LockMode) (bool, error)           { return false, errors.ErrUnsupported }
-func unlock(*os.File) error                              { return errors.ErrUnsupported }
 func waitLock(context.Context, *os.File, LockMode) error { return errors.ErrUnsupported }

@@ -34,8 +34,6 @@ func tryLock(f *os.File, m LockMode) (bool, error) {
 	}
 }
 
-func unlock(f *os.File) error { return flock(int(f.Fd()), syscall.LOCK_UN) }
-
 // waitLock blocks in flock(2) rather than polling with LOCK_NB. When the
 // holder lets go the kernel wakes every waiter at once: a herd behind a
 // token refresh reads the new entry side by side, at once, instead of at

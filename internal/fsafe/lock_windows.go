@@ -31,10 +31,6 @@ func tryLock(f *os.File, m LockMode) (bool, error) {
 	return false, &os.PathError{Op: "LockFileEx", Path: f.Name(), Err: err}
 }
 
-func unlock(f *os.File) error {
-	return windows.UnlockFileEx(windows.Handle(f.Fd()), 0, 1, 0, &windows.Overlapped{})
-}
-
 // waitLock polls here: a blocking LockFileEx on a synchronous handle can
 // be neither interrupted nor safely abandoned, and no waiter herd runs on
 // Windows (the front's lock hand-over needs exec).

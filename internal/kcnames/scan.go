@@ -25,11 +25,6 @@ func (n *Entries) HasContext(name string) bool {
 	return i < len(n.Contexts) && n.Contexts[i] == name
 }
 
-// Empty reports whether the file defines no entry at all.
-func (n *Entries) Empty() bool {
-	return len(n.Clusters)+len(n.Contexts)+len(n.Users) == 0
-}
-
 // Scan reads the entry names of a kubeconfig file without a YAML library,
 // for the front binary, which must not link one. It understands block and
 // flow (JSON) styles, plain, single- and double-quoted one-line scalars and

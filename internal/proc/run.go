@@ -18,7 +18,10 @@ func UserShell(getenv func(string) string) string { return defaultShell(getenv) 
 // the command starts (kubeiam shell's session file) catches first: a
 // signal that arrives in between no longer ends kubeiam with the file left
 // behind; it waits and is passed on as soon as the command has started.
-type Signals struct{ c chan os.Signal }
+type Signals struct {
+	c       chan os.Signal
+	started bool // Foreground started the command: it had the signals
+}
 
 // Catch starts holding the signals Foreground passes on.
 func Catch() *Signals {
@@ -27,8 +30,26 @@ func Catch() *Signals {
 	return s
 }
 
-// Stop ends the catch: the signals act as before Catch.
-func (s *Signals) Stop() { signal.Stop(s.c) }
+// Stop ends the catch: the signals act as before Catch. When no command
+// was started (the session could not be made, the command could not
+// run), a signal held meanwhile is raised again, so it acts now as it
+// would have without the catch instead of being lost.
+func (s *Signals) Stop() {
+	signal.Stop(s.c)
+	if s.started {
+		return
+	}
+	for {
+		select {
+		case sig := <-s.c:
+			if p, err := os.FindProcess(os.Getpid()); err == nil {
+				p.Signal(sig)
+			}
+		default:
+			return
+		}
+	}
+}
 
 // Foreground runs cmd as the user's command in kubeiam's place: the
 // signals that end a process are passed on to it (those held by sigs since
@@ -54,6 +75,7 @@ func Foreground(cmd *exec.Cmd, sigs *Signals, ended func()) (int, error) {
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("could not run %s: %w", cmd.Args[0], err)
 	}
+	sigs.started = true
 	done := make(chan struct{})
 	go func() {
 		for {

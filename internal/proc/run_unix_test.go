@@ -5,9 +5,12 @@ package proc
 import (
 	"os"
 	"os/exec"
+	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // Foreground passes on the command's exit code, reports death by signal N
@@ -48,5 +51,29 @@ func TestSignalBeforeStartIsPassedOn(t *testing.T) {
 	code, err := Foreground(exec.Command("sleep", "60"), sigs, nil)
 	if err != nil || code != 128+15 {
 		t.Errorf("code %d, err %v; want 143 (the held SIGTERM passed on)", code, err)
+	}
+}
+
+// When the command never starts (kubeiam shell could not make its
+// session), a signal held since Catch is not lost: Stop raises it again.
+func TestSignalHeldWithoutACommandIsRaisedAgain(t *testing.T) {
+	sigs := Catch()
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(10 * time.Second); len(sigs.c) == 0; { // delivery is asynchronous
+		if time.Now().After(end) {
+			t.Fatal("SIGTERM was not caught")
+		}
+		runtime.Gosched()
+	}
+	after := make(chan os.Signal, 1)
+	signal.Notify(after, syscall.SIGTERM)
+	defer signal.Stop(after)
+	sigs.Stop()
+	select {
+	case <-after:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the held SIGTERM was dropped")
 	}
 }

@@ -120,7 +120,9 @@ func Main(ctx context.Context, args []string, io *iostreams.IOStreams) int {
 	// each wait returns, deferred clean-ups run (temporary files, locks:
 	// a kubeconfig's .lock is always removed), and the command exits with
 	// the shell's code for the signal (130, 143, 129), saying only that.
-	// This is the process's only handler; the packages below install none.
+	// The domain packages install no handler (kubeconfig's lock relies on
+	// this one); a few verbs add their own beside it for what they run
+	// (bundle install, login, shell's command).
 	// A SIGHUP the process was started ignoring (nohup) stays ignored.
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
