@@ -102,4 +102,3 @@ func CheckLockout(lc LockoutCheck) ([]string, error) {
 	}
 	return after, nil
 }
-
